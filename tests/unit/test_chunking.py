@@ -1,0 +1,32 @@
+from qa.chunking import chunk_article, sentence_spans
+from qa.embedding import token_counter
+from qa.loading import load_file
+from qa.types import Article
+from tests.conftest import SEED
+
+
+def test_chunks_map_back_to_the_text_and_fit_minilm() -> None:
+    a = load_file(SEED / "france24-blinken-iraq-militias.txt")
+    count = token_counter()
+    chunks = chunk_article(a, count, max_tokens=200)
+    assert len(chunks) >= 3
+    for c in chunks:
+        assert a.text[c.start:c.end] == c.text
+        assert count([c.text])[0] <= 200
+    assert chunks[0].start == 0 and chunks[-1].end == len(a.text)
+    # neighbours overlap a little but never repeat a whole chunk
+    assert any(nxt.start < cur.end for cur, nxt in zip(chunks, chunks[1:]))
+
+
+def test_sentences_respect_abbreviations() -> None:
+    text = "The U.S. Embassy said Mr. Price met officials. They discussed Iran."
+    assert [text[s:e] for s, e in sentence_spans(text)] == [
+        "The U.S. Embassy said Mr. Price met officials.", "They discussed Iran."]
+
+
+def test_a_sentence_longer_than_the_budget_is_split_at_words() -> None:
+    text = " ".join(f"word{i}" for i in range(400)) + "."
+    chunks = chunk_article(Article(id="x", title="t", text=text), token_counter(), max_tokens=50)
+    assert len(chunks) > 5
+    assert all(token_counter()([c.text])[0] <= 50 for c in chunks)
+    assert all(text[c.start:c.end] == c.text for c in chunks)
