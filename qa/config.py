@@ -65,6 +65,20 @@ class Settings(BaseSettings):
 
     k: int = Field(default=4, description="Passages shown to the generator.")
 
+    retrieval: Literal["hybrid", "dense", "bm25"] = Field(
+        default="hybrid", description="Retriever: dense (MiniLM in Chroma) and BM25 fused by reciprocal rank "
+        "fusion, or either alone.")
+    candidates: int = Field(default=30, description="Chunks each retriever contributes before fusion.")
+    rrf_k: int = Field(default=60, description="Reciprocal rank fusion constant: score = weight / (rrf_k + rank).")
+    dense_weight: float = Field(default=1.0, description="Weight of the dense (embedding) ranking in the fusion.")
+    bm25_weight: float = Field(default=1.0, description="Weight of the BM25 (keyword) ranking in the fusion.")
+    date_weight: float = Field(
+        default=1.0, description="Weight of a newest-first ranking, added for questions about the latest/recent.")
+    mmr_lambda: float = Field(
+        default=0.7, description="Diversity of the passages shown: 1 = relevance only, lower = fewer near-repeats.")
+    keyword_recheck_s: float = Field(
+        default=30.0, description="Seconds between checks that the BM25 index still matches the Chroma store.")
+
     @classmethod
     def settings_customise_sources(
         cls,
