@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from qa.config import Settings
+    from qa.ingest import IngestReport
     from qa.types import Answer
 
 app = typer.Typer(help="Ask questions about a folder of news articles; every answer cites its sources.",
@@ -60,7 +61,8 @@ def setup(ctx: typer.Context) -> None:
         con.print(f"generator model: {ensure_gguf(s, lambda m: con.print(m))}")
 
 
-def _ingest(s: Settings, paths: list[Path], prune: bool = False, rebuild: bool = False) -> None:
+def _ingest(s: Settings, paths: list[Path], prune: bool = False, rebuild: bool = False) -> IngestReport:
+    from rich.markup import escape
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from qa.embedding import make_embeddings
@@ -80,9 +82,11 @@ def _ingest(s: Settings, paths: list[Path], prune: bool = False, rebuild: bool =
                       console=con, transient=True) as progress:
             task = progress.add_task("ingest", total=None)
             report = ingest(paths, store, s, prune=prune,
-                            on_problem=lambda p: progress.console.print(f"[yellow]skipped[/] {p}"),
+                            on_problem=lambda p: progress.console.print(f"[yellow]skipped[/] {escape(str(p))}",
+                                                         soft_wrap=True),
                             on_progress=lambda done, total: progress.update(task, completed=done, total=total))
     con.print(report.summary())
+    return report
 
 
 @app.command("ingest")
@@ -94,7 +98,8 @@ def ingest_cmd(
 ) -> None:
     """Index articles (.md, .txt, .html) so they can be asked about; unchanged articles are skipped."""
     s = settings(ctx)
-    _ingest(s, paths or [s.corpus], prune=prune, rebuild=rebuild)
+    if _ingest(s, paths or [s.corpus], prune=prune, rebuild=rebuild).problems:
+        raise typer.Exit(3)  # the rest was ingested; scripts can tell "some files skipped" from failure (1)
 
 
 def _assistant(s: Settings):  # type: ignore[no-untyped-def]
@@ -186,7 +191,9 @@ def show(ctx: typer.Context, article_id: Annotated[str, typer.Argument(help="The
 def main() -> None:
     """Entry point: user mistakes print one line and a hint, never a traceback (QA_DEBUG=1 shows it)."""
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)  # returns the code of a `typer.Exit(code)` instead of exiting
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except QAError as e:
         if os.environ.get("QA_DEBUG"):
             raise
