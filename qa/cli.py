@@ -106,7 +106,7 @@ def _assistant(s: Settings):  # type: ignore[no-untyped-def]
     from qa.chain import make_assistant
     from qa.store import open_store
 
-    if open_store(s).count_articles() == 0 and not s.chroma_url:
+    if open_store(s).count_articles() == 0:  # a fresh Chroma server too: everything behaves the same
         err_console().print(f"The index is empty; ingesting {s.corpus} first.")
         _ingest(s, [s.corpus])
     return make_assistant(s)

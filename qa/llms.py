@@ -15,7 +15,7 @@ from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
-from pydantic import ConfigDict
+from pydantic import ConfigDict, SecretStr
 
 from qa.config import GGUF_NAME, GGUF_PARTS, GGUF_SHA256, GGUF_SIZE, Settings
 from qa.errors import QAError
@@ -178,6 +178,100 @@ class FakeChat(BaseChatModel):
             yield ChatGenerationChunk(message=AIMessageChunk(content=token))
 
 
+def _reason(e: BaseException) -> str:
+    """The innermost cause's first line, e.g. "[Errno 111] Connection refused"."""
+    while e.__cause__ is not None or e.__context__ is not None:
+        e = e.__cause__ or e.__context__  # type: ignore[assignment]
+    return (str(e).strip().splitlines() or [type(e).__name__])[0][:160]
+
+
+def server_error(e: BaseException, backend: str, url: str, settings: Settings) -> QAError | None:
+    """A one-line QAError naming what to check for a failed LLM-server request, or None if `e` is not one."""
+    import httpx
+
+    where = f"the {backend} server at {url}"
+    Where = where[0].upper() + where[1:]  # noqa: N806
+    url_var = "QA_OPENAI_BASE_URL" if backend == "openai" else "QA_OLLAMA_BASE_URL"
+    model_var = "QA_OPENAI_MODEL" if backend == "openai" else "QA_OLLAMA_MODEL"
+    key_hint = (f"check the API key in ${settings.openai_api_key_env} (QA_OPENAI_API_KEY_ENV names the variable)"
+                if backend == "openai" else "check the credentials your Ollama proxy expects")
+    timeout = QAError(f"No answer from {where} within {settings.llm_timeout_s:g} s",
+                      "check that the server is up and not overloaded, or raise QA_LLM_TIMEOUT_S")
+    refused = QAError(f"Cannot connect to {where}: {_reason(e)}",
+                      f"start the server or fix {url_var}")
+    status: int | None = None
+    detail = ""
+    if backend == "openai":
+        import openai
+
+        if isinstance(e, openai.APITimeoutError):
+            return timeout
+        if isinstance(e, openai.APIConnectionError):
+            return refused
+        if isinstance(e, openai.APIStatusError):
+            status, detail = e.status_code, e.message
+    else:
+        import ollama
+
+        if isinstance(e, ollama.ResponseError):
+            status, detail = e.status_code, e.error
+    if isinstance(e, httpx.TimeoutException):
+        return timeout
+    if isinstance(e, (httpx.ConnectError, ConnectionError)):
+        return refused
+    if isinstance(e, httpx.HTTPStatusError):
+        status, detail = e.response.status_code, e.response.text
+    if status is None:
+        return None
+    detail = (str(detail).strip().splitlines() or [""])[0][:160]
+    if status in (401, 403):
+        return QAError(f"{Where} rejected the API key (HTTP {status}): {detail}", key_hint)
+    if status == 404:
+        hint = (f"check {model_var} ({settings.ollama_model!r}: `ollama pull` it) and {url_var}"
+                if backend == "ollama" else f"check {model_var} and {url_var} (it usually ends in /v1)")
+        return QAError(f"{Where} does not know the model or path (HTTP 404): {detail}", hint)
+    return QAError(f"{Where} answered HTTP {status}: {detail}", f"check the server's log; {url_var}, {model_var}")
+
+
+class ServerChat(BaseChatModel):
+    """A chat model on an LLM server (OpenAI-compatible or Ollama) whose failures become one-line QAErrors."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+    inner: BaseChatModel
+    backend: str
+    url: str
+    settings: Settings
+
+    @property
+    def _llm_type(self) -> str:
+        return self.backend
+
+    def _fail(self, e: Exception) -> Exception:
+        err = server_error(e, self.backend, self.url, self.settings)
+        return e if err is None else err
+
+    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
+                  run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
+        try:
+            return self.inner._generate(messages, stop=stop, **kwargs)
+        except QAError:
+            raise
+        except Exception as e:  # mapped to a QAError when it is a server failure
+            raise self._fail(e) from e
+
+    def _stream(self, messages: list[BaseMessage], stop: list[str] | None = None,
+                run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
+        try:
+            for chunk in self.inner._stream(messages, stop=stop, **kwargs):
+                if run_manager and chunk.text:
+                    run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+                yield chunk
+        except QAError:
+            raise
+        except Exception as e:  # mapped to a QAError when it is a server failure
+            raise self._fail(e) from e
+
+
 def make_llm(settings: Settings) -> BaseChatModel:
     """The generator named by `settings.llm` (QA_LLM)."""
     match settings.llm:
@@ -194,14 +288,20 @@ def make_llm(settings: Settings) -> BaseChatModel:
                 raise QAError("QA_LLM=openai needs a server and a model",
                               "set QA_OPENAI_BASE_URL (e.g. http://127.0.0.1:8000/v1) and QA_OPENAI_MODEL")
             key = os.environ.get(settings.openai_api_key_env, "") or "not-needed"
-            return ChatOpenAI(base_url=settings.openai_base_url, model=settings.openai_model, api_key=key,
-                              temperature=settings.temperature, max_tokens=settings.max_tokens,
-                              timeout=settings.llm_timeout_s, max_retries=1)
+            # No retries: a timeout then means QA_LLM_TIMEOUT_S, and a refused connection fails at once.
+            # `max_tokens` goes in the body as is: ChatOpenAI renames it to max_completion_tokens, which
+            # llama-cpp-python's server ignores (it would then generate until the context is full).
+            chat: BaseChatModel = ChatOpenAI(base_url=settings.openai_base_url, model=settings.openai_model,
+                                             api_key=SecretStr(key), temperature=settings.temperature,
+                                             extra_body={"max_tokens": settings.max_tokens},
+                                             timeout=settings.llm_timeout_s, max_retries=0)
+            return ServerChat(inner=chat, backend="openai", url=settings.openai_base_url, settings=settings)
         case "ollama":
             from langchain_ollama import ChatOllama
 
-            return ChatOllama(base_url=settings.ollama_base_url, model=settings.ollama_model,
+            chat = ChatOllama(base_url=settings.ollama_base_url, model=settings.ollama_model,
                               temperature=settings.temperature, num_predict=settings.max_tokens,
                               client_kwargs={"timeout": settings.llm_timeout_s})
+            return ServerChat(inner=chat, backend="ollama", url=settings.ollama_base_url, settings=settings)
         case other:
             raise QAError(f"Unknown LLM backend {other!r}", f"set QA_LLM to one of {', '.join(LLM_NAMES)}")
