@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,20 +62,27 @@ def find_files(paths: Iterable[Path]) -> Iterator[Path | Problem]:
                     yield p
 
 
+CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f\ufffd]")
+
+
 def decode(data: bytes) -> str:
     """Bytes -> text: UTF-8 (with or without BOM), UTF-16 with BOM, else Windows-1252/Latin-1."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
-    if b"\x00" in data[:8192]:
+        text = data.decode("utf-16", errors="replace")  # a cut-off last byte or lone surrogate: U+FFFD
+    elif b"\x00" in data[:8192]:
         raise SkipFile("looks binary (NUL bytes); not a text article")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("cp1252")
-    except UnicodeDecodeError:
-        return data.decode("latin-1")
+    else:
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            try:
+                text = data.decode("cp1252")
+            except UnicodeDecodeError:
+                text = data.decode("latin-1")
+    head = text[:8192]
+    if head and len(CONTROL.findall(head)) > len(head) // 10:  # binary without NULs (or garbage "UTF-16")
+        raise SkipFile("looks binary (control characters); not a text article")
+    return text
 
 
 def content_hash(article: Article) -> str:
@@ -88,7 +96,7 @@ def content_hash(article: Article) -> str:
 
 def _clean(text: str) -> str:
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
-    return text.strip()
+    return text.lstrip("\ufeff").strip()
 
 
 def _first_line_title(text: str, limit: int = 160) -> str:
@@ -116,7 +124,7 @@ def parse_text(raw: str, stem: str) -> Article:
         meta = loaded or {}
         body = raw.lstrip("\ufeff")[m.end():]
     text = _clean(body)
-    fields = {k: ("" if meta.get(k) is None else str(meta.get(k)).strip()) for k in FIELDS}
+    fields = {k: _field(k, meta.get(k)) for k in FIELDS}
     if not fields["source"]:
         src = ORIGINAL_SOURCE.search(text)
         if src:
@@ -127,6 +135,17 @@ def parse_text(raw: str, stem: str) -> Article:
         id=fields["id"] or stem, title=fields["title"], text=text, source=fields["source"],
         date=_iso_date(fields["date"]), url=fields["url"], author=fields["author"],
     )
+
+
+def _field(name: str, value: object) -> str:
+    """A front matter value as text; a list of plain values (`author: [A, B]`) is joined with commas."""
+    if value is None:
+        return ""
+    if isinstance(value, list) and all(not isinstance(v, (list, dict)) for v in value):
+        return ", ".join(str(v).strip() for v in value if v is not None)
+    if isinstance(value, (list, dict)):
+        raise SkipFile(f"front matter `{name}` is a nested list or mapping; give it plain text")
+    return str(value).strip()
 
 
 def _iso_date(value: str) -> str:
@@ -197,10 +216,15 @@ def parse_html(raw: str, stem: str) -> Article:
 def load_file(path: Path) -> Article:
     """Load one article file; raises SkipFile with a reason a person can act on."""
     try:
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            raise SkipFile(f"{size / 1e6:.0f} MB is too large for an article (limit {MAX_BYTES / 1e6:.0f} MB)")
-        data = path.read_bytes()
+        st = path.stat()
+        if not stat.S_ISREG(st.st_mode):  # a FIFO would block the read forever, a device never ends
+            raise SkipFile("not a regular file (a pipe, socket or device)")
+        if st.st_size > MAX_BYTES:
+            raise SkipFile(f"{st.st_size / 1e6:.0f} MB is too large for an article (limit {MAX_BYTES / 1e6:.0f} MB)")
+        with path.open("rb") as f:
+            data = f.read(MAX_BYTES + 1)
+        if len(data) > MAX_BYTES:
+            raise SkipFile(f"more than {MAX_BYTES / 1e6:.0f} MB; too large for an article")
     except PermissionError:
         raise SkipFile("permission denied; make the file readable") from None
     except OSError as e:
