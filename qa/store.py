@@ -61,6 +61,11 @@ class Store:
                                                   ssl=url.scheme == "https", settings=chroma_settings)
                 self.client.heartbeat()
             else:
+                ingested_before = (settings.home / "ingest.lock").exists()
+                if embeddings is None and not settings.chroma_dir.exists() and ingested_before:
+                    # something was ingested here before: a reader must not quietly start over with an empty index
+                    raise QAError(f"The index at {settings.chroma_dir} is missing (was it deleted?)",
+                                  "run `qa ingest --rebuild PATH...` to build it again from your articles")
                 settings.chroma_dir.mkdir(parents=True, exist_ok=True)
                 self.client = chromadb.PersistentClient(path=str(settings.chroma_dir), settings=chroma_settings)
             self.vectors = Chroma(client=self.client, collection_name=settings.collection,
@@ -115,6 +120,21 @@ class Store:
         meta.update(n_chunks=len(chunks), date_ts=date_ts(article.date))
         self.articles.upsert(ids=[article.id], documents=[article.text], metadatas=[meta], embeddings=[[1.0]])
 
+    def repair(self) -> int:
+        """After an interrupted write: drop chunks without an article record and articles whose record does not
+        match their chunks, so the next ingest adds them again from their files. Returns how many articles."""
+        from collections import Counter
+
+        got = self.chunks.get(include=["metadatas"])
+        counts = Counter(str(m.get("article_id", "")) for m in got["metadatas"] or [])
+        records = self.articles.get(include=["metadatas"])
+        n_chunks = {i: int(str(m.get("n_chunks", -1)))
+                    for i, m in zip(records["ids"], records["metadatas"] or [])}
+        bad = {a for a in counts if a not in n_chunks} | {a for a, n in n_chunks.items() if counts.get(a, 0) != n}
+        for article_id in sorted(bad):
+            self.delete_article(article_id)
+        return len(bad)
+
     def delete_article(self, article_id: str) -> None:
         self.articles.delete(ids=[article_id])
         self.chunks.delete(where={"article_id": article_id})
@@ -148,5 +168,7 @@ def wipe_store(settings: Settings) -> None:
             except Exception:  # noqa: BLE001 - a missing collection is what we want
                 pass
         return
-    shutil.rmtree(settings.chroma_dir, ignore_errors=True)
-    shutil.rmtree(settings.bm25_dir, ignore_errors=True)
+    for path in (settings.chroma_dir, settings.bm25_dir):
+        if path.is_symlink() or path.is_file():  # a damaged index can be a stray file where a folder belongs
+            path.unlink()
+        shutil.rmtree(path, ignore_errors=True)
