@@ -25,6 +25,7 @@ class IngestReport:
     unchanged: int = 0
     skipped: int = 0
     pruned: int = 0
+    repaired: int = 0
     chunks: int = 0
     seconds: float = 0.0
     problems: list[Problem] = field(default_factory=list)
@@ -32,6 +33,7 @@ class IngestReport:
     def summary(self) -> str:
         return (f"{self.added} added, {self.updated} updated, {self.unchanged} unchanged, {self.skipped} skipped"
                 + (f", {self.pruned} pruned" if self.pruned else "")
+                + (f", {self.repaired} half-written by an interrupted ingest cleaned up" if self.repaired else "")
                 + f"; {self.chunks} chunks embedded in {self.seconds:.1f} s")
 
 
@@ -51,6 +53,11 @@ def ingest(paths: Iterable[Path], store: Store, settings: Settings, prune: bool 
         raise QAError("ingest needs an embedding model", "this is a bug: open the store with embeddings")
     t0 = time.perf_counter()
     report = IngestReport()
+    marker = settings.home / "ingest.incomplete"  # exists while an ingest runs; still there = it was interrupted
+    if marker.exists():
+        report.repaired = store.repair()
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.touch()
     known = store.article_hashes()
     articles: list[Article] = []
     for item in load_articles(paths):
@@ -108,5 +115,6 @@ def ingest(paths: Iterable[Path], store: Store, settings: Settings, prune: bool 
             if path and not Path(path).exists():
                 store.delete_article(article_id)
                 report.pruned += 1
+    marker.unlink(missing_ok=True)
     report.seconds = time.perf_counter() - t0
     return report
