@@ -214,4 +214,12 @@ def main() -> None:
             sys.exit(e.exit_code)
         if isinstance(e, click.exceptions.Abort):
             sys.exit(130)
+        if type(e).__module__.startswith("chromadb") and not os.environ.get("QA_DEBUG"):
+            from rich.markup import escape
+
+            con = err_console()  # e.g. "Error loading hnsw index": files under the index folder are damaged
+            first = (str(e).splitlines() or [type(e).__name__])[0][:200]
+            con.print(f"[red]error:[/] The index could not be read; it may be damaged: {escape(first)}", soft_wrap=True)
+            con.print("[dim]hint:[/] run `qa ingest --rebuild PATH...` to build it again from your articles")
+            sys.exit(1)
         raise
