@@ -33,7 +33,7 @@ def date_ts(date: str) -> int:
 def chunk_metadata(article: Article, chunk: Chunk) -> dict[str, Any]:
     return {"article_id": article.id, "index": chunk.index, "start": chunk.start, "end": chunk.end,
             "title": article.title, "source": article.source, "date": article.date, "date_ts": date_ts(article.date),
-            "url": article.url}
+            "url": article.url, "content_hash": article.content_hash}
 
 
 def embedding_text(title: str, chunk: Chunk) -> str:
@@ -126,11 +126,15 @@ class Store:
         from collections import Counter
 
         got = self.chunks.get(include=["metadatas"])
-        counts = Counter(str(m.get("article_id", "")) for m in got["metadatas"] or [])
+        metas = got["metadatas"] or []
+        counts = Counter(str(m.get("article_id", "")) for m in metas)
+        hashes = {(str(m.get("article_id", "")), str(m["content_hash"])) for m in metas if m.get("content_hash")}
         records = self.articles.get(include=["metadatas"])
         n_chunks = {i: int(str(m.get("n_chunks", -1)))
                     for i, m in zip(records["ids"], records["metadatas"] or [])}
+        record_hash = {i: str(m.get("content_hash", "")) for i, m in zip(records["ids"], records["metadatas"] or [])}
         bad = {a for a in counts if a not in n_chunks} | {a for a, n in n_chunks.items() if counts.get(a, 0) != n}
+        bad |= {a for a, h in hashes if a in record_hash and record_hash[a] != h}  # chunks of another text
         for article_id in sorted(bad):
             self.delete_article(article_id)
         return len(bad)
