@@ -188,6 +188,11 @@ def show(ctx: typer.Context, article_id: Annotated[str, typer.Argument(help="The
         typer.echo(f"{article.title}\n{article.source} · {article.date} · {article.url}\n\n{article.text}")
 
 
+from qa.cli_eval import eval_app  # noqa: E402 - `qa eval QUESTIONS` and `qa eval compare A B`
+
+app.add_typer(eval_app, name="eval")
+
+
 def main() -> None:
     """Entry point: user mistakes print one line and a hint, never a traceback (QA_DEBUG=1 shows it)."""
     try:

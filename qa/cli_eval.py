@@ -1,0 +1,155 @@
+"""`qa eval QUESTIONS` and `qa eval compare RUN_A RUN_B`: a thin layer over qa.evaluation (lazy imports)."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from typer.core import TyperGroup
+
+from qa.errors import QAError
+
+if TYPE_CHECKING:
+    from qa.config import Settings
+
+
+class EvalGroup(TyperGroup):
+    """`qa eval QUESTIONS ...` runs `qa eval run QUESTIONS ...`; `qa eval compare A B` stays a subcommand."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ctx.help_option_names:
+            args = ["run", *args]
+        return super().parse_args(ctx, args)
+
+
+eval_app = typer.Typer(cls=EvalGroup, no_args_is_help=True, add_completion=False,
+                       help="Evaluate on a question set: `qa eval QUESTIONS [OPTIONS]`, or compare two runs: "
+                            "`qa eval compare RUN_A RUN_B`.")
+
+
+def _err(message: str) -> None:
+    from rich.console import Console
+
+    Console(stderr=True, highlight=False).print(message, soft_wrap=True)
+
+
+def _list(kind: str, items: list[str], limit: int = 10) -> None:
+    from rich.markup import escape
+
+    for item in items[:limit]:
+        _err(f"[yellow]{kind}[/] {escape(item)}")
+    if len(items) > limit:
+        _err(f"[yellow]{kind}[/] … and {len(items) - limit} more")
+
+
+@eval_app.command("run")
+def run_cmd(
+    ctx: typer.Context,
+    questions: Annotated[Path, typer.Argument(help="Question set: .jsonl, or .csv with `|`-separated lists.")],
+    out: Annotated[Path | None, typer.Option(
+        help="Run folder (default eval/runs/TIMESTAMP-NAME). Re-run into the same folder to resume.")] = None,
+    corpus: Annotated[list[Path] | None, typer.Option(help="Ingest this folder first (repeatable).")] = None,
+    k: Annotated[int | None, typer.Option("-k", help="Passages shown to the generator (default QA_K).")] = None,
+    retrieval_only: Annotated[bool, typer.Option(help="Score retrieval only; no generation.")] = False,
+    split: Annotated[str | None, typer.Option(help="Only questions with this `split` (dev or heldout).")] = None,
+    strict: Annotated[bool, typer.Option(help="Stop at the first malformed line instead of skipping it.")] = False,
+    use_as_of: Annotated[bool, typer.Option("--as-of/--no-as-of",
+                                            help="Pass each question's `as_of` date to retrieval.")] = True,
+) -> None:
+    """Run a question set through the assistant; write results.jsonl, summary.json, report.md, report.html."""
+    from qa import evaluation as ev
+
+    s: Settings = ctx.find_root().obj
+    qset = ev.load_questions(questions, strict=strict)
+    _list("skipped", qset.problems)
+    _list("warning", qset.warnings)
+    chosen = [q for q in qset.questions if split is None or q.extra.get("split") == split]
+    if not chosen:
+        raise typer.BadParameter(f"no question has split {split!r}", param_hint="--split")
+    k = k or s.k
+    if k < 1:
+        raise typer.BadParameter("must be at least 1", param_hint="-k")
+    if corpus:
+        from qa.cli import _ingest
+
+        _ingest(s, corpus)
+    assistant = _assistant(s, retrieval_only)
+    store = assistant.retriever.store
+    if store.count_articles() == 0:
+        raise QAError(f"The index at {s.chroma_url or s.home} is empty",
+                      "pass --corpus PATH, or run `qa ingest PATH` first")
+    _list("warning", ev.unknown_sources(chosen, set(store.article_hashes())), limit=5)
+    meta: dict[str, Any] = {
+        "questions_file": questions.name, "questions_sha256": qset.sha256, "split": split, "k": k,
+        "depth": max(10, k), "retrieval_only": retrieval_only, "as_of_used": use_as_of and ev.as_of_supported(),
+        "corpus_fingerprint": store.fingerprint(), "models": ev.model_checksums(s, retrieval_only),
+        "settings": ev.settings_snapshot(s)}
+    out = out or Path("eval/runs") / f"{time.strftime('%Y%m%d-%H%M%S')}-{questions.stem}"
+    ev.prepare_run(out, meta)
+    _err(f"{len(chosen)} questions → {out}")
+    t0 = time.perf_counter()
+    summary = _run(ev, chosen, assistant, out, meta)
+    _print_summary(summary, out, time.perf_counter() - t0)
+
+
+def _assistant(s: Settings, retrieval_only: bool):  # type: ignore[no-untyped-def]
+    from qa.chain import make_assistant
+
+    # Retrieval-only never generates: the fake generator stands in so no model is loaded or required.
+    return make_assistant(s.model_copy(update={"llm": "fake"}) if retrieval_only else s)
+
+
+def _run(ev: Any, questions: list[Any], assistant: Any, out: Path, meta: dict[str, Any]) -> dict[str, Any]:
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    con = Console(stderr=True)
+    with Progress(TextColumn("evaluating"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  TextColumn("ETA"), TimeRemainingColumn(), console=con) as progress:
+        task = progress.add_task("eval", total=len(questions))
+        started: list[int] = []
+
+        def update(done: int, total: int) -> None:
+            if not started:
+                started.append(done)
+                if done:
+                    progress.console.print(f"resuming: {done} of {total} already done in {out}")
+                progress.reset(task, total=total, completed=done)  # ETA counts only this session's pace
+            progress.update(task, completed=done, total=total)
+
+        summary: dict[str, Any] = ev.run_eval(questions, assistant, out, meta, on_progress=update)
+        return summary
+
+
+def _print_summary(summary: dict[str, Any], out: Path, wall_s: float) -> None:
+    def fmt(x: Any) -> str:
+        return "—" if x is None else f"{x:.3f}" if isinstance(x, float) else str(x)
+
+    keys = ("n", "answer_accuracy", "exact_match", "f1", "refusal_accuracy", "false_refusal_rate", "recall_at_1",
+            "recall_at_5", "mrr", "citation_precision", "citation_recall", "latency_p50_s", "latency_p95_s")
+    typer.echo("  ".join(f"{k}={fmt(summary.get(k))}" for k in keys))
+    typer.echo("failure classes: " + ", ".join(f"{c} {n}" for c, n in summary["failure_classes"].items()))
+    typer.echo(f"report: {out / 'report.html'}  ({wall_s:.1f} s)")
+
+
+@eval_app.command("compare")
+def compare_cmd(
+    run_a: Annotated[Path, typer.Argument(help="The baseline run folder.")],
+    run_b: Annotated[Path, typer.Argument(help="The run to compare with it.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Metric deltas between two runs and the questions whose failure class changed."""
+    from qa.evaluation import compare_runs, format_comparison
+
+    c = compare_runs(run_a, run_b)
+    typer.echo(json.dumps(c, ensure_ascii=False, indent=2) if as_json else format_comparison(c), nl=False)

@@ -1,0 +1,543 @@
+"""run_eval(questions, assistant, out) -> summary: question sets, per-question metrics, failure classes, resume."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import hashlib
+import json
+import os
+import re
+import string
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from qa.errors import QAError
+
+if TYPE_CHECKING:
+    from qa.chain import Assistant
+    from qa.config import Settings
+    from qa.retrieval import Filters
+
+FAILURE_CLASSES = ("ok", "not_retrieved", "retrieved_low", "not_cited", "wrong_answer", "false_refusal",
+                   "answered_unanswerable")
+RECALL_KS = (1, 3, 5, 10)
+# Summary keys that measure time: everything else in summary.json is a function of the inputs alone.
+TIMING_KEYS = ("latency_p50_s", "latency_p95_s", "latency")
+STAGES = ("rank_s", "retrieve_s", "first_token_s", "generate_s", "verify_s", "total_s")
+
+
+# Question sets ------------------------------------------------------------------------------------------------
+@dataclass
+class Question:
+    """One evaluation question; fields beyond the five standard ones are kept in `extra`."""
+
+    id: str
+    question: str
+    answers: list[str]
+    sources: list[str]
+    answerable: bool
+    extra: dict[str, Any] = field(default_factory=dict)
+    line: int = 0
+
+    @property
+    def as_of(self) -> str:
+        return str(self.extra.get("as_of") or "")
+
+
+@dataclass
+class QuestionSet:
+    questions: list[Question]
+    problems: list[str]  # malformed lines, skipped: "file:line: what is wrong"
+    warnings: list[str]  # duplicate ids (later ones skipped) and the like
+    sha256: str = ""
+
+
+STANDARD = ("id", "question", "answers", "sources", "answerable")
+
+
+def _bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "1", "yes", "y"):
+        return True
+    if text in ("false", "0", "no", "n"):
+        return False
+    raise ValueError(f"`answerable` must be true or false, not {value!r}")
+
+
+def _strings(value: Any, name: str) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
+        raise ValueError(f"`{name}` must be a list of strings")
+    return [x.strip() for x in value if x.strip()]
+
+
+def parse_question(obj: Any, line: int = 0) -> Question:
+    """A question from one parsed record; ValueError says what is wrong with it."""
+    if not isinstance(obj, dict):
+        raise ValueError("expected a JSON object")  # noqa: TRY004 - the caller reports every ValueError
+    missing = [k for k in ("id", "question", "answerable") if k not in obj]
+    if missing:
+        raise ValueError("missing " + ", ".join(f"`{k}`" for k in missing))
+    qid, text = obj["id"], obj["question"]
+    if not isinstance(qid, str) or not qid.strip():
+        raise ValueError("`id` must be a non-empty string")
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError("`question` must be a non-empty string")
+    q = Question(id=qid.strip(), question=text.strip(), answers=_strings(obj.get("answers"), "answers"),
+                 sources=_strings(obj.get("sources"), "sources"), answerable=_bool(obj["answerable"]),
+                 extra={k: v for k, v in obj.items() if k not in STANDARD}, line=line)
+    if q.answerable and not q.answers and not q.sources:
+        raise ValueError("an answerable question needs `answers` or `sources`")
+    if q.as_of:
+        try:
+            date.fromisoformat(q.as_of)
+        except ValueError:
+            raise ValueError(f"`as_of` must be a date YYYY-MM-DD, not {q.as_of!r}") from None
+    return q
+
+
+def _records(path: Path, text: str) -> Iterable[tuple[int, Any, str]]:
+    """(line number, record or None, error) for each non-empty record of a JSONL or CSV file."""
+    if path.suffix.lower() == ".csv":
+        reader = csv.DictReader(text.splitlines(keepends=True))
+        for row in reader:
+            if None in row:
+                yield reader.line_num, None, "more cells than columns"
+                continue
+            rec: dict[str, Any] = {k: v for k, v in row.items() if v not in (None, "")}
+            for key in ("answers", "sources"):
+                rec[key] = [x for x in (row.get(key) or "").split("|")]
+            yield reader.line_num, rec, ""
+        return
+    for n, raw in enumerate(text.splitlines(), start=1):
+        if not raw.strip():
+            continue
+        try:
+            yield n, json.loads(raw), ""
+        except json.JSONDecodeError as e:
+            yield n, None, f"not valid JSON ({e.msg} at column {e.colno})"
+
+
+def load_questions(path: Path, strict: bool = False) -> QuestionSet:
+    """Read a JSONL or CSV question set: malformed lines are reported and skipped (`strict`: QAError)."""
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise QAError(f"Cannot read question set {path}: {e.strerror}", "check the path") from None
+    questions: list[Question] = []
+    problems: list[str] = []
+    warnings: list[str] = []
+    first_line: dict[str, int] = {}
+    for line, rec, error in _records(path, data.decode("utf-8-sig", errors="replace")):
+        if not error:
+            try:
+                q = parse_question(rec, line)
+            except ValueError as e:
+                error = str(e)
+        if error:
+            problems.append(f"{path}:{line}: {error}")
+            if strict:
+                raise QAError(f"Malformed question at {path}:{line}: {error}",
+                              "fix the line, or run without --strict to skip it")
+            continue
+        if q.id in first_line:
+            warnings.append(f"{path}:{line}: duplicate id {q.id!r} (first on line {first_line[q.id]}); skipped")
+            continue
+        first_line[q.id] = line
+        questions.append(q)
+    if not questions:
+        raise QAError(f"No usable questions in {path}", "each line needs `id`, `question` and `answerable`")
+    return QuestionSet(questions, problems, warnings, hashlib.sha256(data).hexdigest())
+
+
+def unknown_sources(questions: list[Question], known: set[str]) -> list[str]:
+    """Warnings for gold source ids that are not in the index."""
+    out = []
+    for q in questions:
+        missing = [s for s in q.sources if s not in known]
+        if missing:
+            out.append(f"{q.id}: unknown article id{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
+    return out
+
+
+# Metrics ------------------------------------------------------------------------------------------------------
+def normalize_answer(text: str) -> str:
+    """SQuAD normalization: lower case, no punctuation, no articles, single spaces."""
+    text = text.lower().replace("’", "'").replace("‘", "'").replace("“", '"').replace("”", '"')
+    text = "".join(ch for ch in text if ch not in PUNCT)
+    text = re.sub(r"\b(a|an|the)\b", " ", text)
+    return " ".join(text.split())
+
+
+PUNCT = frozenset(string.punctuation) | {"–", "—"}
+
+
+def exact_match(prediction: str, golds: list[str]) -> float:
+    return float(any(normalize_answer(prediction) == normalize_answer(g) for g in golds)) if golds else 0.0
+
+
+def token_f1(prediction: str, golds: list[str]) -> float:
+    """SQuAD token F1, the best over the gold answers."""
+    pred = normalize_answer(prediction).split()
+    best = 0.0
+    for gold in golds:
+        ref = normalize_answer(gold).split()
+        common = sum((Counter(pred) & Counter(ref)).values())
+        if not pred or not ref or common == 0:
+            best = max(best, float(pred == ref))
+            continue
+        p, r = common / len(pred), common / len(ref)
+        best = max(best, 2 * p * r / (p + r))
+    return best
+
+
+def contains_answer(text: str, golds: list[str]) -> bool:
+    """A normalized gold answer occurs in the normalized text, on word boundaries."""
+    hay = f" {normalize_answer(text)} "
+    return any(g and f" {g} " in hay for g in (normalize_answer(x) for x in golds))
+
+
+def recall_at(ranked: list[str], gold: set[str], k: int) -> float:
+    return float(bool(gold & set(ranked[:k])))
+
+
+def reciprocal_rank(ranked: list[str], gold: set[str]) -> float:
+    return next((1.0 / i for i, a in enumerate(ranked, start=1) if a in gold), 0.0)
+
+
+def percentile(values: list[float], p: float) -> float | None:
+    """Linear interpolation between closest ranks (numpy's default)."""
+    if not values:
+        return None
+    xs = sorted(values)
+    pos = (len(xs) - 1) * p / 100
+    lo = int(pos)
+    hi = min(lo + 1, len(xs) - 1)
+    return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
+
+
+def classify(q: Question, ranked: list[str], shown: list[str], answer: dict[str, Any] | None) -> str | None:
+    """The failure class: the earliest stage that went wrong. None when it cannot be judged (no answer to judge
+    for an unanswerable question in retrieval-only mode)."""
+    gold = set(q.sources)
+    if not q.answerable:
+        if answer is None:
+            return None
+        return "ok" if answer["refused"] else "answered_unanswerable"
+    correct = answer is not None and not answer["refused"] and (
+        not q.answers or contains_answer(answer["answer"] + " \n " + answer["short_answer"], q.answers))
+    cited = {c["article_id"] for c in answer["citations"]} if answer else set()
+    if gold and not (gold & (set(ranked) | set(shown))):
+        return "not_retrieved"
+    if gold and not gold & set(shown):
+        return "retrieved_low"
+    if answer is None:
+        return "ok"
+    if answer["refused"]:
+        return "false_refusal"
+    if not correct:
+        return "wrong_answer"
+    if gold and not gold & cited:
+        return "not_cited"
+    return "ok"
+
+
+def question_metrics(q: Question, ranked: list[str], answer: dict[str, Any] | None) -> dict[str, Any]:
+    """Per-question metrics; None where a metric does not apply."""
+    gold = set(q.sources)
+    m: dict[str, Any] = {}
+    scored = q.answerable and bool(gold)
+    for k in RECALL_KS:
+        m[f"recall_at_{k}"] = recall_at(ranked, gold, k) if scored else None
+    m["rr"] = round(reciprocal_rank(ranked, gold), 4) if scored else None
+    if answer is None:
+        return m
+    citations = answer["citations"]
+    m["refused"] = bool(answer["refused"])
+    if q.answerable:
+        m["answer_correct"] = float(not answer["refused"] and (
+            contains_answer(answer["answer"] + " \n " + answer["short_answer"], q.answers) if q.answers else True))
+        m["exact_match"] = exact_match(answer["short_answer"], q.answers) if q.answers else None
+        m["f1"] = round(token_f1(answer["short_answer"], q.answers), 4) if q.answers else None
+        m["citation_recall"] = float(bool(gold & {c["article_id"] for c in citations})) if gold else None
+    m["citation_precision"] = round(sum(c["article_id"] in gold or bool(c.get("verified")) for c in citations)
+                                    / len(citations), 4) if citations else None
+    return m
+
+
+def _mean(values: Iterable[Any]) -> float | None:
+    xs = [float(v) for v in values if v is not None]
+    return round(sum(xs) / len(xs), 4) if xs else None
+
+
+def summarize(results: list[dict[str, Any]], meta: dict[str, Any]) -> dict[str, Any]:
+    """The aggregate of per-question results, plus what produced them (settings, checksums, corpus)."""
+    ans = [r for r in results if r["answerable"]]
+    una = [r for r in results if not r["answerable"]]
+    full = not meta.get("retrieval_only")
+
+    def over(rows: list[dict[str, Any]], key: str) -> float | None:
+        return _mean(r["metrics"].get(key) for r in rows)
+
+    s: dict[str, Any] = {"n": len(results), "n_answerable": len(ans), "n_unanswerable": len(una),
+                         "mode": "full" if full else "retrieval-only"}
+    s["answer_accuracy"] = over(ans, "answer_correct") if full else None
+    s["exact_match"] = over(ans, "exact_match") if full else None
+    s["f1"] = over(ans, "f1") if full else None
+    s["refusal_accuracy"] = over(una, "refused") if full else None
+    s["false_refusal_rate"] = over(ans, "refused") if full else None
+    for k in RECALL_KS:
+        s[f"recall_at_{k}"] = over(ans, f"recall_at_{k}")
+    s["mrr"] = over(ans, "rr")
+    s["citation_precision"] = over(results, "citation_precision") if full else None
+    s["citation_recall"] = over(ans, "citation_recall") if full else None
+    counts = Counter(r["failure_class"] for r in results if r["failure_class"])
+    s["failure_classes"] = {c: counts.get(c, 0) for c in FAILURE_CLASSES}
+    stages: dict[str, dict[str, float | None]] = {}
+    names = {name for r in results for name in r["timings"]}
+    for stage in [x for x in STAGES if x in names] + sorted(names - set(STAGES)):
+        xs = [float(r["timings"][stage]) for r in results if stage in r["timings"]]
+        if xs:
+            stages[stage] = {"p50": _round(percentile(xs, 50)), "p95": _round(percentile(xs, 95))}
+    s["latency_p50_s"] = stages.get("total_s", {}).get("p50")
+    s["latency_p95_s"] = stages.get("total_s", {}).get("p95")
+    s["latency"] = stages
+    s.update({k: meta[k] for k in ("k", "depth", "split", "as_of_used", "questions_file", "questions_sha256",
+                                   "corpus_fingerprint", "models", "settings") if k in meta})
+    return s
+
+
+def _round(x: float | None) -> float | None:
+    return None if x is None else round(x, 3)
+
+
+# Running ------------------------------------------------------------------------------------------------------
+def filters_for(q: Question, use_as_of: bool) -> Filters | None:
+    """AS_OF: the single place a question's `as_of` reaches retrieval. It is passed when `Filters` has an `as_of`
+    field (issue 9 adds it to qa/retrieval.py); until then questions are retrieved without it."""
+    if not (use_as_of and q.as_of):
+        return None
+    from qa.retrieval import Filters
+
+    if not as_of_supported():
+        return None
+    return Filters(as_of=q.as_of)  # type: ignore[call-arg]
+
+
+def as_of_supported() -> bool:
+    from qa.retrieval import Filters
+
+    return "as_of" in {f.name for f in dataclasses.fields(Filters)}
+
+
+def evaluate_one(q: Question, assistant: Assistant, k: int, depth: int, retrieval_only: bool,
+                 use_as_of: bool = True) -> dict[str, Any]:
+    """Run one question: the ranked passages (to `depth`), then, unless retrieval-only, the cited answer."""
+    filters = filters_for(q, use_as_of)
+    t0 = time.perf_counter()
+    ranked_passages = assistant.retrieve(q.question, depth, filters)
+    rank_s = time.perf_counter() - t0
+    ranked = [p.article_id for p in ranked_passages]
+    answer: dict[str, Any] | None = None
+    if retrieval_only:
+        shown = ranked[:k]
+        timings = {"retrieve_s": round(rank_s, 3), "total_s": round(rank_s, 3)}
+    else:
+        result = assistant.ask(q.question, k=k, filters=filters)
+        answer = result.to_dict()
+        shown = [p.article_id for p in result.passages]
+        timings = {"rank_s": round(rank_s, 3), **result.timings}
+    return {"id": q.id, "question": q.question, "answers": q.answers, "sources": q.sources,
+            "answerable": q.answerable, "extra": q.extra, "retrieved": ranked, "shown": shown, "answer": answer,
+            "metrics": question_metrics(q, ranked, answer), "failure_class": classify(q, ranked, shown, answer),
+            "timings": timings}
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while block := f.read(1 << 22):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def model_checksums(settings: Settings, retrieval_only: bool) -> dict[str, Any]:
+    """What identifies the models: file sha256s for local weights, names for servers and fakes."""
+    out: dict[str, Any] = {}
+    if settings.embeddings == "minilm":
+        from qa.embedding import minilm_path
+
+        root = minilm_path()
+        out["embeddings"] = {"name": "all-MiniLM-L6-v2", "files": {
+            p.name: sha256_file(p) for p in sorted(root.rglob("*.safetensors"))}}
+    else:
+        out["embeddings"] = {"name": settings.embeddings}
+    if retrieval_only:
+        out["llm"] = {"name": "not used (retrieval-only)"}
+    elif settings.llm == "llamacpp":
+        from qa.config import GGUF_NAME, GGUF_SHA256
+
+        if settings.model_path is None:  # assembled from the part packages and checked against this sha256
+            out["llm"] = {"name": GGUF_NAME, "sha256": GGUF_SHA256}
+        else:
+            out["llm"] = {"name": settings.model_path.name, "sha256": sha256_file(settings.model_path)}
+    elif settings.llm == "openai":
+        out["llm"] = {"name": f"openai:{settings.openai_model}", "url": settings.openai_base_url}
+    elif settings.llm == "ollama":
+        out["llm"] = {"name": f"ollama:{settings.ollama_model}"}
+    else:
+        out["llm"] = {"name": settings.llm}
+    return out
+
+
+def settings_snapshot(settings: Settings) -> dict[str, Any]:
+    """The settings that shape results. Paths of this machine are left out, so runs elsewhere compare equal, and
+    so is `k`: the summary's own `k` is the one the run used."""
+    data = settings.model_dump(mode="json", exclude={"home", "cache", "corpus", "openai_api_key_env", "k"})
+    return dict(sorted(data.items()))
+
+
+def read_results(path: Path) -> dict[str, dict[str, Any]]:
+    """id -> result from a results.jsonl; a line cut short by a crash is ignored."""
+    out: dict[str, dict[str, Any]] = {}
+    if not path.is_file():
+        return out
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        try:
+            r = json.loads(raw)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(r, dict) and "id" in r:
+            out[r["id"]] = r
+    return out
+
+
+def _write_lines(path: Path, rows: list[dict[str, Any]]) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def write_json(path: Path, obj: Any) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(obj, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+RESUME_KEYS = ("questions_sha256", "split", "k", "depth", "retrieval_only", "as_of_used", "corpus_fingerprint",
+               "models", "settings")
+
+
+def prepare_run(out: Path, meta: dict[str, Any]) -> None:
+    """Create the run folder, or check that the run in it was made with the same inputs (QAError if not)."""
+    out.mkdir(parents=True, exist_ok=True)
+    run_file = out / "run.json"
+    if run_file.is_file():
+        before = json.loads(run_file.read_text(encoding="utf-8"))
+        differ = [k for k in RESUME_KEYS if before.get(k) != meta.get(k)]
+        if differ:
+            raise QAError(f"{out} holds a run made with different {', '.join(differ)}",
+                          "resume with the same command and settings, or pick another --out folder")
+    else:
+        write_json(run_file, {k: meta[k] for k in RESUME_KEYS if k in meta})
+
+
+def run_eval(questions: list[Question], assistant: Assistant, out: Path, meta: dict[str, Any],
+             on_progress: Callable[[int, int], None] = lambda _d, _t: None) -> dict[str, Any]:
+    """Evaluate every question not already in `out`/results.jsonl, then write summary.json and the reports.
+
+    `meta` says what produced the run (k, depth, retrieval_only, settings, checksums, corpus); resuming into a
+    folder made with different inputs is refused, so a results file never mixes two configurations."""
+    from qa.eval_report import render_html, render_markdown
+
+    prepare_run(out, meta)
+    results_path = out / "results.jsonl"
+    wanted = {q.id for q in questions}
+    done = {i: r for i, r in read_results(results_path).items() if i in wanted}
+    _write_lines(results_path, [r for i, r in done.items()])  # drops a line a crash cut short
+    todo = [q for q in questions if q.id not in done]
+    on_progress(len(done), len(questions))
+    k, depth, retrieval_only = int(meta["k"]), int(meta["depth"]), bool(meta["retrieval_only"])
+    with results_path.open("a", encoding="utf-8") as f:
+        for q in todo:
+            r = evaluate_one(q, assistant, k, depth, retrieval_only, bool(meta.get("as_of_used")))
+            f.write(json.dumps(r, ensure_ascii=False) + "\n")
+            f.flush()
+            done[q.id] = r
+            on_progress(len(done), len(questions))
+    results = [done[q.id] for q in questions]
+    _write_lines(results_path, results)
+    summary = summarize(results, meta)
+    write_json(out / "summary.json", summary)
+    (out / "report.md").write_text(render_markdown(summary, results), encoding="utf-8")
+    (out / "report.html").write_text(render_html(summary, results), encoding="utf-8")
+    return summary
+
+
+# Comparing ----------------------------------------------------------------------------------------------------
+COMPARED = ("answer_accuracy", "exact_match", "f1", "refusal_accuracy", "false_refusal_rate", "recall_at_1",
+            "recall_at_3", "recall_at_5", "recall_at_10", "mrr", "citation_precision", "citation_recall",
+            "latency_p50_s", "latency_p95_s")
+
+
+def load_run(run: Path) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    summary_path = run / "summary.json"
+    if not summary_path.is_file():
+        raise QAError(f"No summary.json in {run}", "give a folder written by `qa eval QUESTIONS --out DIR`")
+    return json.loads(summary_path.read_text(encoding="utf-8")), read_results(run / "results.jsonl")
+
+
+def compare_runs(a: Path, b: Path) -> dict[str, Any]:
+    """Metric deltas (B - A), differing settings, and the questions whose failure class changed."""
+    sa, ra = load_run(a)
+    sb, rb = load_run(b)
+    metrics = []
+    for key in COMPARED:
+        x, y = sa.get(key), sb.get(key)
+        delta = round(y - x, 4) if isinstance(x, (int, float)) and isinstance(y, (int, float)) else None
+        metrics.append({"metric": key, "a": x, "b": y, "delta": delta})
+    differ = {}
+    for key in ("mode", "k", "split", "as_of_used", "questions_sha256", "corpus_fingerprint", "models"):
+        if sa.get(key) != sb.get(key):
+            differ[key] = {"a": sa.get(key), "b": sb.get(key)}
+    set_a, set_b = sa.get("settings") or {}, sb.get("settings") or {}
+    for key in sorted(set(set_a) | set(set_b)):
+        if set_a.get(key) != set_b.get(key):
+            differ[f"settings.{key}"] = {"a": set_a.get(key), "b": set_b.get(key)}
+    changed = [{"id": i, "question": rb[i]["question"], "a": ra[i]["failure_class"], "b": rb[i]["failure_class"]}
+               for i in ra if i in rb and ra[i]["failure_class"] != rb[i]["failure_class"]]
+    return {"a": str(a), "b": str(b), "metrics": metrics, "differ": differ, "changed": changed,
+            "only_a": sorted(set(ra) - set(rb)), "only_b": sorted(set(rb) - set(ra)),
+            "failure_classes": {c: {"a": (sa.get("failure_classes") or {}).get(c, 0),
+                                    "b": (sb.get("failure_classes") or {}).get(c, 0)} for c in FAILURE_CLASSES}}
+
+
+def format_comparison(c: dict[str, Any]) -> str:
+    """A comparison for people (Markdown)."""
+    def num(x: Any) -> str:
+        return "—" if x is None else f"{x:.3f}" if isinstance(x, float) else str(x)
+
+    lines = [f"# {c['a']} → {c['b']}", "", "| metric | A | B | Δ (B − A) |", "|---|---|---|---|"]
+    for m in c["metrics"]:
+        d = m["delta"]
+        lines.append(f"| {m['metric']} | {num(m['a'])} | {num(m['b'])} | "
+                     f"{'—' if d is None else f'{d:+.3f}'} |")
+    lines += ["", "| failure class | A | B |", "|---|---|---|"]
+    lines += [f"| {k} | {v['a']} | {v['b']} |" for k, v in c["failure_classes"].items()]
+    if c["differ"]:
+        lines += ["", "Inputs that differ:"]
+        lines += [f"- {k}: {json.dumps(v['a'])} → {json.dumps(v['b'])}" for k, v in c["differ"].items()]
+    lines += ["", f"{len(c['changed'])} question(s) changed failure class:"]
+    lines += [f"- {x['id']}: {x['a']} → {x['b']} — {x['question']}" for x in c["changed"]]
+    if c["only_a"] or c["only_b"]:
+        lines += ["", f"only in A: {', '.join(c['only_a']) or '—'}; only in B: {', '.join(c['only_b']) or '—'}"]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,259 @@
+"""`qa eval` with fake embeddings and the fake generator: metrics on hand-made cases, question-set problems with
+line numbers, failure classes, resume, determinism, reports and `qa eval compare`."""
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from qa.cli import app
+from qa.errors import QAError
+from qa.evaluation import (
+    TIMING_KEYS,
+    Question,
+    classify,
+    contains_answer,
+    exact_match,
+    load_questions,
+    normalize_answer,
+    percentile,
+    question_metrics,
+    recall_at,
+    reciprocal_rank,
+    token_f1,
+)
+
+runner = CliRunner()
+
+
+# Metrics ------------------------------------------------------------------------------------------------------
+def test_squad_normalization_exact_match_and_f1() -> None:
+    assert normalize_answer("The  U.S. Army’s plan!") == "us armys plan"
+    assert exact_match("the Iran.", ["Iranian", "Iran"]) == 1.0
+    assert exact_match("Iraq", ["Iran"]) == 0.0
+    # "iranianbacked militias" vs "curb iranianbacked militias": precision 1, recall 2/3
+    assert token_f1("Iranian-backed militias", ["curb Iranian-backed militias", "Iran"]) == pytest.approx(0.8)
+    assert token_f1("", ["Iran"]) == 0.0
+    assert token_f1("a", ["the"]) == 1.0  # both normalize to nothing: SQuAD counts that as a match
+
+
+def test_answer_must_contain_a_gold_on_word_boundaries() -> None:
+    assert contains_answer("Blinken asked him to curb Iranian-backed militias [1].", ["curb Iranian-backed militias"])
+    assert contains_answer("It pledged $120 million.", ["$120 million"])
+    assert not contains_answer("Iranians protested.", ["Iran"])
+    assert not contains_answer("anything", [])
+
+
+def test_recall_at_k_mrr_and_percentiles() -> None:
+    ranked = ["b", "a", "a", "c"]
+    assert [recall_at(ranked, {"a"}, k) for k in (1, 2, 3)] == [0.0, 1.0, 1.0]
+    assert reciprocal_rank(ranked, {"a"}) == 0.5
+    assert reciprocal_rank(ranked, {"c", "x"}) == 0.25
+    assert reciprocal_rank(ranked, {"z"}) == 0.0
+    assert percentile([4.0, 1.0, 3.0, 2.0], 50) == 2.5
+    assert percentile([float(i) for i in range(1, 21)], 95) == pytest.approx(19.05)
+    assert percentile([], 50) is None
+
+
+def _q(answerable: bool = True, answers: tuple[str, ...] = ("Iran",), sources: tuple[str, ...] = ("g",)) -> Question:
+    return Question(id="q", question="?", answers=list(answers), sources=list(sources), answerable=answerable)
+
+
+def _a(text: str = "It is Iran [1].", refused: bool = False, cited: tuple[str, ...] = ("g",),
+       verified: tuple[bool, ...] = (), short: str = "Iran") -> dict:
+    return {"answer": text, "short_answer": "" if refused else short, "refused": refused,
+            "citations": [{"article_id": a, "verified": (verified[i] if verified else False)}
+                          for i, a in enumerate(cited)]}
+
+
+def test_failure_classes_name_the_first_stage_that_went_wrong() -> None:
+    assert classify(_q(), ["x", "g"], ["x", "g"], _a()) == "ok"
+    assert classify(_q(), ["x", "y"], ["x", "y"], _a()) == "not_retrieved"
+    assert classify(_q(), ["x", "y", "g"], ["x", "y"], _a()) == "retrieved_low"
+    assert classify(_q(), ["g"], ["g"], _a("I cannot answer this.", refused=True, cited=())) == "false_refusal"
+    assert classify(_q(), ["g"], ["g"], _a("It is Iraq [1].", short="Iraq")) == "wrong_answer"
+    assert classify(_q(), ["g", "x"], ["g", "x"], _a(cited=("x",))) == "not_cited"
+    unanswerable = _q(answerable=False, answers=(), sources=())
+    assert classify(unanswerable, ["x"], ["x"], _a(cited=("x",))) == "answered_unanswerable"
+    assert classify(unanswerable, ["x"], ["x"], _a("no", refused=True, cited=())) == "ok"
+    # retrieval-only: retrieval is judged, an unanswerable question cannot be
+    assert classify(_q(), ["x", "g"], ["x"], None) == "retrieved_low"
+    assert classify(unanswerable, ["x"], ["x"], None) is None
+
+
+def test_citation_precision_counts_gold_or_verified_citations() -> None:
+    m = question_metrics(_q(), ["g"], _a(cited=("g", "x", "y"), verified=(False, False, True)))
+    assert m["citation_precision"] == pytest.approx(0.6667, abs=1e-4)
+    assert m["citation_recall"] == 1.0 and m["answer_correct"] == 1.0 and m["exact_match"] == 1.0
+    refused = question_metrics(_q(), ["g"], _a("x", refused=True, cited=()))
+    assert refused["citation_precision"] is None and refused["answer_correct"] == 0.0 and refused["refused"]
+
+
+# Question sets ------------------------------------------------------------------------------------------------
+def test_malformed_lines_are_reported_with_line_numbers_and_skipped(tmp_path: Path) -> None:
+    f = tmp_path / "qs.jsonl"
+    lines = [
+        '{"id": "a", "question": "Who?", "answers": ["X"], "sources": ["s"], "answerable": true, "split": "dev"}',
+        '{"id": "b", "question": "Who?", "answers": ["X"]',                        # 2: cut short
+        '',
+        '{"id": "c", "question": "Who?", "answers": ["X"], "sources": []}',         # 4: no answerable
+        '{"id": "a", "question": "Again?", "answers": [], "sources": [], "answerable": false}',  # 5: duplicate
+        '{"id": "d", "question": "When?", "answers": "X", "answerable": true}',     # 6: answers not a list
+        '{"id": "e", "question": "When?", "answers": [], "answerable": false, "as_of": "May 3"}',  # 7: bad date
+        '{"id": "f", "question": "Where?", "answers": [], "sources": [], "answerable": false}',
+    ]
+    f.write_text("".join(line + "\n" for line in lines))
+    qs = load_questions(f)
+    assert [q.id for q in qs.questions] == ["a", "f"]
+    assert qs.questions[0].extra == {"split": "dev"}
+    assert [p.split(": ")[0] for p in qs.problems] == [f"{f}:2", f"{f}:4", f"{f}:6", f"{f}:7"]
+    assert "not valid JSON" in qs.problems[0] and "`answerable`" in qs.problems[1]
+    assert qs.warnings == [f"{f}:5: duplicate id 'a' (first on line 1); skipped"]
+    with pytest.raises(QAError, match=r"qs\.jsonl:2"):
+        load_questions(f, strict=True)
+
+
+def test_csv_question_sets_split_lists_on_pipes(tmp_path: Path) -> None:
+    f = tmp_path / "qs.csv"
+    f.write_text('id,question,answers,sources,answerable,split\n'
+                 'c1,"Who, exactly?",Iran|Iranian,src-1|src-2,true,dev\n'
+                 'c2,Who won?,,,false,heldout\n'
+                 'c3,Broken?,x,y,maybe,dev\n')
+    qs = load_questions(f)
+    assert [(q.id, q.answers, q.sources, q.answerable) for q in qs.questions] == [
+        ("c1", ["Iran", "Iranian"], ["src-1", "src-2"], True), ("c2", [], [], False)]
+    assert qs.questions[0].question == "Who, exactly?" and qs.questions[1].extra == {"split": "heldout"}
+    assert len(qs.problems) == 1 and qs.problems[0].startswith(f"{f}:4: ")
+
+
+# The command --------------------------------------------------------------------------------------------------
+ARTICLES = {
+    "wheat": "title: Wheat exports\ndate: 2022-03-01\nsource: Wire\n---\n"
+             "Ukraine exported record wheat volumes through Odesa. Prices fell in March.\n",
+    "chips": "title: Chip plant\ndate: 2022-04-02\nsource: Daily\n---\n"
+             "A new semiconductor plant opened in Arizona. The chip plant employs 3,000 workers.\n",
+    "rain": "title: Monsoon\ndate: 2022-06-03\nsource: Wire\n---\n"
+            "Heavy monsoon rains flooded parts of Dhaka. Schools were closed.\n",
+}
+QUESTIONS = [
+    {"id": "ok", "question": "How many workers does the chip plant employ?", "answers": ["3,000 workers"],
+     "sources": ["chips"], "answerable": True, "split": "dev"},
+    {"id": "wrong", "question": "How many workers does the chip plant employ?", "answers": ["5,000"],
+     "sources": ["chips"], "answerable": True, "split": "dev"},
+    {"id": "low", "question": "How many workers does the chip plant employ?", "answers": ["3,000"],
+     "sources": ["rain"], "answerable": True, "split": "heldout"},
+    {"id": "missing", "question": "How many workers does the chip plant employ?", "answers": ["3,000"],
+     "sources": ["no-such-article"], "answerable": True, "split": "dev"},
+    {"id": "cup", "question": "Who won the 2022 World Cup?", "answers": [], "sources": [], "answerable": False,
+     "split": "heldout"},
+]
+
+
+def _setup(tmp_path: Path) -> tuple[Path, Path]:
+    corpus = tmp_path / "news"
+    corpus.mkdir()
+    for name, body in ARTICLES.items():
+        (corpus / f"{name}.md").write_text(f"---\nid: {name}\n{body}")
+    questions = tmp_path / "qs.jsonl"
+    questions.write_text("".join(json.dumps(q) + "\n" for q in QUESTIONS))
+    return corpus, questions
+
+
+def _eval(*args: str) -> tuple[str, int]:
+    result = runner.invoke(app, ["eval", *map(str, args)])
+    return result.output, result.exit_code
+
+
+def test_eval_writes_results_summary_and_self_contained_report(tmp_path: Path, fake_env: None) -> None:
+    corpus, questions = _setup(tmp_path)
+    out = tmp_path / "run"
+    output, code = _eval(questions, "--corpus", corpus, "--out", out, "-k", "1")
+    assert code == 0, output
+    assert "no-such-article" in output  # warned: a gold source that is not in the index
+    results = [json.loads(x) for x in (out / "results.jsonl").read_text().splitlines()]
+    classes = {r["id"]: r["failure_class"] for r in results}
+    assert classes == {"ok": "ok", "wrong": "wrong_answer", "low": "retrieved_low", "missing": "not_retrieved",
+                       "cup": "ok"}
+    first = results[0]
+    assert first["answer"]["citations"][0]["article_id"] == "chips" and first["retrieved"][0] == "chips"
+    assert first["extra"] == {"split": "dev"} and first["metrics"]["recall_at_1"] == 1.0
+    summary = json.loads((out / "summary.json").read_text())
+    for key in ("n", "n_answerable", "n_unanswerable", "answer_accuracy", "exact_match", "f1", "refusal_accuracy",
+                "false_refusal_rate", "recall_at_1", "recall_at_5", "mrr", "citation_precision", "citation_recall",
+                "latency_p50_s", "latency_p95_s", "settings", "models", "corpus_fingerprint"):
+        assert key in summary, key
+    assert (summary["n"], summary["n_answerable"], summary["n_unanswerable"]) == (5, 4, 1)
+    assert summary["recall_at_1"] == 0.5 and summary["recall_at_3"] == 0.75 and summary["refusal_accuracy"] == 1.0
+    assert summary["answer_accuracy"] == 0.75 and summary["failure_classes"]["ok"] == 2
+    assert summary["models"]["llm"] == {"name": "fake"} and summary["k"] == 1 and "k" not in summary["settings"]
+    assert "failure classes: ok 2" in output
+    html = (out / "report.html").read_text()
+    for chart in ("chart-recall", "chart-failures", "chart-latency"):
+        assert f'<svg id="{chart}"' in html
+    assert "<script" not in html and "<link" not in html and "src=" not in html
+    md = (out / "report.md").read_text()
+    assert "| wrong | wrong_answer |" in md and "| recall_at_1 | 0.500 |" in md
+
+
+def test_split_filter_and_retrieval_only(tmp_path: Path, fake_env: None) -> None:
+    corpus, questions = _setup(tmp_path)
+    out = tmp_path / "run"
+    output, code = _eval(questions, "--corpus", corpus, "--out", out, "--retrieval-only", "--split", "heldout")
+    assert code == 0, output
+    results = [json.loads(x) for x in (out / "results.jsonl").read_text().splitlines()]
+    assert [(r["id"], r["answer"], r["failure_class"]) for r in results] == [("low", None, "ok"), ("cup", None, None)]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["mode"] == "retrieval-only" and summary["answer_accuracy"] is None
+    assert summary["recall_at_5"] == 1.0 and summary["models"]["llm"]["name"].startswith("not used")
+    output, code = _eval(questions, "--out", tmp_path / "x", "--split", "test")
+    assert code != 0 and "no question has split 'test'" in output
+
+
+def test_resume_after_a_crash_gives_the_same_summary(tmp_path: Path, fake_env: None) -> None:
+    corpus, questions = _setup(tmp_path)
+    out_a, out_b = tmp_path / "a", tmp_path / "b"
+    assert _eval(questions, "--corpus", corpus, "--out", out_a)[1] == 0
+    summary_a = json.loads((out_a / "summary.json").read_text())
+    # a fresh run into another folder: same numbers (timings aside)
+    assert _eval(questions, "--out", out_b)[1] == 0
+    summary_b = json.loads((out_b / "summary.json").read_text())
+    drop = set(TIMING_KEYS)
+    assert {k: v for k, v in summary_a.items() if k not in drop} == {k: v for k, v in summary_b.items()
+                                                                      if k not in drop}
+    # crash: two results written, the third cut short, no summary yet
+    lines = (out_b / "results.jsonl").read_text().splitlines()
+    (out_b / "results.jsonl").write_text(lines[0] + "\n" + lines[1] + "\n" + lines[2][:40])
+    (out_b / "summary.json").unlink()
+    output, code = _eval(questions, "--out", out_b)
+    assert code == 0 and "resuming: 2 of 5 already done" in output
+    rows = [json.loads(x) for x in (out_b / "results.jsonl").read_text().splitlines()]
+    assert [r["id"] for r in rows] == [q["id"] for q in QUESTIONS]
+    resumed = json.loads((out_b / "summary.json").read_text())
+    assert {k: v for k, v in resumed.items() if k not in drop} == {k: v for k, v in summary_a.items()
+                                                                    if k not in drop}
+    result = runner.invoke(app, ["eval", str(questions), "--out", str(out_b), "-k", "2"])
+    assert isinstance(result.exception, QAError) and "different k" in result.exception.message  # never mixed
+
+
+def test_compare_lists_metric_deltas_and_changed_questions(tmp_path: Path, fake_env: None) -> None:
+    corpus, questions = _setup(tmp_path)
+    k1, k3 = tmp_path / "k1", tmp_path / "k3"
+    assert _eval(questions, "--corpus", corpus, "--out", k1, "-k", "1")[1] == 0
+    assert _eval(questions, "--out", k3, "-k", "3")[1] == 0
+    output, code = _eval("compare", k1, k3)
+    assert code == 0, output
+    assert "| recall_at_1 | 0.500 | 0.500 | +0.000 |" in output
+    assert "- low: retrieved_low → " in output  # k=3 shows the gold article that k=1 left out
+    assert "- settings" not in output and "- k: 1 → 3" in output
+    data = json.loads(runner.invoke(app, ["eval", "compare", str(k1), str(k3), "--json"]).output)
+    assert [c["id"] for c in data["changed"]] == ["low"] and data["differ"]["k"] == {"a": 1, "b": 3}
+    result = runner.invoke(app, ["eval", "compare", str(k1), str(tmp_path / "nowhere")])
+    assert isinstance(result.exception, QAError) and "No summary.json" in result.exception.message
+
+
+def test_eval_on_an_empty_index_says_what_to_do(tmp_path: Path, fake_env: None) -> None:
+    _corpus, questions = _setup(tmp_path)
+    result = runner.invoke(app, ["eval", str(questions), "--out", str(tmp_path / "run")])
+    assert result.exit_code != 0
+    assert isinstance(result.exception, QAError) and "--corpus" in result.exception.hint
