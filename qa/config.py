@@ -73,7 +73,17 @@ class Settings(BaseSettings):
     dense_weight: float = Field(default=1.0, description="Weight of the dense (embedding) ranking in the fusion.")
     bm25_weight: float = Field(default=1.0, description="Weight of the BM25 (keyword) ranking in the fusion.")
     date_weight: float = Field(
-        default=1.0, description="Weight of a newest-first ranking, added for questions about the latest/recent.")
+        default=1.0, description="Questions about the latest/recent: the matching chunks are put newest first, "
+        "this much (in % of the best score per step) ahead of the rest; 0 = no recency preference.")
+    window_weight: float = Field(
+        default=1.0, description="Questions naming a time (\"this week\", \"in March 2022\"): weight of the dense "
+        "and BM25 rankings restricted to that time window, relative to the unrestricted ones.")
+    recency_pool: int = Field(
+        default=5, description="For questions about the latest/recent: how many of the most relevant chunks the "
+        "newest-first vote re-orders.")
+    recent_days: int = Field(
+        default=30, description="\"Recently\", \"the latest\": chunks from this many days before the as-of date "
+        "are searched as well.")
     mmr_lambda: float = Field(
         default=0.7, description="Diversity of the passages shown: 1 = relevance only, lower = fewer near-repeats.")
     keyword_recheck_s: float = Field(

@@ -26,6 +26,7 @@ class IngestReport:
     skipped: int = 0
     pruned: int = 0
     repaired: int = 0
+    duplicates: int = 0
     chunks: int = 0
     seconds: float = 0.0
     problems: list[Problem] = field(default_factory=list)
@@ -34,6 +35,7 @@ class IngestReport:
         return (f"{self.added} added, {self.updated} updated, {self.unchanged} unchanged, {self.skipped} skipped"
                 + (f", {self.pruned} pruned" if self.pruned else "")
                 + (f", {self.repaired} half-written by an interrupted ingest cleaned up" if self.repaired else "")
+                + (f", {self.duplicates} near-duplicates of other articles" if self.duplicates else "")
                 + f"; {self.chunks} chunks embedded in {self.seconds:.1f} s")
 
 
@@ -115,6 +117,11 @@ def ingest(paths: Iterable[Path], store: Store, settings: Settings, prune: bool 
             if path and not Path(path).exists():
                 store.delete_article(article_id)
                 report.pruned += 1
+    from qa.duplicates import group_duplicates
+    from qa.keyword import KeywordIndex
+
+    report.duplicates = group_duplicates(store)
+    KeywordIndex(settings.bm25_dir).sync(store)  # BM25 follows Chroma: only changed articles are re-read
     marker.unlink(missing_ok=True)
     report.seconds = time.perf_counter() - t0
     return report

@@ -1,21 +1,58 @@
-"""retrieve(question, ...): ranked passages from the store (dense search through langchain-chroma)."""
+"""retrieve(question, ...): dense (Chroma) + BM25 fused by reciprocal rank fusion, news dates, diversity.
+
+A search runs the dense and keyword retrievers (plus both again inside the time window the question names, if
+any), fuses their ranks, adds a newest-first list when the question asks for the latest, drops near-copies and
+later duplicates of an article (MMR), and merges neighbouring chunks of one article into one passage.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+import re
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from qa.store import Store, date_ts
 from qa.types import Passage
 
+if TYPE_CHECKING:
+    from qa.config import Settings
+    from qa.keyword import KeywordIndex
+
+DAY = 86400
+MONTHS = {m: i + 1 for i, m in enumerate(
+    ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+     "november", "december"))}
+MONTHS.update({m[:3]: i for m, i in list(MONTHS.items())} | {"sept": 9})
+MONTH_RE = r"(january|february|march|april|may|june|july|august|september|october|november|december|jan|feb|mar|" \
+    r"apr|jun|jul|aug|sept|sep|oct|nov|dec)\.?"
+MONTH_YEAR = re.compile(rf"\b{MONTH_RE}\s*,?\s+((?:19|20)\d\d)\b", re.IGNORECASE)
+IN_MONTH = re.compile(rf"\b(?:in|during|early|late|mid|since|this|last)[\s-]+{MONTH_RE}\b(?!\s*\d)", re.IGNORECASE)
+IN_YEAR = re.compile(r"\b(?:in|during|of|throughout)\s+((?:19|20)\d\d)\b", re.IGNORECASE)
+RECENT = re.compile(r"\b(latest|newest|most recent(?:ly)?|recent(?:ly)?|current(?:ly)?|now|so far|upcoming|"
+                    r"new(?:ly)? (?:appointed|announced)|just)\b", re.IGNORECASE)
+RELATIVE = [  # pattern -> (days back to the window's start, days back to its end), relative to as_of
+    (re.compile(r"\b(today|tonight|this morning)\b", re.IGNORECASE), (0, 0)),
+    (re.compile(r"\byesterday\b", re.IGNORECASE), (1, 1)),
+    (re.compile(r"\b(this|the past) week\b|\bthis weekend\b", re.IGNORECASE), (6, 0)),
+    (re.compile(r"\b(last|previous) week\b", re.IGNORECASE), (13, 0)),
+    (re.compile(r"\b(past|last) (few|couple of) days\b|\bthese days\b", re.IGNORECASE), (6, 0)),
+    (re.compile(r"\b(past|last) (two|2|few) weeks\b", re.IGNORECASE), (20, 0)),
+]
+
 
 @dataclass
 class Filters:
-    """Restrict retrieval to an outlet and/or a date range (ISO dates, inclusive)."""
+    """Restrict retrieval to an outlet and/or a date range (ISO dates, inclusive), as known on `as_of`.
+
+    `as_of` (YYYY-MM-DD): articles dated after that day are never returned (undated ones stay eligible), and
+    relative time in the question ("this week", "the latest") is read from that day instead of today."""
 
     source: str = ""
     since: str = ""
     until: str = ""
+    as_of: str = ""
 
     def where(self) -> dict[str, Any] | None:
         clauses: list[dict[str, Any]] = []
@@ -24,34 +61,283 @@ class Filters:
         if self.since:
             clauses.append({"date_ts": {"$gte": date_ts(self.since[:10])}})
         if self.until:
-            clauses.append({"date_ts": {"$lt": date_ts(self.until[:10]) + 86400}})
+            clauses.append({"date_ts": {"$lt": date_ts(self.until[:10]) + DAY}})
             clauses.append({"date_ts": {"$gte": 0}})
+        if self.as_of:
+            clauses.append({"$or": [{"date_ts": {"$lt": self.as_of_ts()}}, {"date_ts": {"$lt": 0}}]})
         if not clauses:
             return None
         return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
+    def as_of_ts(self) -> int:
+        """First second after the as-of day (UTC): articles stamped before it are eligible."""
+        return date_ts(self.as_of[:10]) + DAY
+
+    def today(self) -> date:
+        return date.fromisoformat(self.as_of[:10]) if self.as_of else datetime.now(UTC).date()
+
     def describe(self) -> str:
         parts = [f"source={self.source}" if self.source else "", f"since={self.since}" if self.since else "",
-                 f"until={self.until}" if self.until else ""]
+                 f"until={self.until}" if self.until else "", f"as_of={self.as_of}" if self.as_of else ""]
         return " ".join(p for p in parts if p)
 
 
+@dataclass
+class TimeIntent:
+    """What the question says about time: a window of days (inclusive) and/or a wish for the newest."""
+
+    since: date | None = None
+    until: date | None = None
+    recent: bool = False
+    phrase: str = ""
+
+    @property
+    def bound(self) -> bool:
+        return self.since is not None or self.recent
+
+
+def _month_window(year: int, month: int) -> tuple[date, date]:
+    start = date(year, month, 1)
+    nxt = date(year + (month == 12), month % 12 + 1, 1)
+    return start, nxt - timedelta(days=1)
+
+
+def time_intent(question: str, today: date) -> TimeIntent:
+    """Resolve "this week", "last month", "in March 2022", "the latest", ... against `today` (the as-of date)."""
+    q = question
+    for pattern, (back, fwd) in RELATIVE:
+        if m := pattern.search(q):
+            return TimeIntent(today - timedelta(days=back), today - timedelta(days=fwd), True, m.group(0))
+    if m := re.search(r"\b(this|the past) month\b", q, re.IGNORECASE):
+        return TimeIntent(today.replace(day=1) if m.group(1) == "this" else today - timedelta(days=30), today,
+                          True, m.group(0))
+    if m := re.search(r"\b(last|previous) month\b", q, re.IGNORECASE):
+        first = today.replace(day=1)
+        return TimeIntent(_month_window((first - timedelta(days=1)).year, (first - timedelta(days=1)).month)[0],
+                          today, True, m.group(0))
+    if m := re.search(r"\bthis year\b", q, re.IGNORECASE):
+        return TimeIntent(date(today.year, 1, 1), today, True, m.group(0))
+    if m := re.search(r"\blast year\b", q, re.IGNORECASE):
+        return TimeIntent(date(today.year - 1, 1, 1), date(today.year - 1, 12, 31), False, m.group(0))
+    recent = bool(RECENT.search(q))
+    if m := MONTH_YEAR.search(q):
+        since, until = _month_window(int(m.group(2)), MONTHS[m.group(1).lower().rstrip(".")])
+        return TimeIntent(since, until, recent, m.group(0))
+    if m := IN_MONTH.search(q):
+        month = MONTHS[m.group(1).lower().rstrip(".")]
+        year = today.year if month <= today.month else today.year - 1
+        since, until = _month_window(year, month)
+        return TimeIntent(since, until, recent, m.group(0))
+    if m := IN_YEAR.search(q):
+        year = int(m.group(1))
+        return TimeIntent(date(year, 1, 1), date(year, 12, 31), recent, m.group(0))
+    return TimeIntent(recent=recent, phrase=m.group(0) if (m := RECENT.search(q)) else "")
+
+
+@dataclass
+class Candidate:
+    chunk_id: str
+    text: str
+    meta: dict[str, Any]
+    score: float = 0.0
+    ranks: dict[str, int] = field(default_factory=dict)
+
+
+def rrf(rankings: dict[str, list[str]], weights: dict[str, float], k: int = 60) -> dict[str, float]:
+    """Reciprocal rank fusion: score(d) = sum over lists of weight / (k + rank of d), ranks from 1."""
+    scores: dict[str, float] = {}
+    for name, ids in rankings.items():
+        w = weights.get(name, 1.0)
+        for rank, doc in enumerate(ids, start=1):
+            scores[doc] = scores.get(doc, 0.0) + w / (k + rank)
+    return scores
+
+
+def _words(text: str) -> frozenset[str]:
+    from qa.keyword import tokenize
+
+    return frozenset(tokenize([text])[0])
+
+
+def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
+    return len(a & b) / len(a | b) if a and b else 0.0
+
+
+def mmr(ranked: list[Candidate], k: int, lam: float = 0.7, near_copy: float = 0.8) -> list[Candidate]:
+    """Maximal marginal relevance over word sets: relevance minus similarity to what is already chosen; a
+    candidate at least `near_copy` similar to a chosen one is never shown."""
+    if not ranked:
+        return []
+    top = ranked[0].score or 1.0
+    words = {c.chunk_id: _words(c.text) for c in ranked}
+    chosen: list[Candidate] = []
+    pool = list(ranked)
+    while pool and len(chosen) < k:
+        best, best_value = None, float("-inf")
+        for c in pool:
+            sim = max((jaccard(words[c.chunk_id], words[s.chunk_id]) for s in chosen), default=0.0)
+            if sim >= near_copy:
+                continue
+            value = lam * c.score / top - (1 - lam) * sim
+            if value > best_value:
+                best, best_value = c, value
+        if best is None:
+            break
+        chosen.append(best)
+        pool.remove(best)
+    return chosen
+
+
 class Retriever:
-    """Ranks chunks for a question."""
+    """Ranks chunks for a question: dense + BM25 (settings.retrieval = hybrid | dense | bm25)."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, settings: Settings | None = None, keyword: KeywordIndex | None = None) -> None:
         self.store = store
+        self.settings = settings or store.settings
+        self.mode = self.settings.retrieval
+        self._keyword = keyword
+        self._checked = 0.0
+        self._dups: dict[str, tuple[str, str]] | None = None
+        self._texts: dict[str, str] = {}
 
+    # Backends ---------------------------------------------------------------------------------------------
+    def keyword(self) -> KeywordIndex:
+        """The BM25 index, synced with the store on first use and again after `keyword_recheck_s`."""
+        from qa.keyword import KeywordIndex
+
+        if self._keyword is None:
+            self._keyword = KeywordIndex(self.settings.bm25_dir)
+        if time.monotonic() - self._checked > self.settings.keyword_recheck_s:
+            if not self._keyword.is_current(self.store):
+                self._keyword.sync(self.store)
+                self._dups = None
+            self._checked = time.monotonic()
+        return self._keyword
+
+    def duplicates(self) -> dict[str, tuple[str, str]]:
+        from qa.duplicates import duplicate_map
+
+        if self._dups is None:
+            self._dups = duplicate_map(self.store)
+        return self._dups
+
+    def _dense(self, vector: list[float], n: int, where: dict[str, Any] | None) -> list[Candidate]:
+        hits = self.store.vectors.similarity_search_by_vector_with_relevance_scores(vector, k=n, filter=where)
+        return [Candidate(str(doc.id), doc.page_content, dict(doc.metadata)) for doc, _s in hits]
+
+    # Search -----------------------------------------------------------------------------------------------
     def search(self, question: str, k: int, filters: Filters | None = None) -> list[Passage]:
-        where = filters.where() if filters else None
-        hits = self.store.vectors.similarity_search_with_relevance_scores(question, k=k, filter=where)
+        """The `k` best chunks for the question as passages (neighbouring chunks merged), best first."""
+        filters = filters or Filters()
+        s = self.settings
+        intent = time_intent(question, filters.today())
+        exclude = self._excluded_copies(filters)
+        n = max(s.candidates, k)
+        lists: dict[str, list[str]] = {}
+        pool: dict[str, Candidate] = {}
+        window = self._window(intent, filters)
+        if self.mode in ("hybrid", "dense"):
+            vector = self.store.embeddings.embed_query(question)  # type: ignore[union-attr]
+            for name, f in (("dense", filters), ("dense_window", window)):
+                if f is None:
+                    continue
+                hits = self._dense(vector, n, _and(f.where(), _not_in(exclude)))
+                lists[name] = [c.chunk_id for c in hits]
+                pool.update({c.chunk_id: c for c in hits if c.chunk_id not in pool})
+        if self.mode in ("hybrid", "bm25"):
+            kw = self.keyword()
+            for name, f in (("bm25", filters), ("bm25_window", window)):
+                if f is None:
+                    continue
+                mask = kw.mask(date_ts(f.since[:10]) if f.since else None,
+                               date_ts(f.until[:10]) + DAY if f.until else None, f.source,
+                               f.as_of_ts() if f.as_of else None, exclude)
+                lists[name] = [cid for cid, _s in kw.search(question, n, mask)]
+            missing = [c for name in ("bm25", "bm25_window") for c in lists.get(name, []) if c not in pool]
+            if missing:
+                for cid, (text, meta) in self.store.chunk_texts(dict.fromkeys(missing)).items():
+                    pool[cid] = Candidate(cid, text, meta)
+        weights = {"dense": s.dense_weight, "dense_window": s.dense_weight * s.window_weight, "bm25": s.bm25_weight,
+                   "bm25_window": s.bm25_weight * s.window_weight}
+        fused = rrf({name: [c for c in ids if c in pool] for name, ids in lists.items()}, weights, s.rrf_k)
+        ranked = sorted(fused, key=lambda c: -fused[c])
+        if intent.recent and ranked:  # among the matching chunks, the newest first (undated last)
+            # "matching": found by both retrievers or near the top of one, ignoring the window lists (they rank
+            # whatever the window holds); in RRF a chunk found by one list alone gets at most half the best
+            plain = rrf({n: ids for n, ids in lists.items() if not n.endswith("_window")}, weights, s.rrf_k)
+            top_plain = max(plain.values(), default=0.0)
+            best = fused[ranked[0]]
+            top = [c for c in ranked[:max(k, s.recency_pool)] if plain.get(c, 0.0) >= 0.6 * top_plain]
+            newest = sorted(top, key=lambda c: -int(pool[c].meta.get("date_ts", -1)))
+            fused.update({c: best * (1 + s.date_weight * (len(newest) - i) / 100) for i, c in enumerate(newest)})
+            ranked = sorted(fused, key=lambda c: -fused[c])
+        candidates = [pool[c] for c in ranked]
+        for c in candidates:
+            c.score = fused[c.chunk_id]
+        return self._passages(mmr(candidates, k, s.mmr_lambda))
+
+    def _window(self, intent: TimeIntent, filters: Filters) -> Filters | None:
+        """The filters narrowed to the question's time window, or to the last `recent_days` for "the latest"
+        (None when the question names no time)."""
+        if intent.recent and intent.since is None:
+            today = filters.today()
+            intent = TimeIntent(today - timedelta(days=self.settings.recent_days), today, True)
+        if intent.since is None or intent.until is None:
+            return None
+        since = max(intent.since.isoformat(), filters.since[:10]) if filters.since else intent.since.isoformat()
+        until = min(intent.until.isoformat(), filters.until[:10]) if filters.until else intent.until.isoformat()
+        return Filters(source=filters.source, since=since, until=until, as_of=filters.as_of)
+
+    def _excluded_copies(self, filters: Filters) -> frozenset[str]:
+        """Later copies of an article are left out when their canonical copy is eligible (same source filter)."""
+        return frozenset(c for c, (_canon, src) in self.duplicates().items()
+                         if not filters.source or src == filters.source)
+
+    def _article_text(self, article_id: str) -> str:
+        if article_id not in self._texts:
+            article = self.store.get_article(article_id)
+            self._texts[article_id] = article.text if article else ""
+        return self._texts[article_id]
+
+    def _passages(self, chosen: list[Candidate]) -> list[Passage]:
+        """Candidates -> passages; chunks of one article that touch or overlap become one passage (its text
+        is article.text[start:end], so citation offsets stay exact)."""
+        merged: list[tuple[Candidate, int, int, str, float, list[str]]] = []
+        for c in chosen:
+            m = c.meta
+            start, end, aid = int(m["start"]), int(m["end"]), str(m["article_id"])
+            for i, (first, s0, e0, text, score, ids) in enumerate(merged):
+                if str(first.meta["article_id"]) != aid:
+                    continue
+                gap = self._article_text(aid)[min(e0, end):max(s0, start)] if start > e0 or s0 > end else ""
+                if start <= e0 + 2 and s0 <= end + 2 or (gap and not gap.strip()):
+                    ns, ne = min(s0, start), max(e0, end)
+                    full = self._article_text(aid)
+                    new_text = full[ns:ne] if full else (text if s0 <= start else c.text)
+                    if full and (full[s0:e0] != text or full[start:end] != c.text):
+                        continue  # the stored article changed under us; keep the chunks apart
+                    merged[i] = (first, ns, ne, new_text, score, ids + [c.chunk_id])
+                    break
+            else:
+                merged.append((c, start, end, c.text, c.score, [c.chunk_id]))
         passages = []
-        for n, (doc, score) in enumerate(hits, start=1):
-            m = doc.metadata
+        for n, (c, start, end, text, score, ids) in enumerate(merged, start=1):
+            m = c.meta
+            chunk_id = ids[0] if len(ids) == 1 else "+".join(sorted(ids, key=lambda x: int(x.rsplit("::", 1)[-1])
+                                                                   if x.rsplit("::", 1)[-1].isdigit() else 0))
             passages.append(Passage(
-                n=n, article_id=str(m["article_id"]), chunk_id=str(doc.id or f"{m['article_id']}::{m['index']}"),
-                score=round(float(score), 4), text=doc.page_content, start=int(m["start"]), end=int(m["end"]),
-                title=str(m.get("title", "")), source=str(m.get("source", "")), date=str(m.get("date", "")),
-                url=str(m.get("url", "")),
+                n=n, article_id=str(m["article_id"]), chunk_id=chunk_id, score=round(float(score), 4), text=text,
+                start=start, end=end, title=str(m.get("title", "")), source=str(m.get("source", "")),
+                date=str(m.get("date", "")), url=str(m.get("url", "")),
             ))
         return passages
+
+
+def _not_in(exclude: frozenset[str]) -> dict[str, Any] | None:
+    return {"article_id": {"$nin": sorted(exclude)}} if exclude else None
+
+
+def _and(a: dict[str, Any] | None, b: dict[str, Any] | None) -> dict[str, Any] | None:
+    if a is None or b is None:
+        return a or b
+    return {"$and": [*a.get("$and", [a]), b]}

@@ -90,7 +90,7 @@ class Store:
 
     def list_articles(self) -> list[dict[str, Any]]:
         got = self.articles.get(include=["metadatas"])
-        rows = [{"id": i, **{k: m.get(k, "") for k in ("title", "source", "date", "url")},
+        rows = [{"id": i, **{k: m.get(k, "") for k in ("title", "source", "date", "url", "duplicate_of")},
                  "chunks": int(m.get("n_chunks", 0))} for i, m in zip(got["ids"], got["metadatas"] or [])]
         return sorted(rows, key=lambda r: (r["date"], r["id"]))
 
@@ -171,6 +171,7 @@ def wipe_store(settings: Settings) -> None:
                 store.client.delete_collection(name)
             except Exception:  # noqa: BLE001 - a missing collection is what we want
                 pass
+        shutil.rmtree(settings.bm25_dir, ignore_errors=True)
         return
     for path in (settings.chroma_dir, settings.bm25_dir):
         if path.is_symlink() or path.is_file():  # a damaged index can be a stray file where a folder belongs
