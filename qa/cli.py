@@ -137,15 +137,25 @@ def ask(
     source: Annotated[str, typer.Option(help="Only articles from this outlet.")] = "",
     since: Annotated[str, typer.Option(help="Only articles dated on or after YYYY-MM-DD.")] = "",
     until: Annotated[str, typer.Option(help="Only articles dated on or before YYYY-MM-DD.")] = "",
+    as_of: Annotated[str, typer.Option(help="Ask as on YYYY-MM-DD: later articles are never used, and \"this "
+                                       "week\" or \"the latest\" are read from that day.")] = "",
     as_json: Annotated[bool, typer.Option("--json", help="Print the answer as one JSON object.")] = False,
 ) -> None:
     """Answer a question from the indexed articles, citing the passages that support it."""
+    from datetime import date
+
     from qa.retrieval import Filters
 
     if not question.strip():
         raise typer.BadParameter("the question is empty")
     s = settings(ctx)
-    answer = _assistant(s).ask(question, k=k, filters=Filters(source=source, since=since, until=until))
+    for name, value in (("--since", since), ("--until", until), ("--as-of", as_of)):
+        if value:
+            try:
+                date.fromisoformat(value[:10])
+            except ValueError:
+                raise QAError(f"{name} {value!r} is not a date", "write it as YYYY-MM-DD, e.g. 2022-08-03") from None
+    answer = _assistant(s).ask(question, k=k, filters=Filters(source=source, since=since, until=until, as_of=as_of))
     if as_json:
         typer.echo(json.dumps(answer.to_dict(), ensure_ascii=False))
     else:
