@@ -162,6 +162,11 @@ def ask(
         print_answer(answer)
 
 
+from qa.cli_chat import chat  # noqa: E402 - `qa chat` (light import; models load inside the command)
+
+app.command("chat")(chat)
+
+
 @app.command()
 def sources(ctx: typer.Context,
             as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:

@@ -1,0 +1,187 @@
+"""`qa chat`: wires the chat loop (qa/chat.py) to the assistant, loaded in a background thread so the prompt
+appears at once; prompt_toolkit line editing and history in a terminal, one question per line otherwise."""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Annotated, Any, Optional
+
+import typer
+
+from qa.errors import QAError
+
+if TYPE_CHECKING:
+    from qa.config import Settings
+
+
+class Loader:
+    """Builds the assistant in a thread: opens the index (ingesting the bundled corpus when it is empty), loads
+    the embedding model and the generator, and warms both, while the user types the first question."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.assistant: Any = None
+        self.error: BaseException | None = None
+        self.status = "loading the models…"
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="qa-chat-loader", daemon=True)
+
+    def start(self) -> Loader:
+        self.thread.start()
+        return self
+
+    def _run(self) -> None:
+        try:
+            s = self.settings
+            self.status = "opening the index…"
+            from qa.embedding import make_embeddings
+            from qa.store import open_store
+
+            store = open_store(s, make_embeddings(s))
+            if store.count_articles() == 0 and not s.chroma_url:
+                from qa.ingest import ingest
+                from qa.locking import ingest_lock
+
+                self.status = f"the index is empty: ingesting {s.corpus}…"
+                with ingest_lock(s, wait_s=600):
+                    ingest([s.corpus], store, s)
+            self.status = "loading the generator…"
+            from qa.chain import make_assistant
+
+            assistant = make_assistant(s)
+            if hasattr(assistant.llm, "_load"):  # the local model loads lazily; load it now, not on question 1
+                assistant.llm._load()
+            self.status = "warming up…"
+            assistant.retrieve("warm up", k=1)
+            self.assistant = assistant
+        except BaseException as e:  # noqa: BLE001 - reported to the user when they ask
+            self.error = e
+        finally:
+            self.done.set()
+
+    def ready(self) -> bool:
+        return self.done.is_set()
+
+    def wait(self) -> Any:
+        self.done.wait()
+        if self.error is not None:
+            if isinstance(self.error, QAError) or os.environ.get("QA_DEBUG"):
+                raise self.error
+            raise QAError(f"Could not load the assistant: {type(self.error).__name__}: {self.error}",
+                          "QA_DEBUG=1 shows the traceback") from None
+        return self.assistant
+
+
+def _filters(values: dict[str, str]) -> Any:
+    """The chat's filter dict -> retrieval Filters; `as_of` becomes `until` when Filters has no as_of field."""
+    import dataclasses
+
+    from qa.retrieval import Filters
+
+    names = {f.name for f in dataclasses.fields(Filters)}
+    values = dict(values)
+    if "as_of" in values and "as_of" not in names:
+        as_of = values.pop("as_of")
+        values["until"] = min(values.get("until") or as_of, as_of)
+    return Filters(**{k: v for k, v in values.items() if k in names})
+
+
+def make_backend(settings: Settings, loader: Loader, k: int | None) -> Any:
+    from qa.chat import ChatBackend
+
+    def stream(question: str, k: int, filters: dict[str, str], standalone: str | None) -> Iterator[Any]:
+        return loader.wait().stream(question, k, _filters(filters), standalone=standalone)  # type: ignore[no-any-return]
+
+    def complete(prompt: str) -> str:
+        from langchain_core.messages import HumanMessage
+
+        llm = loader.wait().llm
+        try:
+            reply = llm.invoke([HumanMessage(prompt)], max_tokens=64)
+        except TypeError:  # a backend that does not take max_tokens per call
+            reply = llm.invoke([HumanMessage(prompt)])
+        return str(reply.content)
+
+    def article(article_id: str) -> Any:
+        return loader.wait().retriever.store.get_article(article_id)
+
+    def on_interrupt() -> None:
+        # A decode stopped by Ctrl-C may leave llama.cpp's cache out of step with its token list: start clean.
+        client = getattr(getattr(loader.assistant, "llm", None), "client", None)
+        if client is not None and hasattr(client, "reset"):
+            client.reset()
+
+    return ChatBackend(stream=stream, complete=complete, article=article, k=k or settings.k, ready=loader.ready,
+                       wait_ready=loader.wait, loading_status=lambda: loader.status, on_interrupt=on_interrupt)
+
+
+def chat(
+    ctx: typer.Context,
+    k: Annotated[Optional[int], typer.Option("-k", help="Passages shown to the generator (/k changes it).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print each answer as one JSON object (the `qa ask "
+                                          "--json` keys), one per line.")] = False,
+) -> None:
+    """Chat about the indexed articles: follow-ups, /commands, streamed cited answers; reads lines when piped."""
+    from rich.console import Console
+
+    from qa.chat import run_chat
+
+    s: Settings = ctx.find_root().obj
+    loader = Loader(s).start()
+    backend = make_backend(s, loader, k)
+    debug = bool(os.environ.get("QA_DEBUG"))
+    interactive = sys.stdin.isatty() and sys.stdout.isatty()
+    if as_json:
+        console = Console(stderr=True, highlight=False)
+        json_out: Callable[[str], None] | None = lambda line: print(line, flush=True)
+    else:
+        console = Console(highlight=False)
+        json_out = None
+    if interactive:
+        read_line = _prompt_reader(s, backend)
+        console.print("[bold]qa chat[/] — ask about the indexed articles. [dim]/help for commands, "
+                      "Ctrl-D to leave.[/]")
+    else:
+        read_line = _line_reader()
+    code = run_chat(backend, read_line, console, live=interactive and not as_json, echo=not interactive and not
+                    as_json, json_out=json_out, debug=debug)
+    if interactive and loader.thread.is_alive():  # /quit while models load: don't wait for the imports
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    loader.done.wait()
+    raise typer.Exit(code)
+
+
+def _line_reader() -> Callable[[Callable[[], str]], str]:
+    def read(_toolbar: Callable[[], str]) -> str:
+        line = sys.stdin.readline()
+        if not line:
+            raise EOFError
+        return line
+
+    return read
+
+
+def _prompt_reader(settings: Settings, backend: Any) -> Callable[[Callable[[], str]], str]:
+    """prompt_toolkit: line editing, history persisted in QA_HOME/chat_history, a status bar at the bottom."""
+    from prompt_toolkit import PromptSession
+    from prompt_toolkit.history import FileHistory, InMemoryHistory
+
+    try:
+        settings.home.mkdir(parents=True, exist_ok=True)
+        history: Any = FileHistory(str(settings.home / "chat_history"))
+    except OSError:
+        history = InMemoryHistory()
+    session: PromptSession[str] = PromptSession(history=history)
+    backend.remember = history.append_string
+
+    def read(toolbar: Callable[[], str]) -> str:
+        # Redraw twice a second only while the models load, so the status bar can say when they are ready.
+        return session.prompt("qa> ", bottom_toolbar=lambda: " " + toolbar(),
+                              refresh_interval=0 if backend.ready() else 0.5)
+
+    return read
