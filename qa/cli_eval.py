@@ -117,15 +117,19 @@ def _run(ev: Any, questions: list[Any], assistant: Any, out: Path, meta: dict[st
     with Progress(TextColumn("evaluating"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   TextColumn("ETA"), TimeRemainingColumn(), console=con) as progress:
         task = progress.add_task("eval", total=len(questions))
-        started: list[int] = []
+        started: list[float] = []
 
         def update(done: int, total: int) -> None:
             if not started:
-                started.append(done)
+                started.extend((done, time.perf_counter()))
                 if done:
                     progress.console.print(f"resuming: {done} of {total} already done in {out}")
                 progress.reset(task, total=total, completed=done)  # ETA counts only this session's pace
             progress.update(task, completed=done, total=total)
+            if not con.is_terminal and done > started[0] and (done % max(1, total // 20) == 0 or done == total):
+                # no live bar in a log file: a line now and then, with the ETA
+                pace = (time.perf_counter() - started[1]) / (done - started[0])
+                con.print(f"evaluated {done}/{total}, ETA {pace * (total - done):.0f} s")
 
         summary: dict[str, Any] = ev.run_eval(questions, assistant, out, meta, on_progress=update)
         return summary

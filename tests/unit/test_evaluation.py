@@ -12,6 +12,7 @@ from qa.errors import QAError
 from qa.evaluation import (
     TIMING_KEYS,
     Question,
+    as_of_supported,
     classify,
     contains_answer,
     exact_match,
@@ -257,3 +258,19 @@ def test_eval_on_an_empty_index_says_what_to_do(tmp_path: Path, fake_env: None) 
     result = runner.invoke(app, ["eval", str(questions), "--out", str(tmp_path / "run")])
     assert result.exit_code != 0
     assert isinstance(result.exception, QAError) and "--corpus" in result.exception.hint
+
+
+@pytest.mark.skipif(not as_of_supported(), reason="qa.retrieval.Filters has no `as_of` yet (issue 9)")
+def test_a_questions_as_of_date_reaches_retrieval(tmp_path: Path, fake_env: None) -> None:
+    corpus, _questions = _setup(tmp_path)
+    asked = tmp_path / "asof.jsonl"
+    asked.write_text(json.dumps({"id": "early", "question": "How many workers does the chip plant employ?",
+                                 "answers": ["3,000"], "sources": ["chips"], "answerable": True,
+                                 "as_of": "2022-03-15"}) + "\n")  # the chip article is dated 2022-04-02
+    assert _eval(asked, "--corpus", corpus, "--out", tmp_path / "with", "--retrieval-only")[1] == 0
+    assert _eval(asked, "--out", tmp_path / "without", "--retrieval-only", "--no-as-of")[1] == 0
+    with_as_of = json.loads((tmp_path / "with" / "results.jsonl").read_text())
+    without = json.loads((tmp_path / "without" / "results.jsonl").read_text())
+    assert "chips" not in with_as_of["retrieved"] and with_as_of["failure_class"] == "not_retrieved"
+    assert without["retrieved"][0] == "chips" and without["failure_class"] == "ok"
+    assert json.loads((tmp_path / "with" / "summary.json").read_text())["as_of_used"] is True
