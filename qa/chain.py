@@ -1,22 +1,27 @@
-"""answer(question) -> Answer: retrieve -> numbered-passage prompt -> generate -> cite (a LangChain runnable)."""
+"""answer(question) -> Answer: retrieve -> numbered-passage prompt -> generate -> verify citations."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from langchain_core.embeddings import Embeddings
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.runnables import Runnable, RunnableLambda
 
-from qa.citations import cite, is_refusal, split_short_answer
+from qa.citations import Evidence, _cos, is_refusal, phrase_in, split_short_answer, verify
 from qa.config import Settings
+from qa.embedding import token_counter
+from qa.llms import content_words
 from qa.prompts import REFUSAL, SYSTEM, format_passage, user_message
 from qa.retrieval import Filters, Retriever
 from qa.types import Answer, Passage
+
+TITLE_TOKENS = 24  # a title in the prompt is cut to this: it is context, the passage is the evidence
 
 
 @dataclass
@@ -27,26 +32,67 @@ class Event:
     passages: list[Passage] | None = None
     token: str = ""
     answer: Answer | None = None
+    notes: list[str] = field(default_factory=list)
 
 
 def short_from(answer: str, limit: int = 12) -> str:
-    """A fallback short answer: the first sentence, cut to `limit` words."""
+    """A fallback short answer: the first sentence without markers, cut to `limit` words."""
     first = answer.split(". ")[0].rstrip(".")
-    words = first.split()
-    return " ".join(words[:limit])
+    return " ".join(first.split()[:limit])
+
+
+def _cut(text: str, tokens: int) -> str:
+    count = token_counter()
+    while text and count([text])[0] > tokens:
+        text = text.rsplit(" ", 1)[0] if " " in text else ""
+    return text
+
+
+def focus(question: str, passage: Passage, evidence: Evidence, qvec: list[float] | None, budget: int) -> str:
+    """The passage's sentences most related to the question, in their order, within `budget` word-pieces."""
+    spans = evidence.spans[passage.n]
+    vecs = evidence.vectors.get(passage.n, [])
+    words = content_words(question)
+    sents = [passage.text[s:e] for s, e in spans]
+    scores = [0.5 * len(words & content_words(t)) / max(1, len(words)) + 0.5 * (_cos(qvec, vecs[i]) if qvec and
+              i < len(vecs) else 0.0) for i, t in enumerate(sents)]
+    sizes = token_counter()(sents)
+    keep: set[int] = set()
+    used = 0
+    for i in sorted(range(len(sents)), key=lambda i: -scores[i]):
+        if used + sizes[i] <= budget or not keep:
+            keep.add(i)
+            used += sizes[i]
+    out, last = [], -2
+    for i in sorted(keep):
+        out.append(("" if last in (-2, i - 1) else "… ") + (sents[i] if sizes[i] <= budget else _cut(sents[i], budget)))
+        last = i
+    return " ".join(out)
 
 
 class Assistant:
-    """Answers questions from the store with cited passages; every backend comes in through a factory."""
+    """Answers questions from the store with verified citations; every backend comes in through a factory."""
 
-    def __init__(self, settings: Settings, retriever: Retriever, llm: BaseChatModel) -> None:
+    def __init__(self, settings: Settings, retriever: Retriever, llm: BaseChatModel,
+                 embeddings: Embeddings | None = None) -> None:
         self.settings = settings
         self.retriever = retriever
         self.llm = llm
+        self.embeddings = embeddings if embeddings is not None else retriever.store.embeddings
         self.generate: Runnable[list[BaseMessage], str] = llm | StrOutputParser()
 
-    def messages(self, question: str, passages: list[Passage]) -> list[BaseMessage]:
-        blocks = [format_passage(p.n, p.title, p.source, p.date, p.text) for p in passages]
+    def _embed(self, texts: list[str]) -> list[list[float]]:
+        assert self.embeddings is not None
+        return self.embeddings.embed_documents(texts)
+
+    def evidence(self, passages: list[Passage]) -> Evidence:
+        return Evidence(passages, self._embed if self.embeddings is not None else None)
+
+    def messages(self, question: str, passages: list[Passage], evidence: Evidence | None = None) -> list[BaseMessage]:
+        evidence = evidence or self.evidence(passages)
+        qvec = evidence.embed([question])[0] if evidence.embed else None
+        blocks = [format_passage(p.n, _cut(p.title, TITLE_TOKENS), p.source, p.date,
+                                 focus(question, p, evidence, qvec, self.settings.passage_tokens)) for p in passages]
         return [SystemMessage(SYSTEM), HumanMessage(user_message(question, blocks))]
 
     def retrieve(self, question: str, k: int | None = None, filters: Filters | None = None) -> list[Passage]:
@@ -54,36 +100,46 @@ class Assistant:
 
     def stream(self, question: str, k: int | None = None, filters: Filters | None = None,
                standalone: str | None = None) -> Iterator[Event]:
-        """Passages first, then tokens as they are generated, then the cited Answer."""
+        """Passages first, then tokens as they are generated, then the verified Answer."""
         t0 = time.perf_counter()
         query = standalone or question
         passages = self.retrieve(query, k, filters)
         t1 = time.perf_counter()
         yield Event("passages", passages=passages)
+        evidence = self.evidence(passages)
         text = ""
         first_token = None
-        if passages:
-            for token in self.generate.stream(self.messages(query, passages)):
+        if passages and evidence.question_support(query) >= self.settings.min_evidence:
+            for token in self.generate.stream(self.messages(query, passages, evidence)):
                 if first_token is None:
                     first_token = time.perf_counter()
                 text += token
                 yield Event("token", token=token)
         t2 = time.perf_counter()
-        answer = self.finish(question, query, text, passages)
+        answer = self.finish(question, query, text, passages, evidence)
+        t3 = time.perf_counter()
         answer.timings = {"retrieve_s": round(t1 - t0, 3), "generate_s": round(t2 - t1, 3),
-                          "first_token_s": round((first_token or t2) - t0, 3), "total_s": round(t2 - t0, 3)}
+                          "first_token_s": round((first_token or t2) - t0, 3), "verify_s": round(t3 - t2, 3),
+                          "total_s": round(t3 - t0, 3)}
         yield Event("answer", answer=answer)
 
-    def finish(self, question: str, query: str, text: str, passages: list[Passage]) -> Answer:
-        """Model text -> Answer: parse the short answer, keep only markers that point at passages shown."""
+    def finish(self, question: str, query: str, text: str, passages: list[Passage],
+               evidence: Evidence | None = None) -> Answer:
+        """Model text -> Answer: every sentence checked against the passage it cites; nothing supported left
+        means a refusal (which still lists the passages that were searched)."""
         body, short = split_short_answer(text)
+        refused = Answer(question=question, standalone_question=query, answer=REFUSAL, short_answer="",
+                         refused=True, citations=[], passages=passages)
         if not passages or is_refusal(body):
-            return Answer(question=question, standalone_question=query, answer=REFUSAL, short_answer="",
-                          refused=True, citations=[], passages=passages)
-        cleaned, citations = cite(body, passages)
-        return Answer(question=question, standalone_question=query, answer=cleaned,
-                      short_answer=short or short_from(cleaned), refused=False, citations=citations,
-                      passages=passages)
+            return refused
+        checked = verify(body, evidence or self.evidence(passages), self.settings.unsupported)
+        if not checked.citations:
+            return refused
+        if short and not phrase_in(short, checked.answer + " " + " ".join(c.quote for c in checked.citations)):
+            short = ""  # the short answer says something the verified answer no longer does
+        return Answer(question=question, standalone_question=query, answer=checked.answer,
+                      short_answer=short or short_from(checked.answer), refused=False,
+                      citations=checked.citations, passages=passages)
 
     def ask(self, question: str, k: int | None = None, filters: Filters | None = None,
             standalone: str | None = None) -> Answer:
@@ -103,5 +159,6 @@ def make_assistant(settings: Settings) -> Assistant:
     from qa.llms import make_llm
     from qa.store import open_store
 
-    store = open_store(settings, make_embeddings(settings))
-    return Assistant(settings, Retriever(store), make_llm(settings))
+    embeddings = make_embeddings(settings)
+    store = open_store(settings, embeddings)
+    return Assistant(settings, Retriever(store), make_llm(settings), embeddings)

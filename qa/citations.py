@@ -1,20 +1,40 @@
-"""Parse [n] markers, map them to the passages shown, and quote the exact supporting words of the article."""
+"""Parse [n] markers, check every cited sentence against its passage, re-cite or drop, quote exact spans."""
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from qa.chunking import sentence_spans
-from qa.llms import content_words
+from qa.llms import STOP, content_words
 from qa.prompts import REFUSAL
 from qa.types import Citation, Passage
 
+Embed = Callable[[list[str]], list[list[float]]]
 MARKER = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 SHORT = re.compile(r"^\s*\**short answer\**\s*:\**\s*(.*)$", re.I | re.M)
 REFUSAL_HINTS = ("cannot answer", "can't answer", "unable to answer", "do not answer the question",
                  "does not answer the question", "do not contain", "does not contain", "not provided in the sources",
                  "no information", "not mentioned in the sources", "do not mention", "does not mention",
-                 "do not provide", "does not provide", "not specified in the sources")
+                 "do not provide", "does not provide", "not specified in the sources", "do not say", "does not say",
+                 "not disclosed")
+NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+NAME = re.compile(r"\b[A-Z][A-Za-z'’.-]*[A-Za-z]")
+# Claims and passages name the same thing differently; a name matches if any of its aliases occurs.
+ALIASES = {"us": ("u.s.", "united states", "america"), "u.s.": ("united states", "us ", "america"),
+           "united": ("u.s.", "us "), "states": ("u.s.", "us "), "america": ("u.s.", "united states"),
+           "american": ("u.s.", "united states"), "uk": ("u.k.", "united kingdom", "britain"),
+           "britain": ("u.k.", "united kingdom"), "un": ("u.n.", "united nations"), "u.n.": ("united nations",)}
+GENERIC_CAPS = {"according", "however", "secretary", "minister", "president", "prime", "the", "in", "on", "he",
+                "she", "they", "it", "this", "that", "these", "his", "her", "their", "both", "while", "during",
+                "after", "before", "source", "sources", "yes", "no", "mr", "ms", "mrs", "dr"}
+
+# Verification thresholds. Documented in README ("Citations you can trust"); chosen on the dev questions.
+MIN_SUPPORT = 0.5   # combined support a cited passage must reach
+MIN_EMBED = 0.45    # ... with at least this embedding similarity to one of its sentences
+MIN_LEXICAL = 0.5   # ... or at least this share of the claim's content words in the passage
 
 
 def is_refusal(text: str) -> bool:
@@ -32,12 +52,16 @@ def split_short_answer(text: str) -> tuple[str, str]:
     return (text[: m.start()] + text[m.end():]).strip(), short
 
 
+def _numbers(text: str) -> list[int]:
+    return [int(x) for m in MARKER.finditer(text) for x in re.split(r"\s*[,;]\s*", m.group(1))]
+
+
 def answer_sentences(text: str) -> list[tuple[str, list[int]]]:
     """(sentence without markers, cited numbers) for each sentence of an answer.
 
     Models put markers after a sentence ("... Iran [3].", "... Iran. [3]") or, less often, before it
     ("[3] Iraq depends ..."); an answer that opens with a marker is read in the second style."""
-    text = text.strip()
+    text = re.sub(r"([.!?])\s+(\[\d)", "\\1\n\\2", text.strip())  # "... power. [2] Next": a sentence ends there
     leading = MARKER.match(text) is not None
     out: list[tuple[str, list[int]]] = []
     carry: list[int] = []
@@ -62,34 +86,166 @@ def answer_sentences(text: str) -> list[tuple[str, list[int]]]:
     return out
 
 
-def _numbers(text: str) -> list[int]:
-    return [int(x) for m in MARKER.finditer(text) for x in re.split(r"\s*[,;]\s*", m.group(1))]
+def _norm_number(n: str) -> str:
+    return n.replace(",", "").rstrip(".").lstrip("0") or "0"
 
 
-def best_quote(claim: str, passage: Passage) -> tuple[str, int, int, float]:
-    """The passage sentence sharing most content words with the claim: (quote, start, end, overlap share)."""
-    words = content_words(claim)
-    best = ("", passage.start, passage.start, -1.0)
-    for s, e in sentence_spans(passage.text):
-        sent = passage.text[s:e]
-        share = len(words & content_words(sent)) / max(1, len(words))
-        if share > best[3]:
-            best = (sent, passage.start + s, passage.start + e, share)
-    return best
+def claim_names(sentence: str) -> list[str]:
+    """Capitalised words of a claim that name something (people, places, organisations)."""
+    out = []
+    for m in NAME.finditer(sentence):
+        w = re.sub(r"['’]s$", "", m.group()).lower()
+        if w.rstrip(".") not in GENERIC_CAPS and w not in STOP and len(w) > 1:
+            out.append(w)
+    return out
 
 
-def cite(answer: str, passages: list[Passage]) -> tuple[str, list[Citation]]:
-    """Drop markers that point at no passage shown; one citation per (passage, sentence) pair."""
-    shown = {p.n: p for p in passages}
-    cleaned: list[str] = []
+def name_in(name: str, text_low: str) -> bool:
+    """A name occurs in the text, allowing demonyms (Iran/Iranian, Syria/Syrian) and common aliases."""
+    if name in text_low:
+        return True
+    if any(a in text_low for a in ALIASES.get(name, ())):
+        return True
+    stem = name[:-3] if name.endswith(("ian", "ese")) else name[:-1] if name.endswith(("n", "s")) else ""
+    return len(stem) >= 4 and re.search(r"\b" + re.escape(stem), text_low) is not None
+
+
+def phrase_in(phrase: str, text: str) -> bool:
+    """Every meaningful word of `phrase` occurs in `text` (demonyms and aliases allowed)."""
+    low = text.lower()
+    words = [w.lower() for w in re.findall(r"[A-Za-z0-9][A-Za-z0-9.'’-]*", phrase)]
+    return all(name_in(re.sub(r"['’]s$", "", w).rstrip("."), low) for w in words if w not in STOP)
+
+
+def _cos(a: list[float], b: list[float]) -> float:
+    num = sum(x * y for x, y in zip(a, b))
+    den = math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b))
+    return num / den if den else 0.0
+
+
+@dataclass
+class Support:
+    """How well one passage supports one claim, and the sentences that do."""
+
+    score: float
+    verified: bool
+    start: int  # offsets into the passage text
+    end: int
+    reason: str = ""
+
+
+@dataclass
+class Evidence:
+    """The passages shown for a question, split into sentences with embeddings, for checking claims."""
+
+    passages: list[Passage]
+    embed: Embed | None = None
+    spans: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
+    vectors: dict[int, list[list[float]]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for p in self.passages:
+            self.spans[p.n] = sentence_spans(p.text) or [(0, len(p.text))]
+        if self.embed is not None:
+            order = [(p.n, s, e) for p in self.passages for s, e in self.spans[p.n]]
+            by_n = {p.n: p for p in self.passages}
+            vecs = self.embed([by_n[n].text[s:e] for n, s, e in order]) if order else []
+            for (n, _s, _e), v in zip(order, vecs):
+                self.vectors.setdefault(n, []).append(v)
+
+    def support(self, claim: str, passage: Passage, claim_vec: list[float] | None) -> Support:
+        """Numbers and names of the claim must occur in the passage; its words or meaning must match."""
+        text_low = passage.text.lower()
+        spans = self.spans[passage.n]
+        words = content_words(claim)
+        missing_numbers = [n for n in NUMBER.findall(claim)
+                           if _norm_number(n) not in {_norm_number(x) for x in NUMBER.findall(passage.text)}]
+        missing_names = [n for n in claim_names(claim) if not name_in(n, text_low)]
+        sent_words = [content_words(passage.text[s:e]) for s, e in spans]
+        lex_sent = [len(words & w) / max(1, len(words)) for w in sent_words]
+        lexical = len(words & set().union(*sent_words)) / max(1, len(words))
+        sims = [_cos(claim_vec, v) for v in self.vectors.get(passage.n, [])] if claim_vec else []
+        per_sentence = [0.5 * lx + 0.5 * (sims[i] if sims else lx) for i, lx in enumerate(lex_sent)]
+        best = max(range(len(spans)), key=lambda i: per_sentence[i])
+        # Extend the quote to a neighbouring sentence when that covers clearly more of the claim.
+        lo = hi = best
+        covered = sent_words[best] & words
+        for j in (best - 1, best + 1):
+            if 0 <= j < len(spans) and len((sent_words[j] | sent_words[best]) & words) - len(covered) >= 2:
+                lo, hi = min(lo, j), max(hi, j)
+                covered |= sent_words[j] & words
+        embed_sim = max(sims) if sims else lexical
+        score = round(0.5 * embed_sim + 0.5 * lexical, 3)
+        reason = ""
+        if missing_numbers:
+            reason = f"numbers not in the passage: {', '.join(missing_numbers)}"
+        elif missing_names:
+            reason = f"names not in the passage: {', '.join(missing_names)}"
+        elif score < MIN_SUPPORT or (embed_sim < MIN_EMBED and lexical < MIN_LEXICAL):
+            reason = f"weak support ({score:.2f})"
+        return Support(score=score, verified=not reason, start=spans[lo][0], end=spans[hi][1], reason=reason)
+
+    def question_support(self, question: str) -> float:
+        """How much of the question the best passage covers (words and meaning): the evidence gate's input."""
+        qvec = self.embed([question])[0] if self.embed else None
+        best = 0.0
+        words = content_words(question)
+        for p in self.passages:
+            lexical = len(words & content_words(f"{p.title} {p.text}")) / max(1, len(words))
+            sim = max((_cos(qvec, v) for v in self.vectors.get(p.n, [])), default=0.0) if qvec else lexical
+            best = max(best, 0.5 * lexical + 0.5 * sim)
+        return best
+
+
+@dataclass
+class Checked:
+    """The verified answer text and its citations, plus what was changed and why."""
+
+    answer: str
+    citations: list[Citation]
+    removed: list[str] = field(default_factory=list)
+    recited: list[str] = field(default_factory=list)
+
+
+def _citation(p: Passage, s: Support) -> Citation:
+    return Citation(n=p.n, article_id=p.article_id, title=p.title, source=p.source, date=p.date, url=p.url,
+                    quote=p.text[s.start:s.end], start=p.start + s.start, end=p.start + s.end,
+                    verified=s.verified, support=s.score)
+
+
+def verify(answer: str, evidence: Evidence, unsupported: str = "remove") -> Checked:
+    """Check each sentence against the passages it cites; re-cite to another shown passage that supports it;
+    remove (or mark) sentences nothing supports. Markers pointing at no passage shown are dropped."""
+    shown = {p.n: p for p in evidence.passages}
+    sentences = answer_sentences(answer)
+    claims = [s for s, _ in sentences]
+    vecs = evidence.embed(claims) if evidence.embed and claims else [None] * len(claims)
+    out_text: list[str] = []
     citations: list[Citation] = []
-    for sentence, nums in answer_sentences(answer):
-        valid = [n for n in dict.fromkeys(nums) if n in shown]
-        cleaned.append(sentence + "".join(f" [{n}]" for n in valid))
-        for n in valid:
-            p = shown[n]
-            quote, start, end, share = best_quote(sentence, p)
-            citations.append(Citation(n=n, article_id=p.article_id, title=p.title, source=p.source, date=p.date,
-                                      url=p.url, quote=quote, start=start, end=end, verified=False,
-                                      support=round(max(share, 0.0), 3)))
-    return " ".join(cleaned), citations
+    checked = Checked(answer="", citations=citations)
+    for (sentence, nums), vec in zip(sentences, vecs):
+        if is_refusal(sentence):  # "The sources do not say how Sudani responded." is honest as it stands
+            out_text.append(sentence)
+            continue
+        cited = [n for n in dict.fromkeys(nums) if n in shown]
+        supports = {n: evidence.support(sentence, shown[n], vec) for n in cited}
+        good = [n for n in cited if supports[n].verified]
+        if not good:
+            others = {n: evidence.support(sentence, p, vec) for n, p in shown.items() if n not in cited}
+            ranked = sorted((s.score, n) for n, s in others.items() if s.verified)
+            if ranked:
+                n = ranked[-1][1]
+                supports[n] = others[n]
+                good = [n]
+                if cited:
+                    checked.recited.append(sentence)
+        if not good:
+            if unsupported == "mark":
+                out_text.append(sentence + " [unsupported]")
+            else:
+                checked.removed.append(sentence)
+            continue
+        out_text.append(sentence + "".join(f" [{n}]" for n in good))
+        citations.extend(_citation(shown[n], supports[n]) for n in good)
+    checked.answer = " ".join(out_text)
+    return checked

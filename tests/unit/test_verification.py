@@ -1,0 +1,102 @@
+"""Citation checking with fixed model outputs: re-cite, remove, refuse, leave correct answers alone."""
+
+from pathlib import Path
+
+import pytest
+from langchain_core.language_models.fake_chat_models import FakeListChatModel
+
+from qa.chain import Assistant
+from qa.citations import Evidence, answer_sentences, verify
+from qa.config import Settings
+from qa.embedding import make_embeddings
+from qa.ingest import ingest
+from qa.prompts import REFUSAL
+from qa.retrieval import Retriever
+from qa.store import open_store
+from qa.types import Passage
+
+ELECTRICITY = ("Iraq has sustained its dependence on Iranian electricity despite U.S. sanctions. "
+               "Waivers let Baghdad keep paying Tehran for power.")
+MILITIAS = ("Secretary Blinken urged Prime Minister Sudani to curb Iranian-backed militias. "
+            "He also asked Iraq to stop Iranian arms transfers to Syria.")
+
+
+def _passages() -> list[Passage]:
+    return [Passage(n=1, article_id="power", chunk_id="power::0", score=0.8, text=ELECTRICITY, start=10,
+                    end=10 + len(ELECTRICITY), title="Power", source="Wire", date="2024-12-13"),
+            Passage(n=2, article_id="visit", chunk_id="visit::0", score=0.7, text=MILITIAS, start=0,
+                    end=len(MILITIAS), title="Visit", source="Wire", date="2024-12-13")]
+
+
+@pytest.fixture
+def evidence(fake_env: None) -> Evidence:
+    emb = make_embeddings(Settings())
+    return Evidence(_passages(), emb.embed_documents)
+
+
+def test_a_correct_answer_stays_untouched(evidence: Evidence) -> None:
+    text = "Blinken urged Sudani to curb Iranian-backed militias [2]."
+    checked = verify(text, evidence)
+    assert checked.answer == "Blinken urged Sudani to curb Iranian-backed militias. [2]"
+    assert [(c.n, c.verified) for c in checked.citations] == [(2, True)]
+    assert checked.removed == [] and checked.recited == []
+
+
+def test_a_wrongly_cited_sentence_is_recited(evidence: Evidence) -> None:
+    checked = verify("Iraq depends on Iranian electricity despite sanctions [2].", evidence)
+    assert [c.n for c in checked.citations] == [1]
+    assert checked.recited and checked.citations[0].verified
+    assert checked.citations[0].quote == "Iraq has sustained its dependence on Iranian electricity despite U.S. " \
+                                         "sanctions."
+
+
+def test_an_invented_sentence_is_removed_and_the_supported_one_kept(evidence: Evidence) -> None:
+    text = "Blinken urged Sudani to curb Iranian-backed militias [2]. He then flew to Paris on 3 May 2023 [2]."
+    checked = verify(text, evidence)
+    assert "Paris" not in checked.answer and "militias" in checked.answer
+    assert checked.removed == ["He then flew to Paris on 3 May 2023."]
+
+
+def test_marking_instead_of_removing(evidence: Evidence) -> None:
+    checked = verify("The 2022 World Cup was won by France [2].", evidence, unsupported="mark")
+    assert checked.answer.endswith("[unsupported]") and checked.citations == []
+
+
+def test_quote_offsets_point_into_the_article(evidence: Evidence) -> None:
+    checked = verify("Waivers let Baghdad pay Tehran for power [1].", evidence)
+    c = checked.citations[0]
+    article_text = " " * 10 + ELECTRICITY  # the passage starts at offset 10 of its article
+    assert article_text[c.start:c.end] == c.quote == "Waivers let Baghdad keep paying Tehran for power."
+
+
+def test_markers_before_or_after_sentences() -> None:
+    assert answer_sentences("[1] Iraq buys power. [2] Blinken asked.") == [("Iraq buys power.", [1]),
+                                                                          ("Blinken asked.", [2])]
+    assert answer_sentences("Iraq buys power. [1] Blinken asked [2, 3].") == [("Iraq buys power.", [1]),
+                                                                             ("Blinken asked.", [2, 3])]
+
+
+def _assistant(tmp_path: Path, reply: str) -> Assistant:
+    d = tmp_path / "news"
+    d.mkdir()
+    (d / "power.md").write_text(f"---\ntitle: Power\nsource: Wire\ndate: 2024-12-13\n---\n{ELECTRICITY}\n")
+    (d / "visit.md").write_text(f"---\ntitle: Visit\nsource: Wire\ndate: 2024-12-13\n---\n{MILITIAS}\n")
+    s = Settings(min_evidence=0.0)  # the fixed reply must reach verification
+    emb = make_embeddings(s)
+    store = open_store(s, emb)
+    ingest([d], store, s)
+    return Assistant(s, Retriever(store), FakeListChatModel(responses=[reply]), emb)
+
+
+def test_an_invented_answer_to_an_out_of_corpus_question_becomes_a_refusal(tmp_path: Path, fake_env: None) -> None:
+    answer = _assistant(tmp_path, "The 2022 World Cup was won by France [2].").ask("Who won the 2022 World Cup?")
+    assert answer.refused and answer.answer == REFUSAL
+    assert answer.citations == [] and answer.short_answer == ""
+    assert answer.passages  # the refusal still shows what was searched
+
+
+def test_a_supported_answer_keeps_its_short_answer(tmp_path: Path, fake_env: None) -> None:
+    reply = "Iraq depends on Iranian electricity [1].\nShort answer: Iran"
+    answer = _assistant(tmp_path, reply).ask("Which country sells Iraq electricity?")
+    assert not answer.refused and answer.short_answer == "Iran"
+    assert answer.citations[0].article_id == "power" and answer.citations[0].verified
