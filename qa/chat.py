@@ -68,7 +68,7 @@ class Turn:
 
 # Words that point back into the conversation. "that" only counts at the end ("When was that?"): elsewhere it is
 # mostly a conjunction. Definite descriptions ("the meeting") are not detected (documented in the README).
-ANAPHORA = frozenset("he him his she her hers they them their theirs it its this these those there".split())
+ANAPHORA = frozenset(["he", "him", "his", "she", "her", "hers", "they", "them", "their", "theirs", "it", "its", "this", "these", "those", "there"])
 EXISTENTIAL = re.compile(r"\b(is|are|was|were|will|would|has|have|had|be) there\b")
 OPENERS = ("and", "but", "also", "so", "or", "then", "what about", "how about", "what else", "who else",
            "anything else", "same")
@@ -111,7 +111,7 @@ def rewrite_prompt(question: str, turns: list[Turn]) -> str:
 def clean_rewrite(text: str, question: str) -> str | None:
     """The rewritten question from the model's reply, or None when the reply is not a usable question."""
     line = next((x.strip() for x in text.strip().splitlines() if x.strip()), "")
-    line = re.sub(r"^(\**\s*(standalone|rewritten)?\s*question\s*:\**\s*)", "", line, flags=re.I).strip()
+    line = re.sub(r"^(\**\s*(standalone|rewritten)?\s*question\s*:\**\s*)", "", line, flags=re.IGNORECASE).strip()
     line = line.strip("\"'“”*` ").strip()
     if not line or "cannot answer" in line.lower() or "provided sources" in line.lower():
         return None
@@ -210,7 +210,7 @@ def excerpt(text: str, start: int, end: int, around: int = 500) -> tuple[str, st
 
 def visible_stream(text: str) -> str:
     """Streamed text as shown while generating: without the trailing "Short answer:" line (or its beginning)."""
-    m = re.search(r"\n\s*\**short answer", text, re.I)
+    m = re.search(r"\n\s*\**short answer", text, re.IGNORECASE)
     if m:
         text = text[:m.start()]
     last = text.rsplit("\n", 1)
@@ -383,7 +383,7 @@ class Chat:
             self.failures += 1
             self.say_error(e.message, e.hint)
             return
-        except Exception as e:  # noqa: BLE001 - the session survives; QA_DEBUG shows the traceback
+        except Exception as e:
             if self.debug:
                 raise
             self.failures += 1

@@ -7,7 +7,7 @@ import os
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -120,7 +120,7 @@ def make_backend(settings: Settings, loader: Loader, k: int | None) -> Any:
 
 def chat(
     ctx: typer.Context,
-    k: Annotated[Optional[int], typer.Option("-k", help="Passages shown to the generator (/k changes it).")] = None,
+    k: Annotated[int | None, typer.Option("-k", help="Passages shown to the generator (/k changes it).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print each answer as one JSON object (the `qa ask "
                                           "--json` keys), one per line.")] = False,
 ) -> None:
