@@ -166,3 +166,23 @@ def test_bm25_catches_up_after_a_crash_between_chroma_and_bm25(fake_env: None, n
     assert KeywordIndex(s.bm25_dir).search("Brankovic", 3) == []
     assert ids(Retriever(store).search("Brankovic", 3)) == ["late"]
     assert "late::0" in KeywordIndex(s.bm25_dir).chunk_ids  # the repaired index was saved
+
+
+def test_bm25_matrix_scores_like_bm25s_itself(tmp_path: Path) -> None:
+    import bm25s
+    import numpy as np
+    from bm25s.tokenization import Tokenized
+
+    from qa.keyword import tokenize
+
+    texts = ["the cat sat on the mat", "dogs and cats living together", "a mat for a dog dog dog",
+             "Zelmanov visa restrictions", "sanctions sanctions russia", ""]
+    kw = KeywordIndex(tmp_path / "bm25")
+    kw._append({f"a{i}::0": (t, {"article_id": f"a{i}", "date_ts": -1}) for i, t in enumerate(texts)})
+    kw._index()
+    ref = bm25s.BM25()
+    docs = [kw.tokens[kw.offsets[i]:kw.offsets[i + 1]].tolist() for i in range(len(texts))]
+    ref.index(Tokenized(ids=docs, vocab=dict(kw.vocab)), show_progress=False)
+    for q in ("cat mat", "dog", "sanctions russia", "zelmanov"):
+        ids_ = [kw.vocab[w] for w in tokenize([q])[0]]
+        assert np.allclose(kw.bm25.get_scores_from_ids(ids_), ref.get_scores_from_ids(ids_), atol=1e-5)
