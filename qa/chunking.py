@@ -105,8 +105,11 @@ def chunk_article(
     for i, (_, _, n) in enumerate(units):
         if current and used + n > max_tokens:
             groups.append(current)
-            keep = [j for j in current[len(current) - overlap_sentences:]] if overlap_sentences else []
-            keep = [j for j in keep if units[j][2] <= max_tokens // 4 and units[j][2] + n <= max_tokens]
+            keep: list[int] = []  # the last few short units, contiguous (a chunk spans from its first to last)
+            for j in reversed(current[-overlap_sentences:] if overlap_sentences else []):
+                if units[j][2] > max_tokens // 4 or sum(units[k][2] for k in keep) + units[j][2] + n > max_tokens:
+                    break
+                keep.insert(0, j)
             current, used = keep, sum(units[j][2] for j in keep)
         current.append(i)
         used += n
