@@ -437,13 +437,23 @@ RESUME_KEYS = ("questions_sha256", "split", "k", "depth", "retrieval_only", "as_
                "models", "settings")
 
 
+# Settings that change speed, not answers: a run may be resumed with other values.
+SPEED_SETTINGS = ("n_threads", "embed_batch_size", "llm_timeout_s")
+
+
+def _comparable(key: str, value: Any) -> Any:
+    if key == "settings" and isinstance(value, dict):
+        return {k: v for k, v in value.items() if k not in SPEED_SETTINGS}
+    return value
+
+
 def prepare_run(out: Path, meta: dict[str, Any]) -> None:
     """Create the run folder, or check that the run in it was made with the same inputs (QAError if not)."""
     out.mkdir(parents=True, exist_ok=True)
     run_file = out / "run.json"
     if run_file.is_file():
         before = json.loads(run_file.read_text(encoding="utf-8"))
-        differ = [k for k in RESUME_KEYS if before.get(k) != meta.get(k)]
+        differ = [k for k in RESUME_KEYS if _comparable(k, before.get(k)) != _comparable(k, meta.get(k))]
         if differ:
             raise QAError(f"{out} holds a run made with different {', '.join(differ)}",
                           "resume with the same command and settings, or pick another --out folder")

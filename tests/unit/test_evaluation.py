@@ -211,7 +211,8 @@ def test_split_filter_and_retrieval_only(tmp_path: Path, fake_env: None) -> None
     assert code != 0 and "no question has split 'test'" in output
 
 
-def test_resume_after_a_crash_gives_the_same_summary(tmp_path: Path, fake_env: None) -> None:
+def test_resume_after_a_crash_gives_the_same_summary(tmp_path: Path, fake_env: None,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     corpus, questions = _setup(tmp_path)
     out_a, out_b = tmp_path / "a", tmp_path / "b"
     assert _eval(questions, "--corpus", corpus, "--out", out_a)[1] == 0
@@ -226,11 +227,13 @@ def test_resume_after_a_crash_gives_the_same_summary(tmp_path: Path, fake_env: N
     lines = (out_b / "results.jsonl").read_text().splitlines()
     (out_b / "results.jsonl").write_text(lines[0] + "\n" + lines[1] + "\n" + lines[2][:40])
     (out_b / "summary.json").unlink()
+    monkeypatch.setenv("QA_N_THREADS", "1")  # speed settings may change between sessions
     output, code = _eval(questions, "--out", out_b)
     assert code == 0 and "resuming: 2 of 5 already done" in output
     rows = [json.loads(x) for x in (out_b / "results.jsonl").read_text().splitlines()]
     assert [r["id"] for r in rows] == [q["id"] for q in QUESTIONS]
     resumed = json.loads((out_b / "summary.json").read_text())
+    resumed["settings"]["n_threads"] = summary_a["settings"]["n_threads"]
     assert {k: v for k, v in resumed.items() if k not in drop} == {k: v for k, v in summary_a.items()
                                                                     if k not in drop}
     result = runner.invoke(app, ["eval", str(questions), "--out", str(out_b), "-k", "2"])
