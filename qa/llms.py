@@ -104,7 +104,8 @@ class LlamaCppChat(BaseChatModel):
 
     def _params(self, stop: list[str] | None, kwargs: dict[str, Any]) -> dict[str, Any]:
         return {"temperature": self.temperature, "max_tokens": kwargs.get("max_tokens", self.max_tokens),
-                "stop": stop or None, "top_k": 1 if self.temperature == 0 else 40, "seed": 0}
+                "stop": stop or None, "top_k": 1 if self.temperature == 0 else 40, "seed": 0,
+                "repeat_penalty": 1.1}
 
     def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
                   run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
@@ -190,7 +191,7 @@ def server_error(e: BaseException, backend: str, url: str, settings: Settings) -
     import httpx
 
     where = f"the {backend} server at {url}"
-    Where = where[0].upper() + where[1:]  # noqa: N806
+    Where = where[0].upper() + where[1:]  # noqa: N806,RUF100
     url_var = "QA_OPENAI_BASE_URL" if backend == "openai" else "QA_OLLAMA_BASE_URL"
     model_var = "QA_OPENAI_MODEL" if backend == "openai" else "QA_OLLAMA_MODEL"
     key_hint = (f"check the API key in ${settings.openai_api_key_env} (QA_OPENAI_API_KEY_ENV names the variable)"
