@@ -127,8 +127,8 @@ def latency_chart(results: list[dict[str, Any]], bins: int = 10) -> str:
         if n:
             body.append(f'<text x="{left + (i + 0.5) * bw:.1f}" y="{top + ph - bh - 3:.1f}" text-anchor="middle" '
                         f'font-size="10">{n}</text>')
-    for i in (0, bins // 2, bins):
-        body.append(f'<text x="{left + i * bw:.1f}" y="{top + ph + 14}" text-anchor="middle" font-size="11">'
+    for i, anchor in ((0, "start"), (bins // 2, "middle"), (bins, "end")):
+        body.append(f'<text x="{left + i * bw:.1f}" y="{top + ph + 14}" text-anchor="{anchor}" font-size="11">'
                     f'{lo + i * width:.2f}</text>')
     body.append(f'<text x="{left + pw / 2}" y="{h - 4}" text-anchor="middle" font-size="11">seconds per question '
                 f'(total)</text>')
