@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -13,11 +14,11 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.runnables import Runnable, RunnableLambda
 
-from qa.citations import Evidence, _cos, is_refusal, phrase_in, split_short_answer, verify
+from qa.citations import MARKER, Evidence, _cos, is_refusal, phrase_in, split_short_answer, verify
 from qa.config import Settings
 from qa.embedding import token_counter
 from qa.llms import content_words
-from qa.prompts import REFUSAL, SYSTEM, format_passage, user_message
+from qa.prompts import REFUSAL, SHORT_ANSWER, SYSTEM, format_passage, user_message
 from qa.retrieval import Filters, Retriever
 from qa.types import Answer, Passage
 
@@ -91,9 +92,23 @@ class Assistant:
     def messages(self, question: str, passages: list[Passage], evidence: Evidence | None = None) -> list[BaseMessage]:
         evidence = evidence or self.evidence(passages)
         qvec = evidence.embed([question])[0] if evidence.embed else None
-        blocks = [format_passage(p.n, _cut(p.title, TITLE_TOKENS), p.source, p.date,
-                                 focus(question, p, evidence, qvec, self.settings.passage_tokens)) for p in passages]
+        first: dict[str, int] = {}
+        blocks = []
+        for p in passages:
+            blocks.append(format_passage(p.n, _cut(p.title, TITLE_TOKENS), p.source, p.date,
+                                         focus(question, p, evidence, qvec, self.settings.passage_tokens),
+                                         same_as=first.get(p.article_id, 0)))
+            first.setdefault(p.article_id, p.n)
         return [SystemMessage(SYSTEM), HumanMessage(user_message(question, blocks))]
+
+    def short_answer(self, question: str, answer: str) -> str:
+        """The answer's key phrase (a second short generation); "" when the model's phrase is not in the answer."""
+        message = HumanMessage(SHORT_ANSWER.format(question=question, answer=MARKER.sub("", answer)))
+        text = self.generate.invoke([message], max_tokens=24)
+        short = " ".join(MARKER.sub("", text).strip().splitlines()[0:1]).strip().strip("\"'*.").strip() \
+            if text.strip() else ""
+        short = re.sub(r"^(?:short answer|answer|key words)\s*:\s*", "", short, flags=re.I)
+        return short if short and len(short.split()) <= 12 and phrase_in(short, answer) else ""
 
     def retrieve(self, question: str, k: int | None = None, filters: Filters | None = None) -> list[Passage]:
         return self.retriever.search(question, k or self.settings.k, filters)
@@ -137,6 +152,7 @@ class Assistant:
             return refused
         if short and not phrase_in(short, checked.answer + " " + " ".join(c.quote for c in checked.citations)):
             short = ""  # the short answer says something the verified answer no longer does
+        short = short or self.short_answer(query, checked.answer)
         return Answer(question=question, standalone_question=query, answer=checked.answer,
                       short_answer=short or short_from(checked.answer), refused=False,
                       citations=checked.citations, passages=passages)

@@ -61,7 +61,8 @@ def answer_sentences(text: str) -> list[tuple[str, list[int]]]:
 
     Models put markers after a sentence ("... Iran [3].", "... Iran. [3]") or, less often, before it
     ("[3] Iraq depends ..."); an answer that opens with a marker is read in the second style."""
-    text = re.sub(r"([.!?])\s+(\[\d)", "\\1\n\\2", text.strip())  # "... power. [2] Next": a sentence ends there
+    text = re.sub(r"\b([A-Z])\. ([A-Z])\.", r"\1.\2.", text.strip())  # models write "U. S." for "U.S."
+    text = re.sub(r"([.!?])\s+(\[\d)", "\\1\n\\2", text)  # "... power. [2] Next": a sentence ends there
     leading = MARKER.match(text) is not None
     out: list[tuple[str, list[int]]] = []
     carry: list[int] = []
@@ -223,7 +224,12 @@ def verify(answer: str, evidence: Evidence, unsupported: str = "remove") -> Chec
     out_text: list[str] = []
     citations: list[Citation] = []
     checked = Checked(answer="", citations=citations)
+    said: list[set[str]] = []
     for (sentence, nums), vec in zip(sentences, vecs):
+        words = content_words(sentence)
+        if any(len(words & w) >= 0.8 * max(1, len(words)) for w in said):
+            continue  # small models repeat themselves; say it once
+        said.append(words)
         if is_refusal(sentence):  # "The sources do not say how Sudani responded." is honest as it stands
             out_text.append(sentence)
             continue

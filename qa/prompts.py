@@ -11,11 +11,19 @@ SYSTEM = (
 )
 
 # Instructions go after the question: the bundled 1.5B model follows them best there (MODELS.md). No example
-# sentence with a concrete fact: small models copy it verbatim.
+# sentence with a concrete fact: small models copy it verbatim. Measured on the seed article: without the
+# "Short answer" line the 1.5B model refused even "What did Blinken ask Sudani?"; with it, it answers (and
+# invents more often: verification, not the prompt, is what stops invented answers).
 INSTRUCTIONS = (
     "Answer only from the sources above, in one to three short sentences. End each sentence with the number of "
     "the source that supports it, such as [1] or [3]. Then write a last line that starts with \"Short answer:\" "
     "followed by the answer in a few words. If the sources do not answer the question, reply exactly: " + REFUSAL
+)
+
+# A second, short call turns a verified answer into the phrase evaluation scores (and chat shows first).
+SHORT_ANSWER = (
+    "Question: {question}\nAnswer: {answer}\n\nGive only the key words of this answer that respond to the "
+    "question (a name, place, number, date or short phrase of at most 8 words), with no full sentence."
 )
 
 REWRITE = (
@@ -25,7 +33,11 @@ REWRITE = (
 )
 
 
-def format_passage(n: int, title: str, source: str, date: str, text: str) -> str:
+def format_passage(n: int, title: str, source: str, date: str, text: str, same_as: int = 0) -> str:
+    """A numbered source block; a later passage of an article already shown points back instead of repeating
+    the title (small models copy a title they see several times)."""
+    if same_as:
+        return f"[{n}] (more from the article in [{same_as}])\n{text}"
     meta = ", ".join(x for x in (source, date[:10]) if x)
     return f"[{n}] {title}" + (f" ({meta})" if meta else "") + f"\n{text}"
 
