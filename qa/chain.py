@@ -124,7 +124,8 @@ class Assistant:
         evidence = self.evidence(passages)
         text = ""
         first_token = None
-        if passages and evidence.question_support(query) >= self.settings.min_evidence:
+        gate = self.settings.min_evidence if self.settings.verify else 0.0
+        if passages and evidence.question_support(query) >= gate:
             for token in self.generate.stream(self.messages(query, passages, evidence)):
                 if first_token is None:
                     first_token = time.perf_counter()
@@ -147,7 +148,8 @@ class Assistant:
                          refused=True, citations=[], passages=passages)
         if not passages or is_refusal(body):
             return refused
-        checked = verify(body, evidence or self.evidence(passages), self.settings.unsupported)
+        checked = verify(body, evidence or self.evidence(passages), self.settings.unsupported,
+                         check=self.settings.verify)
         if not checked.citations:
             return refused
         if short and not phrase_in(short, checked.answer + " " + " ".join(c.quote for c in checked.citations)):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from qa.chunking import sentence_spans
 from qa.llms import STOP, content_words
@@ -214,9 +214,10 @@ def _citation(p: Passage, s: Support) -> Citation:
                     verified=s.verified, support=s.score)
 
 
-def verify(answer: str, evidence: Evidence, unsupported: str = "remove") -> Checked:
+def verify(answer: str, evidence: Evidence, unsupported: str = "remove", check: bool = True) -> Checked:
     """Check each sentence against the passages it cites; re-cite to another shown passage that supports it;
-    remove (or mark) sentences nothing supports. Markers pointing at no passage shown are dropped."""
+    remove (or mark) sentences nothing supports. Markers pointing at no passage shown are dropped.
+    With `check=False` (the unverified baseline) every valid marker is kept as the model wrote it."""
     shown = {p.n: p for p in evidence.passages}
     sentences = answer_sentences(answer)
     claims = [s for s, _ in sentences]
@@ -235,6 +236,10 @@ def verify(answer: str, evidence: Evidence, unsupported: str = "remove") -> Chec
             continue
         cited = [n for n in dict.fromkeys(nums) if n in shown]
         supports = {n: evidence.support(sentence, shown[n], vec) for n in cited}
+        if not check:
+            out_text.append(sentence + "".join(f" [{n}]" for n in cited))
+            citations.extend(_citation(shown[n], replace(supports[n], verified=False)) for n in cited)
+            continue
         good = [n for n in cited if supports[n].verified]
         if not good:
             others = {n: evidence.support(sentence, p, vec) for n, p in shown.items() if n not in cited}

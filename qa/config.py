@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     min_evidence: float = Field(
         default=0.35, description="Refuse without generating when the best passage covers less of the question "
         "than this (0-1, words and meaning); see README for how it was chosen.")
+    verify: bool = Field(
+        default=True, description="Check every cited sentence against its passage and refuse on weak evidence; "
+        "false gives the unverified baseline (citations as the model wrote them), for comparison.")
     unsupported: Literal["remove", "mark"] = Field(
         default="remove", description="What happens to an answer sentence no shown passage supports.")
 

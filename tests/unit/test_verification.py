@@ -100,3 +100,9 @@ def test_a_supported_answer_keeps_its_short_answer(tmp_path: Path, fake_env: Non
     answer = _assistant(tmp_path, reply).ask("Which country sells Iraq electricity?")
     assert not answer.refused and answer.short_answer == "Iran"
     assert answer.citations[0].article_id == "power" and answer.citations[0].verified
+
+
+def test_the_unverified_baseline_keeps_what_the_model_wrote(evidence: Evidence) -> None:
+    checked = verify("The 2022 World Cup was won by France [2].", evidence, check=False)
+    assert checked.answer == "The 2022 World Cup was won by France. [2]"
+    assert [(c.n, c.verified) for c in checked.citations] == [(2, False)]
