@@ -119,10 +119,14 @@ def print_answer(answer: Answer, con: Console | None = None) -> None:
 
     con = con or Console(highlight=False)
     con.print(escape(answer.answer))
-    if answer.refused and answer.passages:
-        con.print("\n[dim]Closest passages found:[/]")
+    if answer.refused:
+        con.print(f"\n[dim]Searched for: {escape(answer.standalone_question)}[/]")
+        con.print("[dim]Closest passages found (none supports an answer):[/]" if answer.passages
+                  else "[dim]No passages matched.[/]")
         for p in answer.passages[:3]:
-            con.print(f"  [dim]\\[{p.n}] {escape(p.title)} — {escape(p.source)} {p.date[:10]}[/]")
+            first = " ".join(p.text.split()[:30])
+            con.print(f"  [dim]\\[{p.n}] {escape(p.title)} — {escape(p.source)} {p.date[:10]}\n"
+                      f"      “{escape(first)}…”[/]")
     for c in answer.citations:
         meta = " · ".join(x for x in (c.source, c.date[:10], c.url) if x)
         mark = "✓" if c.verified else "?"
