@@ -90,7 +90,7 @@ def group_duplicates(store: Store) -> int:
         res: Any = store.articles.get(ids=missing[b:b + 100], include=["documents"])
         for i, doc in zip(res["ids"], res["documents"]):
             sigs[i] = signature(doc or "")
-            store.articles.update(ids=[i], metadatas=[{"minhash": sigs[i].tobytes().hex()}])
+        store.articles.update(ids=list(res["ids"]), metadatas=[{"minhash": sigs[i].tobytes().hex()} for i in res["ids"]])
     for i, m in metas.items():
         if i not in sigs:
             sigs[i] = np.frombuffer(bytes.fromhex(str(m["minhash"])), dtype=np.uint64)
