@@ -14,7 +14,7 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.runnables import Runnable, RunnableLambda
 
-from qa.citations import MARKER, Evidence, _cos, is_refusal, phrase_in, split_short_answer, verify
+from qa.citations import MARKER, Evidence, cosine, is_refusal, phrase_in, split_short_answer, verify
 from qa.config import Settings
 from qa.embedding import token_counter
 from qa.llms import content_words
@@ -55,7 +55,7 @@ def focus(question: str, passage: Passage, evidence: Evidence, qvec: list[float]
     vecs = evidence.vectors.get(passage.n, [])
     words = content_words(question)
     sents = [passage.text[s:e] for s, e in spans]
-    scores = [0.5 * len(words & content_words(t)) / max(1, len(words)) + 0.5 * (_cos(qvec, vecs[i]) if qvec and
+    scores = [0.5 * len(words & content_words(t)) / max(1, len(words)) + 0.5 * (cosine(qvec, vecs[i]) if qvec and
               i < len(vecs) else 0.0) for i, t in enumerate(sents)]
     sizes = token_counter()(sents)
     keep: set[int] = set()

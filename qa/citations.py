@@ -118,7 +118,7 @@ def phrase_in(phrase: str, text: str) -> bool:
     return all(name_in(re.sub(r"['’]s$", "", w).rstrip("."), low) for w in words if w not in STOP)
 
 
-def _cos(a: list[float], b: list[float]) -> float:
+def cosine(a: list[float], b: list[float]) -> float:
     num = sum(x * y for x, y in zip(a, b))
     den = math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b))
     return num / den if den else 0.0
@@ -165,7 +165,7 @@ class Evidence:
         sent_words = [content_words(passage.text[s:e]) for s, e in spans]
         lex_sent = [len(words & w) / max(1, len(words)) for w in sent_words]
         lexical = len(words & set().union(*sent_words)) / max(1, len(words))
-        sims = [_cos(claim_vec, v) for v in self.vectors.get(passage.n, [])] if claim_vec else []
+        sims = [cosine(claim_vec, v) for v in self.vectors.get(passage.n, [])] if claim_vec else []
         per_sentence = [0.5 * lx + 0.5 * (sims[i] if sims else lx) for i, lx in enumerate(lex_sent)]
         best = max(range(len(spans)), key=lambda i: per_sentence[i])
         # Extend the quote to a neighbouring sentence when that covers clearly more of the claim.
@@ -193,7 +193,7 @@ class Evidence:
         words = content_words(question)
         for p in self.passages:
             lexical = len(words & content_words(f"{p.title} {p.text}")) / max(1, len(words))
-            sim = max((_cos(qvec, v) for v in self.vectors.get(p.n, [])), default=0.0) if qvec else lexical
+            sim = max((cosine(qvec, v) for v in self.vectors.get(p.n, [])), default=0.0) if qvec else lexical
             best = max(best, 0.5 * lexical + 0.5 * sim)
         return best
 
