@@ -107,7 +107,7 @@ class Assistant:
         text = self.generate.invoke([message], max_tokens=24)
         short = " ".join(MARKER.sub("", text).strip().splitlines()[0:1]).strip().strip("\"'*.").strip() \
             if text.strip() else ""
-        short = re.sub(r"^(?:short answer|answer|key words)\s*:\s*", "", short, flags=re.I)
+        short = re.sub(r"^(?:short answer|answer|key words)\s*:\s*", "", short, flags=re.IGNORECASE)
         return short if short and len(short.split()) <= 12 and phrase_in(short, answer) else ""
 
     def retrieve(self, question: str, k: int | None = None, filters: Filters | None = None) -> list[Passage]:

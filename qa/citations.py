@@ -14,7 +14,7 @@ from qa.types import Citation, Passage
 
 Embed = Callable[[list[str]], list[list[float]]]
 MARKER = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
-SHORT = re.compile(r"^\s*\**short answer\**\s*:\**\s*(.*)$", re.I | re.M)
+SHORT = re.compile(r"^\s*\**short answer\**\s*:\**\s*(.*)$", re.IGNORECASE | re.MULTILINE)
 REFUSAL_HINTS = ("cannot answer", "can't answer", "unable to answer", "do not answer the question",
                  "does not answer the question", "do not contain", "does not contain", "not provided in the sources",
                  "no information", "not mentioned in the sources", "do not mention", "does not mention",
