@@ -73,6 +73,8 @@ def main() -> None:
     ap.add_argument("--sizes", default="10000,100000")
     ap.add_argument("--questions", type=Path, default=Path("eval/statedept.jsonl"))
     ap.add_argument("--k", type=int, default=5)
+    ap.add_argument("--torch-threads", type=int, default=1)
+    ap.add_argument("--modes", default="dense,bm25,hybrid")
     args = ap.parse_args()
 
     from qa.config import Settings
@@ -83,6 +85,12 @@ def main() -> None:
 
     src = Settings()
     emb = make_embeddings(src)
+    if args.torch_threads:
+        import torch
+
+        # one query is too small to split: on a busy 2-core machine two torch threads wait on each other
+        # (embedding one query: ~1.7 s with 2 threads vs ~0.14 s with 1 under load ~11)
+        torch.set_num_threads(args.torch_threads)
     qs = [json.loads(x) for x in args.questions.read_text().splitlines() if x.strip()]
     print(f"machine: {platform.processor() or platform.machine()}, {platform.system()} {platform.release()}, "
           f"python {platform.python_version()}; {len(qs)} questions, k={args.k}")
@@ -91,7 +99,7 @@ def main() -> None:
         store = open_store(s, emb)
         kw = KeywordIndex(s.bm25_dir)
         n = store.count_chunks()
-        for mode in ("dense", "bm25", "hybrid"):
+        for mode in args.modes.split(","):
             r = Retriever(store, s.model_copy(update={"retrieval": mode}), keyword=kw)
             r.search("warm up", args.k)
             for use_as_of in (False, True):
