@@ -188,7 +188,13 @@ class KeywordIndex:
         self.articles, self.chunk_ids, self.article_of, self.sources = {}, [], [], []
         self.date_ts = np.zeros(0, dtype=np.int64)
         self.vocab, self.tokens, self.offsets = {}, np.zeros(0, dtype=np.int32), np.zeros(1, dtype=np.int64)
-        got = store.chunk_texts()
+        got: dict[str, tuple[str, dict[str, Any]]] = {}
+        page = 5000  # one get of every chunk fails past ~30k chunks: "too many SQL variables"
+        for offset in range(0, store.count_chunks() + page, page):
+            res: Any = store.chunks.get(include=["documents", "metadatas"], limit=page, offset=offset)
+            if not res["ids"]:
+                break
+            got.update({i: (d, dict(m)) for i, d, m in zip(res["ids"], res["documents"], res["metadatas"])})
         self._append(got)
         self.articles = {a: known.get(a, "") for a in set(self.article_of)} | {a: h for a, h in known.items()}
         self._index()
