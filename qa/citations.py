@@ -37,10 +37,21 @@ MIN_EMBED = 0.45    # ... with at least this embedding similarity to one of its 
 MIN_LEXICAL = 0.5   # ... or at least this share of the claim's content words in the passage
 
 
+# An answer that opens by saying the information was withheld is the honest "the sources don't say" (news often
+# reports that an official "did not disclose" or "declined to comment"), whatever filler the model adds after it.
+WITHHELD = re.compile(r"\b(?:did not|didn't|does not|do not|declined to|refused to|would not|wouldn't)\s+"
+                      r"(?:disclose|say|specify|comment|reveal|elaborate)|\bnot (?:been )?(?:disclosed|specified|"
+                      r"revealed|made public|known)\b", re.IGNORECASE)
+
+
 def is_refusal(text: str) -> bool:
+    """The model said the sources do not answer (in the agreed phrase or in its own words)."""
     low = " ".join(text.lower().split())
-    return not low or REFUSAL.lower().rstrip(".") in low or any(h in low for h in REFUSAL_HINTS[:3]) or (
-        len(low) < 160 and any(h in low for h in REFUSAL_HINTS))
+    if not low or REFUSAL.lower().rstrip(".") in low or any(h in low for h in REFUSAL_HINTS[:3]):
+        return True
+    spans = sentence_spans(low)
+    first = MARKER.sub("", low[spans[0][0]:spans[0][1]] if spans else low)
+    return (len(low) < 160 and any(h in low for h in REFUSAL_HINTS)) or WITHHELD.search(first) is not None
 
 
 def split_short_answer(text: str) -> tuple[str, str]:

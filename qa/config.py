@@ -68,7 +68,7 @@ class Settings(BaseSettings):
         default=120, description="Word-pieces of each passage shown to the generator: the sentences most related "
         "to the question are kept (prompt processing costs ~10 ms per token on 2 cores).")
     min_evidence: float = Field(
-        default=0.35, description="Refuse without generating when the best passage covers less of the question "
+        default=0.42, description="Refuse without generating when the best passage covers less of the question "
         "than this (0-1, words and meaning); see README for how it was chosen.")
     verify: bool = Field(
         default=True, description="Check every cited sentence against its passage and refuse on weak evidence; "

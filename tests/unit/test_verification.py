@@ -106,3 +106,11 @@ def test_the_unverified_baseline_keeps_what_the_model_wrote(evidence: Evidence) 
     checked = verify("The 2022 World Cup was won by France [2].", evidence, check=False)
     assert checked.answer == "The 2022 World Cup was won by France. [2]"
     assert [(c.n, c.verified) for c in checked.citations] == [(2, False)]
+
+
+def test_an_answer_that_opens_with_withheld_information_is_a_refusal() -> None:
+    from qa.citations import is_refusal
+
+    assert is_refusal("While the U.S. official did not disclose the specifics of Sudani's response, he indicated "
+                      "a desire for calm. [2] Furthermore, Blinken reiterated support. [2]")
+    assert not is_refusal("Blinken urged Iraq to curb militias. [1] He did not say when. [1]")
