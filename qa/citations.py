@@ -49,9 +49,8 @@ def is_refusal(text: str) -> bool:
     low = " ".join(text.lower().split())
     if not low or REFUSAL.lower().rstrip(".") in low or any(h in low for h in REFUSAL_HINTS[:3]):
         return True
-    flat = " ".join(text.split())
-    spans = sentence_spans(flat)
-    first = MARKER.sub("", flat[spans[0][0]:spans[0][1]] if spans else flat)
+    sentences = answer_sentences(text)
+    first = sentences[0][0] if sentences else low
     return (len(low) < 160 and any(h in low for h in REFUSAL_HINTS)) or WITHHELD.search(first) is not None
 
 
