@@ -14,7 +14,16 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.runnables import Runnable, RunnableLambda
 
-from qa.citations import MARKER, Evidence, cosine, is_refusal, phrase_in, split_short_answer, verify
+from qa.citations import (
+    MARKER,
+    Evidence,
+    answer_sentences,
+    cosine,
+    is_refusal,
+    phrase_in,
+    split_short_answer,
+    verify,
+)
 from qa.config import Settings
 from qa.embedding import token_counter
 from qa.llms import content_words
@@ -38,7 +47,8 @@ class Event:
 
 def short_from(answer: str, limit: int = 12) -> str:
     """A fallback short answer: the first sentence without markers, cut to `limit` words."""
-    first = answer.split(". ")[0].rstrip(".")
+    sentences = answer_sentences(answer)
+    first = sentences[0][0].rstrip(".") if sentences else ""
     return " ".join(first.split()[:limit])
 
 

@@ -114,3 +114,10 @@ def test_an_answer_that_opens_with_withheld_information_is_a_refusal() -> None:
     assert is_refusal("While the U.S. official did not disclose the specifics of Sudani's response, he indicated "
                       "a desire for calm. [2] Furthermore, Blinken reiterated support. [2]")
     assert not is_refusal("Blinken urged Iraq to curb militias. [1] He did not say when. [1]")
+
+
+def test_fallback_short_answer_keeps_abbreviations_whole() -> None:
+    from qa.chain import short_from
+
+    assert short_from("U.S. envoy Lenderking met Houthi negotiators in Muscat on Monday to discuss a truce. [1]") \
+        == "U.S. envoy Lenderking met Houthi negotiators in Muscat on Monday to discuss"
