@@ -6,6 +6,7 @@ import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from langchain_core.embeddings import Embeddings
@@ -28,7 +29,7 @@ from qa.config import Settings
 from qa.embedding import token_counter
 from qa.llms import content_words
 from qa.prompts import REFUSAL, SHORT_ANSWER, SYSTEM, format_passage, user_message
-from qa.retrieval import Filters, Retriever
+from qa.retrieval import Filters, Retriever, time_intent
 from qa.types import Answer, Passage
 
 TITLE_TOKENS = 24  # a title in the prompt is cut to this: it is context, the passage is the evidence
@@ -43,6 +44,21 @@ class Event:
     token: str = ""
     answer: Answer | None = None
     notes: list[str] = field(default_factory=list)
+
+
+def dated(answer: str, iso_date: str) -> str:
+    """A time-sensitive answer says the date of its evidence: "On 14 March 2022, ..." (from the cited article)."""
+    try:
+        day = date.fromisoformat(iso_date[:10])
+    except ValueError:
+        return answer
+    stamp = f"{day.day} {day:%B %Y}"
+    if not answer or stamp in answer or answer.startswith("On "):
+        return answer
+    first, _, rest = answer.partition(" ")
+    if first.lower() in {"the", "a", "an", "it", "he", "she", "they", "this", "there", "its", "his", "her"}:
+        first = first.lower()
+    return f"On {stamp}, {first} {rest}".rstrip()
 
 
 def short_from(answer: str, limit: int = 12) -> str:
@@ -142,7 +158,7 @@ class Assistant:
                 text += token
                 yield Event("token", token=token)
         t2 = time.perf_counter()
-        answer = self.finish(question, query, text, passages, evidence)
+        answer = self.finish(question, query, text, passages, evidence, filters)
         t3 = time.perf_counter()
         answer.timings = {"retrieve_s": round(t1 - t0, 3), "generate_s": round(t2 - t1, 3),
                           "first_token_s": round((first_token or t2) - t0, 3), "verify_s": round(t3 - t2, 3),
@@ -150,7 +166,7 @@ class Assistant:
         yield Event("answer", answer=answer)
 
     def finish(self, question: str, query: str, text: str, passages: list[Passage],
-               evidence: Evidence | None = None) -> Answer:
+               evidence: Evidence | None = None, filters: Filters | None = None) -> Answer:
         """Model text -> Answer: every sentence checked against the passage it cites; nothing supported left
         means a refusal (which still lists the passages that were searched)."""
         body, short = split_short_answer(text)
@@ -165,6 +181,9 @@ class Assistant:
         if short and not phrase_in(short, checked.answer + " " + " ".join(c.quote for c in checked.citations)):
             short = ""  # the short answer says something the verified answer no longer does
         short = short or self.short_answer(query, checked.answer)
+        filters = filters or Filters()
+        if filters.as_of or time_intent(query, filters.today()).bound:
+            checked.answer = dated(checked.answer, checked.citations[0].date)
         return Answer(question=question, standalone_question=query, answer=checked.answer,
                       short_answer=short or short_from(checked.answer), refused=False,
                       citations=checked.citations, passages=passages)

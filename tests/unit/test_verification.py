@@ -121,3 +121,21 @@ def test_fallback_short_answer_keeps_abbreviations_whole() -> None:
 
     assert short_from("U.S. envoy Lenderking met Houthi negotiators in Muscat on Monday to discuss a truce. [1]") \
         == "U.S. envoy Lenderking met Houthi negotiators in Muscat on Monday to discuss"
+
+
+def test_time_sensitive_answers_say_the_date_of_their_evidence() -> None:
+    from qa.chain import dated
+
+    assert dated("The State Department designated two banks. [1]", "2022-03-14T18:00:00+00:00") == \
+        "On 14 March 2022, the State Department designated two banks. [1]"
+    assert dated("Blinken spoke with Kuleba. [1]", "2022-03-14") == "On 14 March 2022, Blinken spoke with Kuleba. [1]"
+    assert dated("Blinken spoke with Kuleba. [1]", "") == "Blinken spoke with Kuleba. [1]"
+
+
+def test_an_as_of_answer_is_dated_from_the_cited_article(tmp_path: Path, fake_env: None) -> None:
+    from qa.retrieval import Filters
+
+    reply = "Iraq depends on Iranian electricity [1].\nShort answer: Iran"
+    answer = _assistant(tmp_path, reply).ask("Which country sells Iraq electricity?",
+                                             filters=Filters(as_of="2024-12-20"))
+    assert answer.answer.startswith("On 13 December 2024, Iraq depends on Iranian electricity.")
