@@ -175,7 +175,7 @@ class Assistant:
         if not passages or is_refusal(body):
             return refused
         checked = verify(body, evidence or self.evidence(passages), self.settings.unsupported,
-                         check=self.settings.verify)
+                         check=self.settings.verify, question=query)
         if not checked.citations:
             return refused
         if short and not phrase_in(short, checked.answer + " " + " ".join(c.quote for c in checked.citations)):

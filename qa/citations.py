@@ -35,6 +35,7 @@ GENERIC_CAPS = {"according", "however", "secretary", "minister", "president", "p
 MIN_SUPPORT = 0.5   # combined support a cited passage must reach
 MIN_EMBED = 0.45    # ... with at least this embedding similarity to one of its sentences
 MIN_LEXICAL = 0.5   # ... or at least this share of the claim's content words in the passage
+OFF_TOPIC = 0.25    # a later answer sentence sharing no word with the question needs this similarity to it
 
 
 # An answer that opens by saying the information was withheld is the honest "the sources don't say" (news often
@@ -225,14 +226,19 @@ def _citation(p: Passage, s: Support) -> Citation:
                     verified=s.verified, support=s.score)
 
 
-def verify(answer: str, evidence: Evidence, unsupported: str = "remove", check: bool = True) -> Checked:
+def verify(answer: str, evidence: Evidence, unsupported: str = "remove", check: bool = True,
+           question: str = "") -> Checked:
     """Check each sentence against the passages it cites; re-cite to another shown passage that supports it;
     remove (or mark) sentences nothing supports. Markers pointing at no passage shown are dropped.
-    With `check=False` (the unverified baseline) every valid marker is kept as the model wrote it."""
+    With `check=False` (the unverified baseline) every valid marker is kept as the model wrote it.
+    Given the question, a sentence after the first that shares nothing with it is dropped as filler (small models
+    pad answers with true but unrelated sentences copied from the sources)."""
     shown = {p.n: p for p in evidence.passages}
     sentences = answer_sentences(answer)
     claims = [s for s, _ in sentences]
     vecs = evidence.embed(claims) if evidence.embed and claims else [None] * len(claims)
+    qwords = content_words(question)
+    qvec = evidence.embed([question])[0] if evidence.embed and question else None
     out_text: list[str] = []
     citations: list[Citation] = []
     checked = Checked(answer="", citations=citations)
@@ -242,6 +248,10 @@ def verify(answer: str, evidence: Evidence, unsupported: str = "remove", check: 
         if any(len(words & w) >= 0.8 * max(1, len(words)) for w in said):
             continue  # small models repeat themselves; say it once
         said.append(words)
+        if check and question and out_text and not (words & qwords) and \
+                (qvec is None or vec is None or cosine(qvec, vec) < OFF_TOPIC):
+            checked.removed.append(sentence)
+            continue
         if is_refusal(sentence):  # "The sources do not say how Sudani responded." is honest as it stands
             out_text.append(sentence)
             continue

@@ -139,3 +139,13 @@ def test_an_as_of_answer_is_dated_from_the_cited_article(tmp_path: Path, fake_en
     answer = _assistant(tmp_path, reply).ask("Which country sells Iraq electricity?",
                                              filters=Filters(as_of="2024-12-20"))
     assert answer.answer.startswith("On 13 December 2024, Iraq depends on Iranian electricity.")
+
+
+def test_a_later_sentence_unrelated_to_the_question_is_dropped_as_filler(evidence: Evidence) -> None:
+    text = "Blinken urged Sudani to curb Iranian-backed militias [2]. Waivers let Baghdad pay Tehran for power [1]."
+    checked = verify(text, evidence, question="What did Blinken ask Sudani?")
+    assert checked.answer == "Blinken urged Sudani to curb Iranian-backed militias. [2]"
+    assert checked.removed == ["Waivers let Baghdad pay Tehran for power."]
+    related = verify("Blinken urged Sudani to curb militias [2]. He also asked Sudani to stop arms transfers [2].",
+                     evidence, question="What did Blinken ask Sudani?")
+    assert "arms transfers" in related.answer
