@@ -39,7 +39,8 @@ def format_passage(n: int, title: str, source: str, date: str, text: str, same_a
     if same_as:
         return f"[{n}] (more from the article in [{same_as}])\n{text}"
     meta = ", ".join(x for x in (source, date[:10]) if x)
-    return f"[{n}] {title}" + (f" ({meta})" if meta else "") + f"\n{text}"
+    head = " ".join(x for x in (title, f"({meta})" if meta else "") if x)
+    return f"[{n}] {head}".rstrip() + f"\n{text}"
 
 
 def user_message(question: str, passages: list[str]) -> str:
