@@ -134,7 +134,9 @@ class Assistant:
         short = " ".join(MARKER.sub("", text).strip().splitlines()[0:1]).strip().strip("\"'*.").strip() \
             if text.strip() else ""
         short = re.sub(r"^(?:short answer|answer|key words)\s*:\s*", "", short, flags=re.IGNORECASE)
-        return short if short and len(short.split()) <= 12 and phrase_in(short, answer) else ""
+        if content_words(short) <= content_words(question):
+            return ""  # "Sudani" for "What did Blinken ask Sudani?" repeats the question instead of answering it
+        return short if len(short.split()) <= 12 and phrase_in(short, answer) else ""
 
     def retrieve(self, question: str, k: int | None = None, filters: Filters | None = None) -> list[Passage]:
         return self.retriever.search(question, k or self.settings.k, filters)

@@ -22,8 +22,8 @@ INSTRUCTIONS = (
 
 # A second, short call turns a verified answer into the phrase evaluation scores (and chat shows first).
 SHORT_ANSWER = (
-    "Question: {question}\nAnswer: {answer}\n\nGive only the key words of this answer that respond to the "
-    "question (a name, place, number, date or short phrase of at most 8 words), with no full sentence."
+    "Question: {question}\nAnswer: {answer}\n\nCopy from the answer the shortest phrase that answers the question: "
+    "a name, place, number, date or a few words. Reply with that phrase only."
 )
 
 REWRITE = (
