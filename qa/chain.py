@@ -172,6 +172,8 @@ class Assistant:
         """Model text -> Answer: every sentence checked against the passage it cites; nothing supported left
         means a refusal (which still lists the passages that were searched)."""
         body, short = split_short_answer(text)
+        if REFUSAL in body and MARKER.search(body.replace(REFUSAL, "")):
+            body = body.replace(REFUSAL, "").strip()  # an answer with citations, then the refusal out of habit
         refused = Answer(question=question, standalone_question=query, answer=REFUSAL, short_answer="",
                          refused=True, citations=[], passages=passages)
         if not passages or is_refusal(body):

@@ -26,7 +26,8 @@ NAME = re.compile(r"\b[A-Z][A-Za-z'’.-]*[A-Za-z]")
 ALIASES = {"us": ("u.s.", "united states", "america"), "u.s.": ("united states", "us ", "america"),
            "united": ("u.s.", "us "), "states": ("u.s.", "us "), "america": ("u.s.", "united states"),
            "american": ("u.s.", "united states"), "uk": ("u.k.", "united kingdom", "britain"),
-           "britain": ("u.k.", "united kingdom"), "un": ("u.n.", "united nations"), "u.n.": ("united nations",)}
+           "britain": ("u.k.", "united kingdom"), "washington": ("u.s.", "united states"),
+           "un": ("u.n.", "united nations"), "u.n.": ("united nations",)}
 GENERIC_CAPS = {"according", "however", "secretary", "minister", "president", "prime", "the", "in", "on", "he",
                 "she", "they", "it", "this", "that", "these", "his", "her", "their", "both", "while", "during",
                 "after", "before", "source", "sources", "yes", "no", "mr", "ms", "mrs", "dr"}
@@ -166,14 +167,16 @@ class Evidence:
             for (n, _s, _e), v in zip(order, vecs):
                 self.vectors.setdefault(n, []).append(v)
 
-    def support(self, claim: str, passage: Passage, claim_vec: list[float] | None) -> Support:
-        """Numbers and names of the claim must occur in the passage; its words or meaning must match."""
+    def support(self, claim: str, passage: Passage, claim_vec: list[float] | None,
+                given: frozenset[str] = frozenset()) -> Support:
+        """Numbers and names of the claim must occur in the passage (names the question itself uses, `given`,
+        are the question's framing: "Washington" for the U.S.); its words or meaning must match."""
         text_low = passage.text.lower()
         spans = self.spans[passage.n]
         words = content_words(claim)
         missing_numbers = [n for n in NUMBER.findall(claim)
                            if _norm_number(n) not in {_norm_number(x) for x in NUMBER.findall(passage.text)}]
-        missing_names = [n for n in claim_names(claim) if not name_in(n, text_low)]
+        missing_names = [n for n in claim_names(claim) if n not in given and not name_in(n, text_low)]
         sent_words = [content_words(passage.text[s:e]) for s, e in spans]
         lex_sent = [len(words & w) / max(1, len(words)) for w in sent_words]
         lexical = len(words & set().union(*sent_words)) / max(1, len(words))
@@ -239,6 +242,7 @@ def verify(answer: str, evidence: Evidence, unsupported: str = "remove", check: 
     vecs = evidence.embed(claims) if evidence.embed and claims else [None] * len(claims)
     qwords = content_words(question)
     qvec = evidence.embed([question])[0] if evidence.embed and question else None
+    given = frozenset(claim_names(question))
     out_text: list[str] = []
     citations: list[Citation] = []
     checked = Checked(answer="", citations=citations)
@@ -256,14 +260,14 @@ def verify(answer: str, evidence: Evidence, unsupported: str = "remove", check: 
             out_text.append(sentence)
             continue
         cited = [n for n in dict.fromkeys(nums) if n in shown]
-        supports = {n: evidence.support(sentence, shown[n], vec) for n in cited}
+        supports = {n: evidence.support(sentence, shown[n], vec, given) for n in cited}
         if not check:
             out_text.append(sentence + "".join(f" [{n}]" for n in cited))
             citations.extend(_citation(shown[n], replace(supports[n], verified=False)) for n in cited)
             continue
         good = [n for n in cited if supports[n].verified]
         if not good:
-            others = {n: evidence.support(sentence, p, vec) for n, p in shown.items() if n not in cited}
+            others = {n: evidence.support(sentence, p, vec, given) for n, p in shown.items() if n not in cited}
             ranked = sorted((s.score, n) for n, s in others.items() if s.verified)
             if ranked:
                 n = ranked[-1][1]

@@ -149,3 +149,16 @@ def test_a_later_sentence_unrelated_to_the_question_is_dropped_as_filler(evidenc
     related = verify("Blinken urged Sudani to curb militias [2]. He also asked Sudani to stop arms transfers [2].",
                      evidence, question="What did Blinken ask Sudani?")
     assert "arms transfers" in related.answer
+
+
+def test_a_name_the_question_uses_need_not_be_in_the_passage(evidence: Evidence) -> None:
+    text = "Washington wants Iraq to stop Iranian arms transfers to Syria [2]."
+    assert verify(text, evidence, question="What did Washington ask Iraq to stop?").citations
+    assert not verify("Paris wants Iraq to stop Iranian arms transfers to Syria [2].", evidence,
+                      question="What did Washington ask Iraq to stop?").citations
+
+
+def test_a_cited_answer_followed_by_the_refusal_phrase_is_an_answer(tmp_path: Path, fake_env: None) -> None:
+    reply = f"Iraq depends on Iranian electricity [1].\nShort answer: Iran\n\n{REFUSAL}"
+    answer = _assistant(tmp_path, reply).ask("Which country sells Iraq electricity?")
+    assert not answer.refused and answer.answer == "Iraq depends on Iranian electricity. [1]"
