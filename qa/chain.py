@@ -174,6 +174,8 @@ class Assistant:
         body, short = split_short_answer(text)
         if REFUSAL in body and MARKER.search(body.replace(REFUSAL, "")):
             body = body.replace(REFUSAL, "").strip()  # an answer with citations, then the refusal out of habit
+        if short and MARKER.search(body) and not MARKER.sub("", body).strip():
+            body = f"{short} {' '.join(m.group().strip() for m in MARKER.finditer(body))}"  # "[1] [2]" + the answer
         refused = Answer(question=question, standalone_question=query, answer=REFUSAL, short_answer="",
                          refused=True, citations=[], passages=passages)
         if not passages or is_refusal(body):

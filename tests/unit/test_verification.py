@@ -162,3 +162,15 @@ def test_a_cited_answer_followed_by_the_refusal_phrase_is_an_answer(tmp_path: Pa
     reply = f"Iraq depends on Iranian electricity [1].\nShort answer: Iran\n\n{REFUSAL}"
     answer = _assistant(tmp_path, reply).ask("Which country sells Iraq electricity?")
     assert not answer.refused and answer.answer == "Iraq depends on Iranian electricity. [1]"
+
+
+def test_markers_alone_with_the_answer_on_the_short_answer_line(tmp_path: Path, fake_env: None) -> None:
+    answer = _assistant(tmp_path, "[1]\nShort answer: Iranian electricity").ask("What does Iraq buy from Iran?")
+    assert not answer.refused and answer.answer.startswith("Iranian electricity")
+    assert [c.article_id for c in answer.citations] == ["power"]  # re-cited if [1] was the other article
+
+
+def test_a_number_the_question_uses_need_not_be_in_the_passage(evidence: Evidence) -> None:
+    text = "In 2024 Blinken urged Sudani to curb Iranian-backed militias [2]."
+    assert verify(text, evidence, question="What did Blinken ask Sudani in 2024?").citations
+    assert not verify(text, evidence, question="What did Blinken ask Sudani?").citations
