@@ -116,7 +116,7 @@ class Assistant:
 
     def messages(self, question: str, passages: list[Passage], evidence: Evidence | None = None) -> list[BaseMessage]:
         evidence = evidence or self.evidence(passages)
-        qvec = evidence.embed([question])[0] if evidence.embed else None
+        qvec = evidence.vector(question)
         first: dict[str, int] = {}
         blocks = []
         for p in passages:

@@ -156,6 +156,7 @@ class Evidence:
     embed: Embed | None = None
     spans: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
     vectors: dict[int, list[list[float]]] = field(default_factory=dict)
+    _memo: dict[str, list[float]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for p in self.passages:
@@ -166,6 +167,14 @@ class Evidence:
             vecs = self.embed([by_n[n].text[s:e] for n, s, e in order]) if order else []
             for (n, _s, _e), v in zip(order, vecs):
                 self.vectors.setdefault(n, []).append(v)
+
+    def vector(self, text: str) -> list[float] | None:
+        """The embedding of one text (the question), computed once per answer."""
+        if self.embed is None:
+            return None
+        if text not in self._memo:
+            self._memo[text] = self.embed([text])[0]
+        return self._memo[text]
 
     def support(self, claim: str, passage: Passage, claim_vec: list[float] | None,
                 given: frozenset[str] = frozenset()) -> Support:
@@ -204,7 +213,7 @@ class Evidence:
 
     def question_support(self, question: str) -> float:
         """How much of the question the best passage covers (words and meaning): the evidence gate's input."""
-        qvec = self.embed([question])[0] if self.embed else None
+        qvec = self.vector(question)
         best = 0.0
         words = content_words(question)
         for p in self.passages:
@@ -242,7 +251,7 @@ def verify(answer: str, evidence: Evidence, unsupported: str = "remove", check: 
     claims = [s for s, _ in sentences]
     vecs = evidence.embed(claims) if evidence.embed and claims else [None] * len(claims)
     qwords = content_words(question)
-    qvec = evidence.embed([question])[0] if evidence.embed and question else None
+    qvec = evidence.vector(question) if question else None
     given = frozenset(claim_names(question)) | {_norm_number(n) for n in NUMBER.findall(question)}
     out_text: list[str] = []
     citations: list[Citation] = []
