@@ -178,15 +178,14 @@ class Evidence:
 
     def support(self, claim: str, passage: Passage, claim_vec: list[float] | None,
                 given: frozenset[str] = frozenset()) -> Support:
-        """Numbers and names of the claim must occur in the passage (names and numbers the question itself uses,
-        `given`, are the question's framing: "Washington" for the U.S., "in 2021"); its words or meaning must
-        match."""
+        """Numbers and names of the claim must occur in the passage (numbers the question itself uses, `given`,
+        are its framing: "in 2021"); its words or meaning must match."""
         text_low = passage.text.lower()
         spans = self.spans[passage.n]
         words = content_words(claim)
         have = {_norm_number(x) for x in NUMBER.findall(passage.text)} | given
         missing_numbers = [n for n in NUMBER.findall(claim) if _norm_number(n) not in have]
-        missing_names = [n for n in claim_names(claim) if n not in given and not name_in(n, text_low)]
+        missing_names = [n for n in claim_names(claim) if not name_in(n, text_low)]
         sent_words = [content_words(passage.text[s:e]) for s, e in spans]
         lex_sent = [len(words & w) / max(1, len(words)) for w in sent_words]
         lexical = len(words & set().union(*sent_words)) / max(1, len(words))
@@ -252,7 +251,9 @@ def verify(answer: str, evidence: Evidence, unsupported: str = "remove", check: 
     vecs = evidence.embed(claims) if evidence.embed and claims else [None] * len(claims)
     qwords = content_words(question)
     qvec = evidence.vector(question) if question else None
-    given = frozenset(claim_names(question)) | {_norm_number(n) for n in NUMBER.findall(question)}
+    # Numbers the question uses ("in July 2021") are its framing; its names are not exempt: "Who died in the Baku
+    # blast?" must not be answered from a passage about another blast ("Washington" matches "U.S." by alias).
+    given = frozenset(_norm_number(n) for n in NUMBER.findall(question))
     out_text: list[str] = []
     citations: list[Citation] = []
     checked = Checked(answer="", citations=citations)

@@ -151,11 +151,11 @@ def test_a_later_sentence_unrelated_to_the_question_is_dropped_as_filler(evidenc
     assert "arms transfers" in related.answer
 
 
-def test_a_name_the_question_uses_need_not_be_in_the_passage(evidence: Evidence) -> None:
-    text = "Washington wants Iraq to stop Iranian arms transfers to Syria [2]."
-    assert verify(text, evidence, question="What did Washington ask Iraq to stop?").citations
-    assert not verify("Paris wants Iraq to stop Iranian arms transfers to Syria [2].", evidence,
-                      question="What did Washington ask Iraq to stop?").citations
+def test_names_match_by_alias_but_a_question_name_is_still_checked(evidence: Evidence) -> None:
+    ok = "Washington sanctions did not stop Iraq buying Iranian electricity [1]."  # "U.S. sanctions" in [1]
+    assert verify(ok, evidence, question="Did Washington stop Iraq buying Iranian power?").citations
+    invented = "Sanctions on Baku did not stop Iraq buying Iranian electricity [1]."
+    assert not verify(invented, evidence, question="Did sanctions on Baku stop Iraq buying Iranian power?").citations
 
 
 def test_a_cited_answer_followed_by_the_refusal_phrase_is_an_answer(tmp_path: Path, fake_env: None) -> None:
