@@ -117,14 +117,16 @@ def test_ask_during_an_ingest_answers_from_a_consistent_state(tmp_path: Path) ->
     home = tmp_path / "home"
     seeded = start_ingest(home, SEED)
     assert seeded.wait(timeout=300) == 0
-    ingesting = start_ingest(home, synthetic(tmp_path / "news", 150))
+    # Large enough that three questions fit inside it on a quiet machine (150 articles took ~8 s, too short).
+    ingesting = start_ingest(home, synthetic(tmp_path / "news", 1200))
     env = {**os.environ, "QA_HOME": str(home), "QA_EMBEDDINGS": "fake", "QA_LLM": "fake"}
     text = (SEED / "france24-blinken-iraq-militias.txt").read_text().strip()
+    during = 0  # questions that started and finished while the ingest was running
     try:
         while stored_rows(home) < 30:  # the big ingest is writing
             assert ingesting.poll() is None
             time.sleep(0.1)
-        for _ in range(3):
+        while during < 3 and ingesting.poll() is None:
             r = subprocess.run([sys.executable, "-m", "qa", "ask", "What did Blinken ask Sudani?", "--json"],
                                cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
             assert r.returncode == 0, r.stderr
@@ -134,7 +136,8 @@ def test_ask_during_an_ingest_answers_from_a_consistent_state(tmp_path: Path) ->
                 assert c["article_id"] == "france24-blinken-iraq-militias" and text[c["start"]:c["end"]] == c["quote"]
             ids = [p["chunk_id"] for p in answer["passages"]]
             assert len(ids) == len(set(ids))
-        assert ingesting.poll() is None, "the ingest finished before the questions; nothing was concurrent"
+            during += ingesting.poll() is None
+        assert during == 3, f"only {during} questions ran during the ingest; nothing was concurrent"
     finally:
         ingesting.wait(timeout=900)
     assert ingesting.returncode == 0
