@@ -20,7 +20,9 @@ from qa.citations import (
     Evidence,
     answer_sentences,
     cosine,
+    gives_answer_type,
     is_refusal,
+    missing_names,
     phrase_in,
     split_short_answer,
     verify,
@@ -177,22 +179,28 @@ class Assistant:
         if short and MARKER.search(body) and not MARKER.sub("", body).strip():
             body = f"{short} {' '.join(m.group().strip() for m in MARKER.finditer(body))}"  # "[1] [2]" + the answer
         refused = Answer(question=question, standalone_question=query, answer=REFUSAL, short_answer="",
-                         refused=True, citations=[], passages=passages)
+                         refused=True, citations=[], passages=passages, draft=text)
         if not passages or is_refusal(body):
             return refused
-        checked = verify(body, evidence or self.evidence(passages), self.settings.unsupported,
-                         check=self.settings.verify, question=query)
+        filters = filters or Filters()
+        window = time_intent(query, filters.today())
+        check = self.settings.verify
+        checked = verify(body, evidence or self.evidence(passages), self.settings.unsupported, check=check,
+                         question=query, not_before=window.since.isoformat() if window.since else "")
         if not checked.citations:
             return refused
+        cited = {c.n for c in checked.citations}
+        if check and (missing_names(query, [p for p in passages if p.n in cited]) or
+                      not gives_answer_type(query, MARKER.sub("", checked.answer))):
+            return refused  # the answer is about something else, or does not say what was asked (no number ...)
         if short and not phrase_in(short, checked.answer + " " + " ".join(c.quote for c in checked.citations)):
             short = ""  # the short answer says something the verified answer no longer does
         short = short or self.short_answer(query, checked.answer)
-        filters = filters or Filters()
-        if filters.as_of or time_intent(query, filters.today()).bound:
+        if filters.as_of or window.bound:
             checked.answer = dated(checked.answer, checked.citations[0].date)
         return Answer(question=question, standalone_question=query, answer=checked.answer,
                       short_answer=short or short_from(checked.answer), refused=False,
-                      citations=checked.citations, passages=passages)
+                      citations=checked.citations, passages=passages, draft=text)
 
     def ask(self, question: str, k: int | None = None, filters: Filters | None = None,
             standalone: str | None = None) -> Answer:

@@ -114,6 +114,45 @@ def claim_names(sentence: str) -> list[str]:
     return out
 
 
+def question_names(question: str) -> list[str]:
+    """The names a question is about ("How many OAS member states ..." -> oas). Its first word is left out: it is
+    capitalised because it starts the sentence ("Transfers of Iranian weapons ...")."""
+    first = re.match(r"\s*\S+", question)
+    names = claim_names(question[first.end():] if first else question)
+    return [n for n in dict.fromkeys(names) if not re.fullmatch(MONTH_WORDS + "|" + DAY_WORDS, n)]  # time: dates
+
+
+def missing_names(question: str, passages: list[Passage]) -> list[str]:
+    """Names of the question that none of the cited passages (text or article title) mentions: such an answer is
+    about something else ("OAS" asked, a passage about a UN vote cited)."""
+    texts = [f"{p.title} {p.text}".lower() for p in passages]
+    return [n for n in question_names(question) if not any(name_in(n, t) for t in texts)]
+
+
+# What kind of answer a question asks for, and how to see that an answer gives one. A "how many" question answered
+# with a sentence holding no number has not been answered, however well that sentence is supported.
+NUMBER_WORDS = (r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozens?|twenty|thirty|"
+                r"forty|fifty|hundreds?|thousands?|millions?|billions?|trillions?|half|several|no)\b")
+MONTH_WORDS = (r"\b(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|"
+               r"oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\b")
+DAY_WORDS = r"\b(?:yesterday|today|monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b"
+ANSWER_TYPES = (
+    (re.compile(r"\bhow (?:many|much|long|far|old)\b|\bwhat (?:percentage|share|amount|number)\b", re.I),
+     re.compile(NUMBER_WORDS + r"|\b(?:a|an) (?:day|week|month|year|decade|hour)s?\b", re.I)),
+    (re.compile(r"\b(?:what|which) (?:date|day|year|month)\b|\bin what year\b", re.I),
+     re.compile(rf"\d|{MONTH_WORDS}|{DAY_WORDS}", re.I)),
+)
+
+
+def gives_answer_type(question: str, answer: str) -> bool:
+    """The answer holds the kind of thing the question asks for (a number for "how many", a date for "what
+    date"), beyond what the question itself already says."""
+    rest = answer
+    for n in NUMBER.findall(question):
+        rest = re.sub(rf"(?<![\d.,]){re.escape(n)}(?![\d])", " ", rest)
+    return all(not asks.search(question) or gives.search(rest) for asks, gives in ANSWER_TYPES)
+
+
 def name_in(name: str, text_low: str) -> bool:
     """A name occurs in the text, allowing demonyms (Iran/Iranian, Syria/Syrian) and common aliases."""
     if name in text_low:
@@ -239,13 +278,15 @@ def _citation(p: Passage, s: Support) -> Citation:
 
 
 def verify(answer: str, evidence: Evidence, unsupported: str = "remove", check: bool = True,
-           question: str = "") -> Checked:
+           question: str = "", not_before: str = "") -> Checked:
     """Check each sentence against the passages it cites; re-cite to another shown passage that supports it;
     remove (or mark) sentences nothing supports. Markers pointing at no passage shown are dropped.
     With `check=False` (the unverified baseline) every valid marker is kept as the model wrote it.
     Given the question, a sentence after the first that shares nothing with it is dropped as filler (small models
-    pad answers with true but unrelated sentences copied from the sources)."""
-    shown = {p.n: p for p in evidence.passages}
+    pad answers with true but unrelated sentences copied from the sources). `not_before` (ISO date: the start of
+    the period the question asks about) rules out passages of articles published before it: a release of April
+    cannot report what was announced in September."""
+    shown = {p.n: p for p in evidence.passages if not (check and not_before and p.date and p.date[:10] < not_before)}
     sentences = answer_sentences(answer)
     claims = [s for s, _ in sentences]
     vecs = evidence.embed(claims) if evidence.embed and claims else [None] * len(claims)

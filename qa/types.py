@@ -79,6 +79,7 @@ class Answer:
     citations: list[Citation] = field(default_factory=list)
     passages: list[Passage] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    draft: str = ""  # what the generator wrote, before verification: the trail of what was checked and removed
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

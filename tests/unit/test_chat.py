@@ -223,7 +223,7 @@ def test_piped_chat_json_prints_one_answer_object_per_question(fake_env: None) -
     rows = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
     assert len(rows) == 2
     assert set(rows[0]) >= {"question", "standalone_question", "answer", "short_answer", "refused", "citations",
-                            "passages", "timings"}
+                            "passages", "timings", "draft"}
     assert rows[0]["citations"][0]["article_id"] == SEED_ID
     assert len(rows[1]["passages"]) == 2
 

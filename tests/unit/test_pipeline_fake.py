@@ -65,7 +65,7 @@ def test_cli_ask_json_contract_and_autoingest(fake_env: None) -> None:
     assert result.exit_code == 0, result.output
     d = json.loads(result.stdout.strip().splitlines()[-1])
     assert set(d) >= {"question", "standalone_question", "answer", "short_answer", "refused", "citations",
-                      "passages", "timings"}
+                      "passages", "timings", "draft"}
     assert set(d["timings"]) >= {"retrieve_s", "generate_s", "total_s"}
     assert d["citations"] and set(d["citations"][0]) >= {"n", "article_id", "title", "source", "date", "url",
                                                          "quote", "start", "end", "verified"}

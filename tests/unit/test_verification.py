@@ -6,7 +6,7 @@ import pytest
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
 from qa.chain import Assistant
-from qa.citations import Evidence, answer_sentences, verify
+from qa.citations import Evidence, answer_sentences, gives_answer_type, verify
 from qa.config import Settings
 from qa.embedding import make_embeddings
 from qa.ingest import ingest
@@ -174,3 +174,32 @@ def test_a_number_the_question_uses_need_not_be_in_the_passage(evidence: Evidenc
     text = "In 2024 Blinken urged Sudani to curb Iranian-backed militias [2]."
     assert verify(text, evidence, question="What did Blinken ask Sudani in 2024?").citations
     assert not verify(text, evidence, question="What did Blinken ask Sudani?").citations
+
+
+def test_an_answer_citing_a_passage_that_never_names_the_subject_of_the_question_is_a_refusal(
+        tmp_path: Path, fake_env: None) -> None:
+    # The claim is supported by [2], but the question asks about Erbil, which no cited passage mentions.
+    reply = "Blinken urged Sudani to curb Iranian-backed militias [2].\nShort answer: curb militias"
+    assistant = _assistant(tmp_path, reply)
+    assert assistant.ask("What did Blinken ask the governor of Erbil?").refused
+    assert not assistant.ask("What did Blinken ask Sudani?").refused
+
+
+def test_evidence_published_before_the_period_the_question_names_is_not_evidence(tmp_path: Path,
+                                                                                 fake_env: None) -> None:
+    reply = "Blinken urged Sudani to curb Iranian-backed militias [2].\nShort answer: curb militias"
+    assistant = _assistant(tmp_path, reply)  # both articles are dated 13 December 2024
+    assert assistant.ask("What did Blinken ask Sudani in March 2025?").refused
+    later = assistant.ask("What did Blinken ask Sudani in December 2024?")
+    assert not later.refused and later.citations[0].article_id == "visit"
+
+
+def test_a_how_many_question_answered_without_a_number_is_a_refusal(tmp_path: Path, fake_env: None) -> None:
+    reply = "Blinken urged Sudani to curb Iranian-backed militias [2]."
+    assert _assistant(tmp_path, reply).ask("How many militias did Blinken ask Sudani to curb?").refused
+    counted = "Blinken urged Sudani to curb two Iranian-backed militias [2]."
+    assert gives_answer_type("How many militias did Blinken ask Sudani to curb?", counted)
+    assert not gives_answer_type("How many militias did Blinken name in 2024?", "He named militias in 2024.")
+    assert gives_answer_type("How long did the talks last?", "The talks lasted a week.")
+    assert gives_answer_type("On what date did they meet?", "They met on 13 December.")
+    assert gives_answer_type("What did Blinken ask Sudani?", "To curb militias.")
