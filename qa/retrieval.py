@@ -262,12 +262,14 @@ class Retriever:
         fused = rrf({name: [c for c in ids if c in pool] for name, ids in lists.items()}, weights, s.rrf_k)
         ranked = sorted(fused, key=lambda c: -fused[c])
         if intent.recent and ranked:  # among the matching chunks, the newest first (undated last)
-            # "matching": found by both retrievers or near the top of one, ignoring the window lists (they rank
-            # whatever the window holds); in RRF a chunk found by one list alone gets at most half the best
-            plain = rrf({n: ids for n, ids in lists.items() if not n.endswith("_window")}, weights, s.rrf_k)
-            top_plain = max(plain.values(), default=0.0)
+            # "matching": close to the best fused score and found by both retrievers (in the whole collection or
+            # in the recent window): a chunk only one retriever ranks, or only the window ranks, is not enough to
+            # outrank the best match just for being newer
             best = fused[ranked[0]]
-            top = [c for c in ranked[:max(k, s.recency_pool)] if plain.get(c, 0.0) >= 0.6 * top_plain]
+            found = {family: {c for n, ids in lists.items() if n.startswith(family) for c in ids}
+                     for family in ("dense", "bm25")}
+            both = found["dense"] & found["bm25"] if self.mode == "hybrid" else set(ranked)
+            top = [c for c in ranked[:max(k, s.recency_pool)] if fused[c] >= 0.6 * best and c in both]
             newest = sorted(top, key=lambda c: -int(pool[c].meta.get("date_ts", -1)))
             fused.update({c: best * (1 + s.date_weight * (len(newest) - i) / 100) for i, c in enumerate(newest)})
             ranked = sorted(fused, key=lambda c: -fused[c])

@@ -58,8 +58,6 @@ def test_date_filters_keep_to_the_range(store) -> None:  # type: ignore[no-untyp
     assert seed and all(p.source == "www.france24.com" for p in seed)
 
 
-@pytest.mark.xfail(strict=True, reason="known weakness: the 1 Aug 2022 drawdown is not among the chunks that match "
-                   "well enough for the newest-first re-rank; the 22 Jul one comes first")
 def test_latest_drawdown_is_the_newest_one_before_the_as_of_date(store) -> None:  # type: ignore[no-untyped-def]
     q = "What is the latest presidential drawdown of U.S. weapons for Ukraine?"
     got = retriever(store, "hybrid").search(q, 5, Filters(as_of="2022-08-03"))
