@@ -14,7 +14,9 @@ from qa.types import Citation, Passage
 
 Embed = Callable[[list[str]], list[list[float]]]
 MARKER = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
-SHORT = re.compile(r"^\s*\**short answer\**\s*:\**\s*(.*)$", re.IGNORECASE | re.MULTILINE)
+# The "Short answer:" line; models sometimes put the answer's markers in front of it ("[2] [3] Short answer: ...").
+SHORT = re.compile(r"^((?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])*)\s*\**short answer\**\s*:\**\s*(.*)$",
+                   re.IGNORECASE | re.MULTILINE)
 REFUSAL_HINTS = ("cannot answer", "can't answer", "unable to answer", "do not answer the question",
                  "does not answer the question", "do not contain", "does not contain", "not provided in the sources",
                  "no information", "not mentioned in the sources", "do not mention", "does not mention",
@@ -24,6 +26,7 @@ NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 NAME = re.compile(r"\b[A-Z][A-Za-z'’.-]*[A-Za-z]")
 # Claims and passages name the same thing differently; a name matches if any of its aliases occurs.
 ALIASES = {"us": ("u.s.", "united states", "america"), "u.s.": ("united states", "us ", "america"),
+           "u.s": ("united states", "us ", "america"),
            "united": ("u.s.", "us "), "states": ("u.s.", "us "), "america": ("u.s.", "united states"),
            "american": ("u.s.", "united states"), "uk": ("u.k.", "united kingdom", "britain"),
            "britain": ("u.k.", "united kingdom"), "washington": ("u.s.", "united states"),
@@ -61,8 +64,8 @@ def split_short_answer(text: str) -> tuple[str, str]:
     m = SHORT.search(text)
     if not m:
         return text.strip(), ""
-    short = MARKER.sub("", m.group(1)).strip().strip("*").strip()
-    return (text[: m.start()] + text[m.end():]).strip(), short
+    short = MARKER.sub("", m.group(2)).strip().strip("*").strip()
+    return (text[: m.start()] + m.group(1) + text[m.end():]).strip(), short
 
 
 def _numbers(text: str) -> list[int]:
@@ -114,21 +117,6 @@ def claim_names(sentence: str) -> list[str]:
     return out
 
 
-def question_names(question: str) -> list[str]:
-    """The names a question is about ("How many OAS member states ..." -> oas). Its first word is left out: it is
-    capitalised because it starts the sentence ("Transfers of Iranian weapons ...")."""
-    first = re.match(r"\s*\S+", question)
-    names = claim_names(question[first.end():] if first else question)
-    return [n for n in dict.fromkeys(names) if not re.fullmatch(MONTH_WORDS + "|" + DAY_WORDS, n)]  # time: dates
-
-
-def missing_names(question: str, passages: list[Passage]) -> list[str]:
-    """Names of the question that none of the cited passages (text or article title) mentions: such an answer is
-    about something else ("OAS" asked, a passage about a UN vote cited)."""
-    texts = [f"{p.title} {p.text}".lower() for p in passages]
-    return [n for n in question_names(question) if not any(name_in(n, t) for t in texts)]
-
-
 # What kind of answer a question asks for, and how to see that an answer gives one. A "how many" question answered
 # with a sentence holding no number has not been answered, however well that sentence is supported.
 NUMBER_WORDS = (r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozens?|twenty|thirty|"
@@ -137,20 +125,30 @@ MONTH_WORDS = (r"\b(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?
                r"oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\b")
 DAY_WORDS = r"\b(?:yesterday|today|monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b"
 ANSWER_TYPES = (
-    (re.compile(r"\bhow (?:many|much|long|far|old)\b|\bwhat (?:percentage|share|amount|number)\b", re.I),
-     re.compile(NUMBER_WORDS + r"|\b(?:a|an) (?:day|week|month|year|decade|hour)s?\b", re.I)),
-    (re.compile(r"\b(?:what|which) (?:date|day|year|month)\b|\bin what year\b", re.I),
-     re.compile(rf"\d|{MONTH_WORDS}|{DAY_WORDS}", re.I)),
+    (re.compile(r"\bhow (?:many|much|long|far|old)\b|\bwhat (?:percentage|share|amount|number)\b", re.IGNORECASE),
+     re.compile(NUMBER_WORDS + r"|\b(?:a|an) (?:day|week|month|year|decade|hour)s?\b", re.IGNORECASE)),
+    (re.compile(r"\b(?:what|which) (?:date|day|year|month)\b|\bin what year\b", re.IGNORECASE),
+     re.compile(rf"\d|{MONTH_WORDS}|{DAY_WORDS}", re.IGNORECASE)),
 )
+
+
+HOW_MANY = re.compile(r"\bhow many\s+((?:[\w'’-]+\s+){0,2}[\w'’-]+)", re.IGNORECASE)
 
 
 def gives_answer_type(question: str, answer: str) -> bool:
     """The answer holds the kind of thing the question asks for (a number for "how many", a date for "what
-    date"), beyond what the question itself already says."""
+    date"), beyond what the question itself already says; and a "how many X" answer that is a sentence counts X
+    ("How many artillery rounds ...?" is not answered by a count of Javelins)."""
     rest = answer
     for n in NUMBER.findall(question):
         rest = re.sub(rf"(?<![\d.,]){re.escape(n)}(?![\d])", " ", rest)
-    return all(not asks.search(question) or gives.search(rest) for asks, gives in ANSWER_TYPES)
+    if not all(not asks.search(question) or gives.search(rest) for asks, gives in ANSWER_TYPES):
+        return False
+    counted = HOW_MANY.search(question)
+    if counted and len(answer.split()) > 3:
+        nouns = content_words(counted.group(1))
+        return not nouns or bool(nouns & content_words(answer))
+    return True
 
 
 def name_in(name: str, text_low: str) -> bool:
@@ -217,14 +215,15 @@ class Evidence:
 
     def support(self, claim: str, passage: Passage, claim_vec: list[float] | None,
                 given: frozenset[str] = frozenset()) -> Support:
-        """Numbers and names of the claim must occur in the passage (numbers the question itself uses, `given`,
-        are its framing: "in 2021"); its words or meaning must match."""
-        text_low = passage.text.lower()
+        """Numbers and names of the claim must occur in the passage or its article's title (the numbers and
+        month names the question itself uses, `given`, are its framing: "in July 2021"); its words or meaning must
+        match."""
+        text_low = f"{passage.title} {passage.text}".lower()
         spans = self.spans[passage.n]
         words = content_words(claim)
         have = {_norm_number(x) for x in NUMBER.findall(passage.text)} | given
         missing_numbers = [n for n in NUMBER.findall(claim) if _norm_number(n) not in have]
-        missing_names = [n for n in claim_names(claim) if not name_in(n, text_low)]
+        missing_names = [n for n in claim_names(claim) if n not in given and not name_in(n, text_low)]
         sent_words = [content_words(passage.text[s:e]) for s, e in spans]
         lex_sent = [len(words & w) / max(1, len(words)) for w in sent_words]
         lexical = len(words & set().union(*sent_words)) / max(1, len(words))
@@ -292,9 +291,10 @@ def verify(answer: str, evidence: Evidence, unsupported: str = "remove", check: 
     vecs = evidence.embed(claims) if evidence.embed and claims else [None] * len(claims)
     qwords = content_words(question)
     qvec = evidence.vector(question) if question else None
-    # Numbers the question uses ("in July 2021") are its framing; its names are not exempt: "Who died in the Baku
-    # blast?" must not be answered from a passage about another blast ("Washington" matches "U.S." by alias).
-    given = frozenset(_norm_number(n) for n in NUMBER.findall(question))
+    # Numbers and month or day names the question uses ("in July 2021") are its framing; its other names are not
+    # exempt: "Who died in the Baku blast?" must not be answered from a passage about another blast.
+    given = frozenset(_norm_number(n) for n in NUMBER.findall(question)) | frozenset(
+        m.group().lower() for m in re.finditer(f"{MONTH_WORDS}|{DAY_WORDS}", question, re.IGNORECASE))
     out_text: list[str] = []
     citations: list[Citation] = []
     checked = Checked(answer="", citations=citations)

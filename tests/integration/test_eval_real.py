@@ -102,6 +102,13 @@ def test_seed_eval_with_real_models_and_its_report_in_chromium(tmp_path: Path) -
     assert summary["models"]["llm"]["sha256"] == GGUF_SHA256
     assert summary["corpus_fingerprint"] == open_store(Settings(home=home)).fingerprint()
     assert sum(summary["failure_classes"].values()) == 15
+    # every citation of every answer quotes its article exactly, and is verified
+    store = open_store(Settings(home=home))
+    texts = {a["id"]: store.get_article(a["id"]).text for a in store.list_articles()}  # type: ignore[union-attr]
+    cited = [c for r in results.values() for c in r["answer"]["citations"]]
+    assert cited and all(texts[c["article_id"]][c["start"]:c["end"]] == c["quote"] and c["verified"] for c in cited)
+    # no unanswerable question answered (the seed set's were refused in every measured run)
+    assert summary["citation_precision"] == 1.0 and summary["refusal_accuracy"] == 1.0
 
     png = tmp_path / "report.png"
     screenshot(out / "report.html", png, tmp_path)

@@ -176,15 +176,6 @@ def test_a_number_the_question_uses_need_not_be_in_the_passage(evidence: Evidenc
     assert not verify(text, evidence, question="What did Blinken ask Sudani?").citations
 
 
-def test_an_answer_citing_a_passage_that_never_names_the_subject_of_the_question_is_a_refusal(
-        tmp_path: Path, fake_env: None) -> None:
-    # The claim is supported by [2], but the question asks about Erbil, which no cited passage mentions.
-    reply = "Blinken urged Sudani to curb Iranian-backed militias [2].\nShort answer: curb militias"
-    assistant = _assistant(tmp_path, reply)
-    assert assistant.ask("What did Blinken ask the governor of Erbil?").refused
-    assert not assistant.ask("What did Blinken ask Sudani?").refused
-
-
 def test_evidence_published_before_the_period_the_question_names_is_not_evidence(tmp_path: Path,
                                                                                  fake_env: None) -> None:
     reply = "Blinken urged Sudani to curb Iranian-backed militias [2].\nShort answer: curb militias"
@@ -203,3 +194,7 @@ def test_a_how_many_question_answered_without_a_number_is_a_refusal(tmp_path: Pa
     assert gives_answer_type("How long did the talks last?", "The talks lasted a week.")
     assert gives_answer_type("On what date did they meet?", "They met on 13 December.")
     assert gives_answer_type("What did Blinken ask Sudani?", "To curb militias.")
+    rounds = "How many 155mm artillery rounds were in the package?"
+    assert not gives_answer_type(rounds, "The package held 2,000 Javelins and 1,000 anti-armor weapons.")
+    assert gives_answer_type(rounds, "The package held 75,000 rounds of artillery ammunition.")
+    assert gives_answer_type(rounds, "75,000")  # a bare number answers it
