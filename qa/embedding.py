@@ -57,6 +57,22 @@ class FakeEmbeddings(Embeddings):
         return self._embed(text)
 
 
+def bf16_cpu() -> bool:
+    """The CPU computes bfloat16 natively (Linux /proc/cpuinfo flags); elsewhere bfloat16 is emulated and slow."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text(errors="replace")
+    except OSError:
+        return False
+    return re.search(r"\b(?:avx512_bf16|amx_bf16)\b", flags) is not None
+
+
+def embed_dtype(settings: Settings) -> str:
+    """The dtype MiniLM runs in: the setting, with `auto` resolved for this CPU."""
+    if settings.embed_dtype != "auto":
+        return settings.embed_dtype
+    return "bfloat16" if bf16_cpu() else "float32"
+
+
 def make_embeddings(settings: Settings) -> Embeddings:
     """The embedding backend named by `settings.embeddings`."""
     match settings.embeddings:
@@ -64,9 +80,11 @@ def make_embeddings(settings: Settings) -> Embeddings:
             offline()
             from langchain_huggingface import HuggingFaceEmbeddings
 
+            import torch
+
             return HuggingFaceEmbeddings(
                 model_name=str(minilm_path()),
-                model_kwargs={"device": "cpu"},
+                model_kwargs={"device": "cpu", "model_kwargs": {"dtype": getattr(torch, embed_dtype(settings))}},
                 encode_kwargs={"batch_size": settings.embed_batch_size, "normalize_embeddings": True},
             )
         case "fake":
