@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from qa.loading import Problem, load_articles
 from qa.store import Store, embedding_text
 from qa.types import Article, Chunk
 
+FLUSH_CHUNKS = 256  # chunks embedded and written together (one Chroma write per batch)
 TITLE_TOKENS = 40  # the title prefix of an embedded chunk is cut to this; chunk + title stays under 256
 
 
@@ -88,14 +90,24 @@ def ingest(paths: Iterable[Path], store: Store, settings: Settings, prune: bool 
     done = 0
     on_progress(0, total)
 
+    # Chunking (pure Python) and Chroma writes run beside the embedding (torch works outside the GIL): the next
+    # articles are split while a batch is embedded, and a batch is written while the next one is embedded.
+    chunker = ThreadPoolExecutor(1, thread_name_prefix="qa-chunk")
+    writer = ThreadPoolExecutor(1, thread_name_prefix="qa-write")
+    writing: list[Future[None]] = []
+
     def flush() -> None:
         nonlocal pending, pending_chunks, done
         texts = [embedding_text(title, c) for _a, chunks, title in pending for c in chunks]
         vectors = store.embeddings.embed_documents(texts) if texts else []  # type: ignore[union-attr]
-        i = 0
+        i, batch = 0, []
         for article, chunks, _title in pending:
-            store.write_article(article, chunks, vectors[i:i + len(chunks)])
+            batch.append((article, chunks, vectors[i:i + len(chunks)]))
             i += len(chunks)
+        while writing:
+            writing.pop().result()  # the previous batch is stored (or its error raised here) before the next
+        writing.append(writer.submit(store.write_articles, batch))
+        for article, chunks, _title in pending:
             if article.id in known:
                 report.updated += 1
             else:
@@ -105,13 +117,22 @@ def ingest(paths: Iterable[Path], store: Store, settings: Settings, prune: bool 
         on_progress(done, total)
         pending, pending_chunks = [], 0
 
-    for article in articles:
-        chunks = chunk_article(article, count, budget, settings.chunk_overlap_sentences)
-        pending.append((article, chunks, _capped_title(article)))
-        pending_chunks += len(chunks)
-        if pending_chunks >= 256:
-            flush()
-    flush()
+    def split(article: Article) -> tuple[Article, list[Chunk], str]:
+        return article, chunk_article(article, count, budget, settings.chunk_overlap_sentences), \
+            _capped_title(article)
+
+    try:
+        for article, chunks, title in chunker.map(split, articles):
+            pending.append((article, chunks, title))
+            pending_chunks += len(chunks)
+            if pending_chunks >= FLUSH_CHUNKS:
+                flush()
+        flush()
+        while writing:
+            writing.pop().result()
+    finally:
+        chunker.shutdown(cancel_futures=True)
+        writer.shutdown(wait=True)  # a batch being written finishes; nothing new starts
     if prune:
         for article_id, (_hash, path) in known.items():
             if path and not Path(path).exists():

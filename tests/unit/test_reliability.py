@@ -199,6 +199,7 @@ def test_interrupted_ingest_rerun_equals_a_clean_ingest(tmp_path: Path, fake_env
 
     s = Settings()
     store = open_store(s, make_embeddings(s))
+    monkeypatch.setattr("qa.ingest.FLUSH_CHUNKS", 1)  # one article per write batch: crash after exactly five
     _crash_on_record_write(store, monkeypatch, after=5)
     with pytest.raises(KeyboardInterrupt):
         ingest([d], store, s)
