@@ -69,6 +69,14 @@ class Filters:
             return None
         return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
+    def admits(self, meta: dict[str, Any]) -> bool:
+        """The same test as `where()`, on one chunk's metadata (for filtering results in Python)."""
+        ts = int(meta.get("date_ts", -1))
+        return not ((self.source and meta.get("source") != self.source)
+                    or (self.since and ts < date_ts(self.since[:10]))
+                    or (self.until and not 0 <= ts < date_ts(self.until[:10]) + DAY)
+                    or (self.as_of and ts >= self.as_of_ts()))
+
     def as_of_ts(self) -> int:
         """First second after the as-of day (UTC): articles stamped before it are eligible."""
         return date_ts(self.as_of[:10]) + DAY
@@ -188,6 +196,9 @@ def mmr(ranked: list[Candidate], k: int, lam: float = 0.7, near_copy: float = 0.
     return chosen
 
 
+OVERFETCH = 200  # nearest chunks fetched unfiltered before filtering in Python (~12 ms at 100k chunks)
+
+
 class Retriever:
     """Ranks chunks for a question: dense + BM25 (settings.retrieval = hybrid | dense | bm25)."""
 
@@ -221,9 +232,27 @@ class Retriever:
             self._dups = duplicate_map(self.store)
         return self._dups
 
-    def _dense(self, vector: list[float], n: int, where: dict[str, Any] | None) -> list[Candidate]:
+    def _query(self, vector: list[float], n: int, where: dict[str, Any] | None) -> list[Candidate]:
         hits = self.store.vectors.similarity_search_by_vector_with_relevance_scores(vector, k=n, filter=where)
         return [Candidate(str(doc.id), doc.page_content, dict(doc.metadata)) for doc, _s in hits]
+
+    def _dense(self, vector: list[float], n: int, f: Filters, exclude: frozenset[str],
+               complete: bool = True) -> list[Candidate]:
+        """The `n` nearest chunks that pass the filters and are not excluded copies.
+
+        Chroma's filtered search is slow on a large collection (measured at 100k chunks: 0.4-0.6 s with a date
+        filter, ~5 ms without), so the nearest `OVERFETCH` chunks are fetched unfiltered and filtered here.
+        Only when that leaves fewer than `n` does Chroma filter, and only if a `complete` list is needed (the
+        time-window list is a bonus ranking: whatever of the window is among the nearest chunks is enough)."""
+        where = _and(f.where(), _not_in(exclude))
+        if where is None:
+            return self._query(vector, n, None)
+        fetch = max(n, OVERFETCH)
+        near = self._query(vector, fetch, None)
+        hits = [c for c in near if f.admits(c.meta) and c.meta.get("article_id") not in exclude]
+        if len(hits) >= n or not complete or len(near) < fetch:  # fewer than asked for: that was every chunk
+            return hits[:n]
+        return self._query(vector, n, where)
 
     # Search -----------------------------------------------------------------------------------------------
     def search(self, question: str, k: int, filters: Filters | None = None) -> list[Passage]:
@@ -241,7 +270,7 @@ class Retriever:
             for name, f in (("dense", filters), ("dense_window", window)):
                 if f is None:
                     continue
-                hits = self._dense(vector, n, _and(f.where(), _not_in(exclude)))
+                hits = self._dense(vector, n, f, exclude, complete=name == "dense")
                 lists[name] = [c.chunk_id for c in hits]
                 pool.update({c.chunk_id: c for c in hits if c.chunk_id not in pool})
         if self.mode in ("hybrid", "bm25"):
