@@ -186,3 +186,20 @@ def test_bm25_matrix_scores_like_bm25s_itself(tmp_path: Path) -> None:
     for q in ("cat mat", "dog", "sanctions russia", "zelmanov"):
         ids_ = [kw.vocab[w] for w in tokenize([q])[0]]
         assert np.allclose(kw.bm25.get_scores_from_ids(ids_), ref.get_scores_from_ids(ids_), atol=1e-5)
+
+
+@pytest.mark.parametrize("filters", [Filters(as_of="2022-06-01"), Filters(source="Daily"),
+                                     Filters(since="2022-06-01", until="2022-07-31"), Filters(until="2022-07-01")])
+def test_filtering_the_nearest_chunks_in_python_equals_chromas_filter(fake_env: None, news: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch,
+                                                                      filters: Filters) -> None:
+    _s, store = setup(fake_env, news)
+    r = Retriever(store)
+    vector = store.embeddings.embed_query("humanitarian aid package for Ukraine")  # type: ignore[union-attr]
+    by_chroma = [c.chunk_id for c in r._query(vector, 3, filters.where())]
+    assert by_chroma, "the filter admits something"
+    assert [c.chunk_id for c in r._dense(vector, 3, filters, frozenset())] == by_chroma
+    monkeypatch.setattr("qa.retrieval.OVERFETCH", 1)  # too few nearest chunks pass: Chroma filters after all
+    assert [c.chunk_id for c in r._dense(vector, 3, filters, frozenset())] == by_chroma
+    nearest_passing = [c.chunk_id for c in r._query(vector, 3, None) if filters.admits(c.meta)]
+    assert [c.chunk_id for c in r._dense(vector, 3, filters, frozenset(), complete=False)] == nearest_passing
