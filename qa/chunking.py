@@ -28,6 +28,12 @@ def _segmenter():  # type: ignore[no-untyped-def]
     return pysbd.Segmenter(language="en", clean=False)
 
 
+def _sentences(text: str) -> list[str]:
+    """pysbd's sentences of `text`. Its `segment()` then locates each sentence again with a regex built from the
+    sentence (one compile per sentence: a third of its time); the offsets are found below with str.find."""
+    return list(_segmenter().processor(text).process())
+
+
 def sentence_spans(text: str) -> list[tuple[int, int]]:
     """(start, end) of each sentence; lines are never merged, so headings and datelines stay apart."""
     spans: list[tuple[int, int]] = []
@@ -42,7 +48,7 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
             last = m.end() if m else last
             if not part.strip():
                 continue
-            pieces.extend(_segmenter().segment(part) if BOUNDARY.search(part.strip()) else [part])
+            pieces.extend(_sentences(part) if BOUNDARY.search(part.strip()) else [part])
         cursor = 0
         for piece in pieces:
             s = piece.strip()
