@@ -18,15 +18,17 @@ if TYPE_CHECKING:
 
 
 class Loader:
-    """Builds the assistant in a thread: opens the index (ingesting the bundled corpus when it is empty), loads
-    the embedding model and the generator, and warms both, while the user types the first question."""
+    """Builds the assistant in a thread while the user types the first question: opens the index (ingesting the
+    bundled corpus when it is empty) with the embedding model, then loads the generator. A question can be
+    searched as soon as the first part is done (`ready`); its answer waits for the generator if need be."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.assistant: Any = None
         self.error: BaseException | None = None
         self.status = "loading the models…"
-        self.done = threading.Event()
+        self.searchable = threading.Event()  # retrieval works
+        self.done = threading.Event()  # the generator is loaded too (or loading failed)
         self.thread = threading.Thread(target=self._run, name="qa-chat-loader", daemon=True)
 
     def start(self) -> Loader:
@@ -37,10 +39,14 @@ class Loader:
         try:
             s = self.settings
             self.status = "opening the index…"
+            from qa.chain import Assistant
             from qa.embedding import make_embeddings
+            from qa.llms import make_llm
+            from qa.retrieval import Retriever
             from qa.store import open_store
 
-            store = open_store(s, make_embeddings(s))
+            embeddings = make_embeddings(s)
+            store = open_store(s, embeddings)
             if store.count_articles() == 0 and not s.chroma_url:
                 from qa.ingest import ingest
                 from qa.locking import ingest_lock
@@ -48,26 +54,26 @@ class Loader:
                 self.status = f"the index is empty: ingesting {s.corpus}…"
                 with ingest_lock(s, wait_s=600):
                     ingest([s.corpus], store, s)
-            self.status = "loading the generator…"
-            from qa.chain import make_assistant
-
-            assistant = make_assistant(s)
-            if hasattr(assistant.llm, "_load"):  # the local model loads lazily; load it now, not on question 1
-                assistant.llm._load()
+            assistant = Assistant(s, Retriever(store), make_llm(s), embeddings)
             self.status = "warming up…"
             assistant.retrieve("warm up", k=1)
             self.assistant = assistant
+            self.searchable.set()
+            self.status = "loading the generator…"
+            if hasattr(assistant.llm, "_load"):  # the local model loads lazily; load it now, not on question 1
+                assistant.llm._load()
         except BaseException as e:  # noqa: BLE001 - reported to the user when they ask
             self.error = e
         finally:
+            self.searchable.set()
             self.done.set()
 
     def ready(self) -> bool:
-        return self.done.is_set()
+        return self.searchable.is_set()
 
     def wait(self) -> Any:
-        self.done.wait()
-        if self.error is not None:
+        self.searchable.wait()
+        if self.error is not None:  # (a generator that fails to load after retrieval is ready lands here too)
             if isinstance(self.error, QAError) or os.environ.get("QA_DEBUG"):
                 raise self.error
             raise QAError(f"Could not load the assistant: {type(self.error).__name__}: {self.error}",

@@ -6,6 +6,7 @@ import hashlib
 import importlib.util
 import os
 import re
+import threading
 from collections.abc import Callable, Iterator
 from functools import lru_cache
 from pathlib import Path
@@ -79,6 +80,9 @@ def _to_dicts(messages: list[BaseMessage]) -> list[dict[str, str]]:
     return [{"role": roles.get(m.type, "user"), "content": str(m.content)} for m in messages]
 
 
+_LOAD_LOCK = threading.Lock()
+
+
 class LlamaCppChat(BaseChatModel):
     """A chat model over llama-cpp-python; the model loads once, and the prompt prefix is reused between calls."""
 
@@ -91,11 +95,17 @@ class LlamaCppChat(BaseChatModel):
     client: Any = None
 
     def _load(self) -> Any:
-        if self.client is None:
-            from llama_cpp import Llama
+        with _LOAD_LOCK:  # the chat loads the model in the background while a first question may need it
+            if self.client is None:
+                from llama_cpp import Llama
 
-            self.client = Llama(model_path=self.model_path, n_ctx=self.n_ctx, n_threads=self.n_threads,
-                                n_threads_batch=self.n_threads, verbose=False, seed=0)
+                try:
+                    self.client = Llama(model_path=self.model_path, n_ctx=self.n_ctx, n_threads=self.n_threads,
+                                        n_threads_batch=self.n_threads, verbose=False, seed=0)
+                except (ValueError, OSError, RuntimeError) as e:
+                    raise QAError(f"Cannot load the model {self.model_path}: {str(e).splitlines()[0][:200]}",
+                                  "run `qa setup` to assemble the bundled model again, or check QA_MODEL_PATH") \
+                        from None
         return self.client
 
     @property
