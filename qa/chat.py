@@ -6,8 +6,11 @@ from __future__ import annotations
 import json
 import re
 import shlex
+import signal
+import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -448,8 +451,10 @@ class Chat:
             return Group(Text(visible_stream(text)), Spinner("dots", style="dim"))
 
         with Live(Spinner("dots", Text("searching…", style="dim")), console=self.console, transient=True,
-                  refresh_per_second=8) as live:
+                  refresh_per_second=8) as live, interrupt_flag() as stop:
             for ev in events:
+                if stop.is_set():  # Ctrl-C while llama.cpp read the prompt (in C): stop at the next event
+                    raise KeyboardInterrupt
                 now = time.perf_counter() - t0
                 if ev.kind == "passages":
                     marks["sources"] = now
@@ -466,7 +471,25 @@ class Chat:
                 elif ev.kind == "answer":
                     marks["answer"] = now
                     answer = ev.answer
+            if stop.is_set():
+                raise KeyboardInterrupt
         return answer, marks
+
+
+@contextmanager
+def interrupt_flag() -> Iterator[threading.Event]:
+    """Ctrl-C sets a flag instead of raising wherever Python happens to be: a KeyboardInterrupt raised inside a
+    finalizer of the model's objects is printed and dropped, and the answer would run on. Main thread only (where
+    signal handlers can be set); elsewhere the flag is never set and Ctrl-C behaves as usual."""
+    stop = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+    previous = signal.signal(signal.SIGINT, lambda _sig, _frame: stop.set())
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def run_chat(backend: ChatBackend, read_line: Callable[[Callable[[], str]], str], console: Console, *,

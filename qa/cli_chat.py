@@ -19,16 +19,14 @@ if TYPE_CHECKING:
 
 class Loader:
     """Builds the assistant in a thread while the user types the first question: opens the index (ingesting the
-    bundled corpus when it is empty) with the embedding model, then loads the generator. A question can be
-    searched as soon as the first part is done (`ready`); its answer waits for the generator if need be."""
+    bundled corpus when it is empty) with the embedding model, loads the generator, and warms both."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.assistant: Any = None
         self.error: BaseException | None = None
         self.status = "loading the models…"
-        self.searchable = threading.Event()  # retrieval works
-        self.done = threading.Event()  # the generator is loaded too (or loading failed)
+        self.done = threading.Event()
         self.thread = threading.Thread(target=self._run, name="qa-chat-loader", daemon=True)
 
     def start(self) -> Loader:
@@ -55,25 +53,26 @@ class Loader:
                 with ingest_lock(s, wait_s=600):
                     ingest([s.corpus], store, s)
             assistant = Assistant(s, Retriever(store), make_llm(s), embeddings)
+            self.status = "loading the generator…"
+            # The local model loads lazily; load it now, not on question 1. Not while a question is shown:
+            # llama-cpp-python points the process's stdout at /dev/null while it loads (verbose=False), which
+            # swallowed "Found 3 passages …" when the first question was searched during the load.
+            if hasattr(assistant.llm, "_load"):
+                assistant.llm._load()
             self.status = "warming up…"
             assistant.retrieve("warm up", k=1)
             self.assistant = assistant
-            self.searchable.set()
-            self.status = "loading the generator…"
-            if hasattr(assistant.llm, "_load"):  # the local model loads lazily; load it now, not on question 1
-                assistant.llm._load()
         except BaseException as e:  # noqa: BLE001 - reported to the user when they ask
             self.error = e
         finally:
-            self.searchable.set()
             self.done.set()
 
     def ready(self) -> bool:
-        return self.searchable.is_set()
+        return self.done.is_set()
 
     def wait(self) -> Any:
-        self.searchable.wait()
-        if self.error is not None:  # (a generator that fails to load after retrieval is ready lands here too)
+        self.done.wait()
+        if self.error is not None:
             if isinstance(self.error, QAError) or os.environ.get("QA_DEBUG"):
                 raise self.error
             raise QAError(f"Could not load the assistant: {type(self.error).__name__}: {self.error}",
