@@ -37,14 +37,10 @@ class Loader:
         try:
             s = self.settings
             self.status = "opening the index…"
-            from qa.chain import Assistant
-            from qa.embedding import make_embeddings
-            from qa.llms import make_llm
-            from qa.retrieval import Retriever
-            from qa.store import open_store
+            from qa.chain import make_assistant
 
-            embeddings = make_embeddings(s)
-            store = open_store(s, embeddings)
+            assistant = make_assistant(s)  # the BM25 index and duplicate map are read on first search, below
+            store = assistant.retriever.store
             if store.count_articles() == 0 and not s.chroma_url:
                 from qa.ingest import ingest
                 from qa.locking import ingest_lock
@@ -52,7 +48,6 @@ class Loader:
                 self.status = f"the index is empty: ingesting {s.corpus}…"
                 with ingest_lock(s, wait_s=600):
                     ingest([s.corpus], store, s)
-            assistant = Assistant(s, Retriever(store), make_llm(s), embeddings)
             self.status = "loading the generator…"
             # The local model loads lazily; load it now, not on question 1. Not while a question is shown:
             # llama-cpp-python points the process's stdout at /dev/null while it loads (verbose=False), which

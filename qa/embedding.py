@@ -78,9 +78,8 @@ def make_embeddings(settings: Settings) -> Embeddings:
     match settings.embeddings:
         case "minilm":
             offline()
-            from langchain_huggingface import HuggingFaceEmbeddings
-
             import torch
+            from langchain_huggingface import HuggingFaceEmbeddings
 
             return HuggingFaceEmbeddings(
                 model_name=str(minilm_path()),
