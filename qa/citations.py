@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
@@ -23,7 +24,7 @@ REFUSAL_HINTS = ("cannot answer", "can't answer", "unable to answer", "do not an
                  "do not provide", "does not provide", "not specified in the sources", "do not say", "does not say",
                  "not disclosed")
 NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
-NAME = re.compile(r"\b[A-Z][A-Za-z'’.-]*[A-Za-z]")
+NAME = re.compile(r"\b[^\W\d_][\w'’.-]*[^\W\d_]")  # capitalised: checked in claim_names
 # Claims and passages name the same thing differently; a name matches if any of its aliases occurs.
 ALIASES = {"us": ("u.s.", "united states", "america"), "u.s.": ("united states", "us ", "america"),
            "u.s": ("united states", "us ", "america"),
@@ -33,7 +34,7 @@ ALIASES = {"us": ("u.s.", "united states", "america"), "u.s.": ("united states",
            "un": ("u.n.", "united nations"), "u.n.": ("united nations",)}
 GENERIC_CAPS = {"according", "however", "secretary", "minister", "president", "prime", "the", "in", "on", "he",
                 "she", "they", "it", "this", "that", "these", "his", "her", "their", "both", "while", "during",
-                "after", "before", "source", "sources", "yes", "no", "mr", "ms", "mrs", "dr"}
+                "after", "before", "source", "sources", "yes", "no", "mr", "ms", "mrs", "dr", "general"}
 
 # Verification thresholds. Documented in README ("Citations you can trust"); chosen on the dev questions.
 MIN_SUPPORT = 0.5   # combined support a cited passage must reach
@@ -107,11 +108,41 @@ def _norm_number(n: str) -> str:
     return n.replace(",", "").rstrip(".").lstrip("0") or "0"
 
 
+# A number is a quantity with its magnitude: "10 member states" is not supported by "10 million Ukrainians", nor
+# "$45 million" by "45 countries". Passages often spell small numbers out ("nine more years").
+UNITS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
+         "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty")
+SPELLED = {w: str(i) for i, w in enumerate(UNITS)} | {"thirty": "30", "forty": "40", "fifty": "50", "sixty": "60",
+                                                     "seventy": "70", "eighty": "80", "ninety": "90",
+                                                     "hundred": "100", "dozen": "12"}
+MAGNITUDE = r"(?:\s*(%|percent\b|per cent\b|thousand\b|million\b|billion\b|trillion\b))?"
+QUANTITY = re.compile(r"(\d+(?:[.,]\d+)*)" + MAGNITUDE, re.IGNORECASE)
+SPELLED_QUANTITY = re.compile(r"\b(" + "|".join(SPELLED) + r")\b" + MAGNITUDE, re.IGNORECASE)
+
+
+def quantities(text: str, spelled: bool = False) -> set[tuple[str, str]]:
+    """(number, magnitude) pairs of a text: "$45 million" -> ("45", "million"), "45%" -> ("45", "percent")."""
+    def unit(m: re.Match[str]) -> str:
+        u = (m.group(2) or "").lower()
+        return "percent" if u in ("%", "per cent") else u
+    out = {(_norm_number(m.group(1)), unit(m)) for m in QUANTITY.finditer(text)}
+    if spelled:
+        out |= {(SPELLED[m.group(1).lower()], unit(m)) for m in SPELLED_QUANTITY.finditer(text)}
+    return out
+
+
+def fold(text: str) -> str:
+    """Lower case without accents: names are written both ways (António/Antonio, Téte/Tete)."""
+    return "".join(c for c in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(c))
+
+
 def claim_names(sentence: str) -> list[str]:
     """Capitalised words of a claim that name something (people, places, organisations)."""
     out = []
     for m in NAME.finditer(sentence):
-        w = re.sub(r"['’]s$", "", m.group()).lower()
+        if not m.group()[0].isupper():
+            continue
+        w = fold(re.sub(r"['’]s$", "", m.group()))
         if w.rstrip(".") not in GENERIC_CAPS and w not in STOP and len(w) > 1:
             out.append(w)
     return out
@@ -132,18 +163,24 @@ ANSWER_TYPES = (
 )
 
 
+WHO = re.compile(r"^\W*(?:who|whom)\b", re.IGNORECASE)
 HOW_MANY = re.compile(r"\bhow many\s+((?:[\w'’-]+\s+){0,2}[\w'’-]+)", re.IGNORECASE)
 
 
 def gives_answer_type(question: str, answer: str) -> bool:
     """The answer holds the kind of thing the question asks for (a number for "how many", a date for "what
-    date"), beyond what the question itself already says; and a "how many X" answer that is a sentence counts X
+    date", a name for "who"), beyond what the question itself already says; and a "how many X" answer that is a sentence counts X
     ("How many artillery rounds ...?" is not answered by a count of Javelins)."""
     rest = answer
     for n in NUMBER.findall(question):
         rest = re.sub(rf"(?<![\d.,]){re.escape(n)}(?![\d])", " ", rest)
     if not all(not asks.search(question) or gives.search(rest) for asks, gives in ANSWER_TYPES):
         return False
+    if WHO.search(question):  # "Who ...?" is answered by naming someone the question does not already name
+        q_low = fold(question)
+        if not any(not name_in(n, q_low) and not re.fullmatch(f"{MONTH_WORDS}|{DAY_WORDS}", n)
+                   for n in claim_names(rest)):
+            return False
     counted = HOW_MANY.search(question)
     if counted and len(answer.split()) > 3:
         nouns = content_words(counted.group(1))
@@ -158,13 +195,28 @@ def name_in(name: str, text_low: str) -> bool:
     if any(a in text_low for a in ALIASES.get(name, ())):
         return True
     stem = name[:-3] if name.endswith(("ian", "ese")) else name[:-1] if name.endswith(("n", "s")) else ""
-    return len(stem) >= 4 and re.search(r"\b" + re.escape(stem), text_low) is not None
+    if len(stem) >= 4 and re.search(r"\b" + re.escape(stem), text_low) is not None:
+        return True
+    # Transliterated names are spelled several ways (Hussein/Hussain, Zelensky/Zelenskyy): one edit apart is the
+    # same name when it is long enough and starts alike.
+    return len(name) >= 5 and any(one_edit(name, w) for w in set(re.findall(r"[a-z][a-z'-]{3,}", text_low))
+                                  if w[:2] == name[:2] and abs(len(w) - len(name)) <= 1)
+
+
+def one_edit(a: str, b: str) -> bool:
+    """a and b differ by at most one substitution, insertion or deletion."""
+    if len(a) > len(b):
+        a, b = b, a
+    i = 0
+    while i < len(a) and a[i] == b[i]:
+        i += 1
+    return a[i + 1:] == b[i + 1:] if len(a) == len(b) else a[i:] == b[i + 1:]
 
 
 def phrase_in(phrase: str, text: str) -> bool:
     """Every meaningful word of `phrase` occurs in `text` (demonyms and aliases allowed)."""
-    low = text.lower()
-    words = [w.lower() for w in re.findall(r"[A-Za-z0-9][A-Za-z0-9.'’-]*", phrase)]
+    low = fold(text)
+    words = [fold(w) for w in re.findall(r"[^\W_][\w.'’-]*", phrase)]
     return all(name_in(re.sub(r"['’]s$", "", w).rstrip("."), low) for w in words if w not in STOP)
 
 
@@ -214,16 +266,26 @@ class Evidence:
         return self._memo[text]
 
     def support(self, claim: str, passage: Passage, claim_vec: list[float] | None,
-                given: frozenset[str] = frozenset()) -> Support:
-        """Numbers and names of the claim must occur in the passage or its article's title (the numbers and
-        month names the question itself uses, `given`, are its framing: "in July 2021"); its words or meaning must
-        match."""
-        text_low = f"{passage.title} {passage.text}".lower()
+                given: frozenset[str] = frozenset(), question: str = "") -> Support:
+        """Numbers (with their magnitude) and names of the claim must occur in the passage or its article's title;
+        its words or meaning must match. The numbers and month names the question itself uses (`given`) are its
+        framing ("in July 2021"). The question's names restated in a claim that adds a name of its own
+        (the answer, checked like any other) may be missing when the passage has most of them: it is about the same
+        thing and words it differently ("Beirut's side" for Lebanon's delegation); a passage with few of them is
+        about something else."""
+        text_low = fold(f"{passage.title} {passage.text}")
         spans = self.spans[passage.n]
         words = content_words(claim)
-        have = {_norm_number(x) for x in NUMBER.findall(passage.text)} | given
-        missing_numbers = [n for n in NUMBER.findall(claim) if _norm_number(n) not in have]
+        have = quantities(f"{passage.title} {passage.text}", spelled=True)
+        missing_numbers = [f"{n} {unit}".strip() for n, unit in sorted(quantities(claim))
+                           if n not in given and (n, unit) not in have]
         missing_names = [n for n in claim_names(claim) if n not in given and not name_in(n, text_low)]
+        q_low = fold(question)
+        if missing_names and any(not name_in(n, q_low) for n in claim_names(claim)):
+            premise = [n for n in dict.fromkeys(claim_names(question)) if n not in given]
+            present = [n for n in premise if name_in(n, text_low)]
+            if len(present) >= 2 and 3 * len(present) >= 2 * len(premise):
+                missing_names = [n for n in missing_names if n not in premise]
         sent_words = [content_words(passage.text[s:e]) for s, e in spans]
         lex_sent = [len(words & w) / max(1, len(words)) for w in sent_words]
         lexical = len(words & set().union(*sent_words)) / max(1, len(words))
@@ -299,6 +361,7 @@ def verify(answer: str, evidence: Evidence, unsupported: str = "remove", check: 
     citations: list[Citation] = []
     checked = Checked(answer="", citations=citations)
     said: list[set[str]] = []
+    lead_failed = False
     for (sentence, nums), vec in zip(sentences, vecs):
         words = content_words(sentence)
         if any(len(words & w) >= 0.8 * max(1, len(words)) for w in said):
@@ -312,14 +375,15 @@ def verify(answer: str, evidence: Evidence, unsupported: str = "remove", check: 
             out_text.append(sentence)
             continue
         cited = [n for n in dict.fromkeys(nums) if n in shown]
-        supports = {n: evidence.support(sentence, shown[n], vec, given) for n in cited}
+        supports = {n: evidence.support(sentence, shown[n], vec, given, question) for n in cited}
         if not check:
             out_text.append(sentence + "".join(f" [{n}]" for n in cited))
             citations.extend(_citation(shown[n], replace(supports[n], verified=False)) for n in cited)
             continue
         good = [n for n in cited if supports[n].verified]
         if not good:
-            others = {n: evidence.support(sentence, p, vec, given) for n, p in shown.items() if n not in cited}
+            others = {n: evidence.support(sentence, p, vec, given, question) for n, p in shown.items()
+                      if n not in cited}
             ranked = sorted((s.score, n) for n, s in others.items() if s.verified)
             if ranked:
                 n = ranked[-1][1]
@@ -332,6 +396,11 @@ def verify(answer: str, evidence: Evidence, unsupported: str = "remove", check: 
                 out_text.append(sentence + " [unsupported]")
             else:
                 checked.removed.append(sentence)
+                if not out_text and question:
+                    lead_failed = True
+            continue
+        if lead_failed:  # the answer itself was unsupported: what the model added around it answers nothing
+            checked.removed.append(sentence)
             continue
         out_text.append(sentence + "".join(f" [{n}]" for n in good))
         citations.extend(_citation(shown[n], supports[n]) for n in good)
