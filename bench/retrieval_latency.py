@@ -6,6 +6,8 @@ The chunks of the ingested State Department corpus (QA_HOME) are replicated unti
 gets its vector perturbed (Gaussian noise, renormalized), a few words dropped and its date shifted by whole years,
 so copies are neither identical for Chroma nor for BM25. Each size is a fresh Chroma store on disk under --out
 with its BM25 index beside it. The questions of eval/statedept.jsonl are asked (k=5), with and without as_of.
+With --server, the same store is then served by a real `chroma run` on 127.0.0.1 and asked again through
+chromadb's HTTP client (QA_CHROMA_URL), the BM25 index staying local as it does for users.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import json
 import platform
 import random
 import statistics
+import sys
 import time
 from pathlib import Path
 
@@ -73,8 +76,10 @@ def main() -> None:
     ap.add_argument("--sizes", default="10000,100000")
     ap.add_argument("--questions", type=Path, default=Path("eval/statedept.jsonl"))
     ap.add_argument("--k", type=int, default=5)
-    ap.add_argument("--torch-threads", type=int, default=1)
+    ap.add_argument("--torch-threads", type=int, default=0,
+                    help="0: torch's default, as qa runs (2 here); 1 is better on a busy machine")
     ap.add_argument("--modes", default="dense,bm25,hybrid")
+    ap.add_argument("--server", action="store_true", help="also measure through a `chroma run` server")
     args = ap.parse_args()
 
     from qa.config import Settings
@@ -94,12 +99,11 @@ def main() -> None:
     qs = [json.loads(x) for x in args.questions.read_text().splitlines() if x.strip()]
     print(f"machine: {platform.processor() or platform.machine()}, {platform.system()} {platform.release()}, "
           f"python {platform.python_version()}; {len(qs)} questions, k={args.k}")
-    for size in [int(x) for x in args.sizes.split(",")]:
-        s = build(src, size, args.out)
+    def measure(s: Settings, where: str, modes: list[str]) -> None:
         store = open_store(s, emb)
         kw = KeywordIndex(s.bm25_dir)
         n = store.count_chunks()
-        for mode in args.modes.split(","):
+        for mode in modes:
             r = Retriever(store, s.model_copy(update={"retrieval": mode}), keyword=kw)
             r.search("warm up", args.k)
             for use_as_of in (False, True):
@@ -109,8 +113,20 @@ def main() -> None:
                     t = time.perf_counter()
                     r.search(q["question"], args.k, f)
                     lat.append((time.perf_counter() - t) * 1000)
-                print(f"{n:>7} chunks  {mode:6}  as_of={'yes' if use_as_of else 'no '}  p50 {pct(lat, 50):6.1f} ms"
-                      f"  p95 {pct(lat, 95):6.1f} ms  mean {statistics.mean(lat):6.1f} ms")
+                print(f"{n:>7} chunks  {where:8}  {mode:6}  as_of={'yes' if use_as_of else 'no '}  "
+                      f"p50 {pct(lat, 50):6.1f} ms  p95 {pct(lat, 95):6.1f} ms  mean {statistics.mean(lat):6.1f} ms",
+                      flush=True)
+
+    for size in [int(x) for x in args.sizes.split(",")]:
+        s = build(src, size, args.out)
+        measure(s, "embedded", args.modes.split(","))
+        if args.server:
+            sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+            from tests.integration.servers import chroma_server
+
+            with chroma_server(s.chroma_dir) as url:
+                measure(s.model_copy(update={"chroma_url": url}), "server",
+                        [m for m in args.modes.split(",") if m != "bm25"])  # BM25 is local either way
 
 
 if __name__ == "__main__":

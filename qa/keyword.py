@@ -91,6 +91,7 @@ class KeywordIndex:
         self.offsets = np.zeros(1, dtype=np.int64)
         self.bm25: Any = None
         self.version = ""
+        self._positions: tuple[tuple[str, int], dict[str, int]] = (("", -1), {})
         self._load()
 
     # Persistence ----------------------------------------------------------------------------------------------
@@ -285,6 +286,14 @@ class KeywordIndex:
     # Search ---------------------------------------------------------------------------------------------------
     def __len__(self) -> int:
         return len(self.chunk_ids)
+
+    def admitted(self, chunk_ids: list[str], mask: np.ndarray | None) -> list[str]:
+        """The given chunks (in order) that pass `mask`; chunks this index does not know are left out."""
+        key = (self.version, len(self.chunk_ids))
+        if self._positions[0] != key:
+            self._positions = (key, {c: i for i, c in enumerate(self.chunk_ids)})
+        pos = self._positions[1]
+        return [c for c in chunk_ids if (i := pos.get(c)) is not None and (mask is None or mask[i])]
 
     def search(self, query: str, n: int, mask: np.ndarray | None = None) -> list[tuple[str, float]]:
         """Top `n` (chunk id, BM25 score) with a positive score; `mask` (bool per doc) restricts the docs."""

@@ -11,7 +11,7 @@ from qa.config import Settings
 from qa.embedding import make_embeddings
 from qa.ingest import ingest
 from qa.keyword import KeywordIndex
-from qa.retrieval import Candidate, Filters, Retriever, mmr, rrf, time_intent
+from qa.retrieval import Candidate, Filters, Retriever, keyword_mask, mmr, rrf, time_intent
 from qa.store import Store, open_store
 
 
@@ -203,3 +203,17 @@ def test_filtering_the_nearest_chunks_in_python_equals_chromas_filter(fake_env: 
     assert [c.chunk_id for c in r._dense(vector, 3, filters, frozenset())] == by_chroma
     nearest_passing = [c.chunk_id for c in r._query(vector, 3, None) if filters.admits(c.meta)]
     assert [c.chunk_id for c in r._dense(vector, 3, filters, frozenset(), complete=False)] == nearest_passing
+
+
+@pytest.mark.parametrize("filters", [Filters(as_of="2022-06-01"), Filters(since="2022-06-01", until="2022-07-31"),
+                                     Filters(source="Daily")])
+def test_hybrid_filters_the_nearest_ids_with_the_bm25_copy_of_the_metadata(fake_env: None, news: Path,
+                                                                            filters: Filters) -> None:
+    _s, store = setup(fake_env, news)
+    r = Retriever(store)
+    kw = r.keyword()
+    vector = store.embeddings.embed_query("humanitarian aid package for Ukraine")  # type: ignore[union-attr]
+    by_chroma = [c.chunk_id for c in r._query(vector, 3, filters.where())]
+    mask = keyword_mask(kw, filters)
+    assert r._dense_ids(vector, 3, filters, frozenset(), kw, mask, [], complete=True) == by_chroma
+    assert kw.admitted(["no-such-chunk", *by_chroma], mask) == by_chroma  # unknown ids are left out, order kept
