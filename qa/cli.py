@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Optional
@@ -243,7 +244,12 @@ def main() -> None:
 
             con = err_console()  # e.g. "Error loading hnsw index": files under the index folder are damaged
             first = (str(e).splitlines() or [type(e).__name__])[0][:200]
-            con.print(f"[red]error:[/] The index could not be read; it may be damaged: {escape(first)}", soft_wrap=True)
+            if m := re.search(r"dimension of (\d+), got (\d+)", first):  # not damaged: built with another model
+                con.print(f"[red]error:[/] The index was built with another embedding model ({m.group(1)}-dimensional "
+                          f"vectors; the configured one, QA_EMBEDDINGS, gives {m.group(2)})", soft_wrap=True)
+            else:
+                con.print(f"[red]error:[/] The index could not be read; it may be damaged: {escape(first)}",
+                          soft_wrap=True)
             con.print("[dim]hint:[/] run `qa ingest --rebuild PATH...` to build it again from your articles")
             sys.exit(1)
         raise

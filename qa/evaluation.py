@@ -374,11 +374,11 @@ def model_checksums(settings: Settings, retrieval_only: bool) -> dict[str, Any]:
     """What identifies the models: file sha256s for local weights, names for servers and fakes."""
     out: dict[str, Any] = {}
     if settings.embeddings == "minilm":
-        from qa.embedding import minilm_path
+        from qa.embedding import embed_dtype, minilm_path
 
         root = minilm_path()
-        out["embeddings"] = {"name": "all-MiniLM-L6-v2", "files": {
-            p.name: sha256_file(p) for p in sorted(root.rglob("*.safetensors"))}}
+        out["embeddings"] = {"name": "all-MiniLM-L6-v2", "dtype": embed_dtype(settings), "files": {
+            p.name: sha256_file(p) for p in sorted(root.rglob("*.safetensors"))}}  # dtype: `auto` as resolved here
     else:
         out["embeddings"] = {"name": settings.embeddings}
     if retrieval_only:

@@ -17,6 +17,7 @@ from qa.evaluation import (
     contains_answer,
     exact_match,
     load_questions,
+    model_checksums,
     normalize_answer,
     percentile,
     question_metrics,
@@ -277,3 +278,12 @@ def test_a_questions_as_of_date_reaches_retrieval(tmp_path: Path, fake_env: None
     assert "chips" not in with_as_of["retrieved"] and with_as_of["failure_class"] == "not_retrieved"
     assert without["retrieved"][0] == "chips" and without["failure_class"] == "ok"
     assert json.loads((tmp_path / "with" / "summary.json").read_text())["as_of_used"] is True
+
+
+def test_the_run_records_the_embedding_dtype_it_resolved() -> None:
+    from qa.config import Settings
+
+    emb = model_checksums(Settings(embeddings="minilm", embed_dtype="auto"), retrieval_only=True)["embeddings"]
+    assert emb["dtype"] in ("float32", "bfloat16")  # what ran on this CPU, not "auto"
+    assert model_checksums(Settings(embeddings="minilm", embed_dtype="float32"), True)["embeddings"]["dtype"] == \
+        "float32"

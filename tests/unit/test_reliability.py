@@ -291,3 +291,13 @@ def test_corrupted_index_is_reported_and_rebuild_recovers(damage: str, fake_env:
     assert rebuilt.returncode == 0, rebuilt.stderr
     assert [a["id"] for a in json.loads(qa("sources", "--json").stdout)] == ["france24-blinken-iraq-militias"]
 
+
+
+def test_an_index_built_with_another_embedding_model_says_so(fake_env: None,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    assert runner.invoke(app, ["ingest", str(SEED)]).exit_code == 0  # 256-dimensional fake vectors
+    monkeypatch.setenv("QA_EMBEDDINGS", "minilm")  # 384-dimensional
+    r = qa("ask", "What did Blinken ask Sudani?")
+    assert r.returncode == 1 and "built with another embedding model" in r.stderr, r.stderr
+    assert "256-dimensional" in r.stderr and "384" in r.stderr and "qa ingest --rebuild" in r.stderr
+    assert "Traceback" not in r.stderr
