@@ -99,6 +99,7 @@ def main() -> None:
     qs = [json.loads(x) for x in args.questions.read_text().splitlines() if x.strip()]
     print(f"machine: {platform.processor() or platform.machine()}, {platform.system()} {platform.release()}, "
           f"python {platform.python_version()}; {len(qs)} questions, k={args.k}")
+
     def measure(s: Settings, where: str, modes: list[str]) -> None:
         store = open_store(s, emb)
         kw = KeywordIndex(s.bm25_dir)

@@ -169,8 +169,8 @@ HOW_MANY = re.compile(r"\bhow many\s+((?:[\w'’-]+\s+){0,2}[\w'’-]+)", re.IGN
 
 def gives_answer_type(question: str, answer: str) -> bool:
     """The answer holds the kind of thing the question asks for (a number for "how many", a date for "what
-    date", a name for "who"), beyond what the question itself already says; and a "how many X" answer that is a sentence counts X
-    ("How many artillery rounds ...?" is not answered by a count of Javelins)."""
+    date", a name for "who"), beyond what the question itself already says; and a "how many X" answer that is a
+    sentence counts X ("How many artillery rounds ...?" is not answered by a count of Javelins)."""
     rest = answer
     for n in NUMBER.findall(question):
         rest = re.sub(rf"(?<![\d.,]){re.escape(n)}(?![\d])", " ", rest)
@@ -269,10 +269,10 @@ class Evidence:
                 given: frozenset[str] = frozenset(), question: str = "") -> Support:
         """Numbers (with their magnitude) and names of the claim must occur in the passage or its article's title;
         its words or meaning must match. The numbers and month names the question itself uses (`given`) are its
-        framing ("in July 2021"). The question's names restated in a claim that adds a name of its own
-        (the answer, checked like any other) may be missing when the passage has most of them: it is about the same
-        thing and words it differently ("Beirut's side" for Lebanon's delegation); a passage with few of them is
-        about something else."""
+        framing ("in July 2021"). The question's names restated in a claim that adds a name of its own (the
+        answer, checked like any other) may be missing when the passage has most of them: it is about the same thing
+        and words it differently ("Beirut's side" for Lebanon's delegation); a passage with few of them is about
+        something else."""
         text_low = fold(f"{passage.title} {passage.text}")
         spans = self.spans[passage.n]
         words = content_words(claim)
