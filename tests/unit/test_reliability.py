@@ -27,8 +27,7 @@ GOOD = "---\nid: {id}\ntitle: {title}\n---\n{body}\n"
 def qa(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     """The installed command line, as a user runs it (errors go through `main`, which CliRunner skips)."""
     return subprocess.run([sys.executable, "-m", "qa", *args], check=False, capture_output=True, text=True,
-                          timeout=timeout,
-                          cwd=ROOT, env=os.environ.copy())
+                          timeout=timeout, cwd=ROOT, env=os.environ.copy())
 
 
 @pytest.fixture
