@@ -226,6 +226,9 @@ def cosine(a: list[float], b: list[float]) -> float:
     return num / den if den else 0.0
 
 
+INVENTED = ("numbers not in the passage", "names not in the passage")  # a claim's facts the passage lacks
+
+
 @dataclass
 class Support:
     """How well one passage supports one claim, and the sentences that do."""
@@ -303,9 +306,9 @@ class Evidence:
         score = round(0.5 * embed_sim + 0.5 * lexical, 3)
         reason = ""
         if missing_numbers:
-            reason = f"numbers not in the passage: {', '.join(missing_numbers)}"
+            reason = f"{INVENTED[0]}: {', '.join(missing_numbers)}"
         elif missing_names:
-            reason = f"names not in the passage: {', '.join(missing_names)}"
+            reason = f"{INVENTED[1]}: {', '.join(missing_names)}"
         elif score < MIN_SUPPORT or (embed_sim < MIN_EMBED and lexical < MIN_LEXICAL):
             reason = f"weak support ({score:.2f})"
         return Support(score=score, verified=not reason, start=spans[lo][0], end=spans[hi][1], reason=reason)
@@ -381,6 +384,7 @@ def verify(answer: str, evidence: Evidence, unsupported: str = "remove", check: 
             citations.extend(_citation(shown[n], replace(supports[n], verified=False)) for n in cited)
             continue
         good = [n for n in cited if supports[n].verified]
+        others: dict[int, Support] = {}
         if not good:
             others = {n: evidence.support(sentence, p, vec, given, question) for n, p in shown.items()
                       if n not in cited}
@@ -396,10 +400,11 @@ def verify(answer: str, evidence: Evidence, unsupported: str = "remove", check: 
                 out_text.append(sentence + " [unsupported]")
             else:
                 checked.removed.append(sentence)
-                if not out_text and question:
-                    lead_failed = True
+                closest = max([*supports.values(), *others.values()], key=lambda x: x.score, default=None)
+                if not out_text and question and closest is not None and closest.reason.startswith(INVENTED):
+                    lead_failed = True  # the answer's own number or name is in no passage shown: it was invented
             continue
-        if lead_failed:  # the answer itself was unsupported: what the model added around it answers nothing
+        if lead_failed:  # ... and what the model added around an invented answer answers nothing
             checked.removed.append(sentence)
             continue
         out_text.append(sentence + "".join(f" [{n}]" for n in good))
