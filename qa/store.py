@@ -15,6 +15,10 @@ from qa.errors import QAError
 from qa.types import Article, Chunk
 
 ARTICLE_FIELDS = ("title", "source", "date", "url", "author", "path", "content_hash")
+# HNSW search breadth. Chroma's default (100) let the same query return different neighbours from one process to
+# the next on the State Department index (a chunk at rank 11 present in some runs, missing in others), which made
+# answers and `qa eval` runs differ; at 400 repeated runs agree (bench/README.md).
+EF_SEARCH = 400
 
 
 def date_ts(date: str) -> int:
@@ -69,8 +73,12 @@ class Store:
                 settings.chroma_dir.mkdir(parents=True, exist_ok=True)
                 self.client = chromadb.PersistentClient(path=str(settings.chroma_dir), settings=chroma_settings)
             self.vectors = Chroma(client=self.client, collection_name=settings.collection,
-                                  embedding_function=embeddings, collection_metadata={"hnsw:space": "cosine"})
+                                  embedding_function=embeddings,
+                                  collection_metadata={"hnsw:space": "cosine", "hnsw:search_ef": EF_SEARCH})
             self.chunks = self.vectors._collection
+            hnsw = (getattr(self.chunks, "configuration_json", None) or {}).get("hnsw") or {}
+            if hnsw.get("ef_search", EF_SEARCH) < EF_SEARCH:  # an index made before: search it as broadly
+                self.chunks.modify(configuration={"hnsw": {"ef_search": EF_SEARCH}})
             self.articles = self.client.get_or_create_collection(settings.collection + "_articles",
                                                                  embedding_function=None)
         except QAError:

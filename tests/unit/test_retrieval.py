@@ -217,3 +217,19 @@ def test_hybrid_filters_the_nearest_ids_with_the_bm25_copy_of_the_metadata(fake_
     mask = keyword_mask(kw, filters)
     assert r._dense_ids(vector, 3, filters, frozenset(), kw, mask, [], complete=True) == by_chroma
     assert kw.admitted(["no-such-chunk", *by_chroma], mask) == by_chroma  # unknown ids are left out, order kept
+
+
+def test_the_vector_index_is_searched_broadly_enough_to_give_the_same_neighbours_every_run(fake_env: None,
+                                                                                        tmp_path: Path) -> None:
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    from qa.store import EF_SEARCH
+
+    s = Settings()
+    assert open_store(s, make_embeddings(s)).chunks.configuration_json["hnsw"]["ef_search"] == EF_SEARCH
+    old = Settings(home=tmp_path / "old")  # an index made with Chroma's default breadth (100)
+    chromadb.PersistentClient(path=str(old.chroma_dir), settings=ChromaSettings(anonymized_telemetry=False)) \
+        .get_or_create_collection(
+        old.collection, metadata={"hnsw:space": "cosine"})
+    assert open_store(old, make_embeddings(old)).chunks.configuration_json["hnsw"]["ef_search"] == EF_SEARCH
