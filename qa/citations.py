@@ -136,13 +136,28 @@ def fold(text: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(c))
 
 
+# Words capitalised only because they open a sentence ("Additionally, ...", "Several officials ..."): not names.
+_OPENER_WORDS = """additionally also furthermore moreover overall meanwhile currently specifically notably finally
+first firstly second secondly third lastly then thus therefore hence instead nevertheless nonetheless similarly
+likewise later earlier previously recently subsequently consequently separately together several many some most
+other another each every all such despite although though following amid among since until unlike including
+besides initially ultimately still yet"""
+OPENERS = frozenset(_OPENER_WORDS.split())
+SENTENCE_START = re.compile(r"(?:^|[.!?:;]\s+|\n)\W*$")
+
+
 def claim_names(sentence: str) -> list[str]:
-    """Capitalised words of a claim that name something (people, places, organisations)."""
+    """Capitalised words of a claim that name something (people, places, organisations); a word that opens a
+    sentence is not one when it is a sentence opener ("Additionally,", "Several") or a long -ly adverb before a
+    comma ("Reportedly,"; not "Italy,")."""
     out = []
     for m in NAME.finditer(sentence):
         if not m.group()[0].isupper():
             continue
         w = fold(re.sub(r"['’]s$", "", m.group()))
+        if SENTENCE_START.search(sentence[:m.start()]) and (
+                w in OPENERS or (w.endswith("ly") and len(w) >= 8 and sentence[m.end():m.end() + 1] == ",")):
+            continue
         if w.rstrip(".") not in GENERIC_CAPS and w not in STOP and len(w) > 1:
             out.append(w)
     return out

@@ -253,3 +253,12 @@ def test_when_the_answer_itself_is_unsupported_its_elaboration_goes_too(evidence
     kept = verify(preamble, evidence, question="What did Blinken ask Sudani?")
     assert kept.removed == ["The talks covered many matters of mutual concern."]  # weak, not invented
     assert "militias" in kept.answer and kept.citations
+
+
+def test_a_word_capitalised_only_because_it_opens_the_sentence_is_not_a_name(evidence: Evidence) -> None:
+    q = "What did Blinken ask Sudani?"
+    for opener in ("Additionally, Blinken", "Reportedly, Blinken", "Several times Blinken"):
+        text = f"{opener} urged Sudani to curb Iranian-backed militias [2]."
+        assert verify(text, evidence, question=q).citations, opener  # none of these words is in the passage
+    assert not verify("Italy, Blinken urged Sudani to curb Iranian-backed militias [2].", evidence,
+                      question=q).citations  # a name that opens a sentence is still a name
