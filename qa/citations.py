@@ -297,9 +297,10 @@ class Evidence:
         have = quantities(f"{passage.title} {passage.text}", spelled=True)
         missing_numbers = [f"{n} {unit}".strip() for n, unit in sorted(quantities(claim))
                            if n not in given and (n, unit) not in have]
-        missing_names = [n for n in claim_names(claim) if n not in given and not name_in(n, text_low)]
+        names = claim_names(claim)
+        missing_names = [n for n in names if n not in given and not name_in(n, text_low)]
         q_low = fold(question)
-        if missing_names and any(not name_in(n, q_low) for n in claim_names(claim)):
+        if missing_names and any(not name_in(n, q_low) for n in names):
             premise = [n for n in dict.fromkeys(claim_names(question)) if n not in given]
             present = [n for n in premise if name_in(n, text_low)]
             if len(present) >= 2 and 3 * len(present) >= 2 * len(premise):

@@ -244,43 +244,35 @@ class Retriever:
         hits = self.store.vectors.similarity_search_by_vector_with_relevance_scores(vector, k=n, filter=where)
         return [Candidate(str(doc.id), doc.page_content, dict(doc.metadata)) for doc, _s in hits]
 
-    def _dense(self, vector: list[float], n: int, f: Filters, exclude: frozenset[str],
-               complete: bool = True, near: list[Candidate] | None = None) -> list[Candidate]:
-        """The `n` nearest chunks that pass the filters and are not excluded copies (dense-only mode).
+    def _dense(self, vector: list[float], n: int, f: Filters, exclude: frozenset[str], complete: bool = True,
+               near: list[Any] | None = None, kw: KeywordIndex | None = None,
+               mask: Any = None) -> list[str] | list[Candidate]:
+        """The `n` nearest chunks that pass the filters and are not excluded copies.
 
         Chroma's filtered search is slow on a large collection (measured at 100k chunks: 0.4-0.6 s with a date
         filter, ~5 ms without), so the nearest `OVERFETCH` chunks are fetched unfiltered and filtered here.
         Only when that leaves fewer than `n` does Chroma filter, and only if a `complete` list is needed (the
         time-window list is a bonus ranking: whatever of the window is among the nearest chunks is enough).
-        `near`, when given, is the unfiltered list of a previous call with the same vector (filled in here)."""
+        With the BM25 index (`kw`, hybrid mode) the nearest chunks are fetched as ids only (~2 ms for 200 at 100k
+        chunks, against ~12 ms with their texts and metadata) and filtered with its copy of the metadata (`mask`,
+        the very filter BM25 applies): ids come back, their texts are fetched by the caller in one call.
+        `near` is the unfiltered list of a previous call with the same vector (filled in here when empty)."""
         where = _and(f.where(), _not_in(exclude))
         if where is None:
             return self._query(vector, n, None)
         fetch = max(n, OVERFETCH)
-        if near is None or not near:
-            got = self._query(vector, fetch, None)
-            if near is not None:
-                near.extend(got)
-            near = got
-        hits = [c for c in near if f.admits(c.meta) and c.meta.get("article_id") not in exclude]
+        near = [] if near is None else near
+        if kw is not None:
+            if not near:
+                near.extend(self.store.chunks.query(query_embeddings=vector, n_results=fetch, include=[])["ids"][0])
+            hits: list[Any] = kw.admitted(near, mask)
+        else:
+            if not near:
+                near.extend(self._query(vector, fetch, None))
+            hits = [c for c in near if f.admits(c.meta) and c.meta.get("article_id") not in exclude]
         if len(hits) >= n or not complete or len(near) < fetch:  # fewer than asked for: that was every chunk
             return hits[:n]
         return self._query(vector, n, where)
-
-    def _dense_ids(self, vector: list[float], n: int, f: Filters, exclude: frozenset[str], kw: KeywordIndex,
-                   mask: Any, near: list[str], complete: bool) -> list[str] | list[Candidate]:
-        """Hybrid mode's dense list: the same rule as `_dense`, but the nearest chunks are fetched as ids only
-        (~2 ms for 200 at 100k chunks, against ~12 ms with their texts and metadata) and filtered with the
-        BM25 index's copy of the metadata (`mask`, the same filter BM25 applies); texts are fetched afterwards
-        for the chunks that made a list, in one call."""
-        fetch = max(n, OVERFETCH)
-        if not near:
-            got = self.store.chunks.query(query_embeddings=[vector], n_results=fetch, include=[])
-            near.extend(got["ids"][0])
-        hits = kw.admitted(near, mask)
-        if len(hits) >= n or not complete or len(near) < fetch:
-            return hits[:n]
-        return self._query(vector, n, _and(f.where(), _not_in(exclude)))
 
     # Search -----------------------------------------------------------------------------------------------
     def search(self, question: str, k: int, filters: Filters | None = None) -> list[Passage]:
@@ -305,10 +297,7 @@ class Retriever:
             for name, f in (("", filters), ("_window", window)):
                 if f is None:
                     continue
-                if kw is None or _and(f.where(), _not_in(exclude)) is None:
-                    hits: list[str] | list[Candidate] = self._dense(vector, n, f, exclude, name == "", near)
-                else:
-                    hits = self._dense_ids(vector, n, f, exclude, kw, masks[name], near, name == "")
+                hits = self._dense(vector, n, f, exclude, name == "", near, kw, masks.get(name))
                 lists["dense" + name] = [c if isinstance(c, str) else c.chunk_id for c in hits]
                 pool.update({c.chunk_id: c for c in hits if isinstance(c, Candidate) and c.chunk_id not in pool})
         if kw is not None:

@@ -215,7 +215,7 @@ def test_hybrid_filters_the_nearest_ids_with_the_bm25_copy_of_the_metadata(fake_
     vector = store.embeddings.embed_query("humanitarian aid package for Ukraine")  # type: ignore[union-attr]
     by_chroma = [c.chunk_id for c in r._query(vector, 3, filters.where())]
     mask = keyword_mask(kw, filters)
-    assert r._dense_ids(vector, 3, filters, frozenset(), kw, mask, [], complete=True) == by_chroma
+    assert r._dense(vector, 3, filters, frozenset(), complete=True, kw=kw, mask=mask) == by_chroma
     assert kw.admitted(["no-such-chunk", *by_chroma], mask) == by_chroma  # unknown ids are left out, order kept
 
 
