@@ -95,7 +95,7 @@ class LlamaCppChat(BaseChatModel):
     client: Any = None
 
     def _load(self) -> Any:
-        with _LOAD_LOCK:  # the chat loads the model in the background while a first question may need it
+        with _LOAD_LOCK:  # two threads asking for the model at once (the chat loads it in a thread) load it once
             if self.client is None:
                 from llama_cpp import Llama
 
