@@ -31,7 +31,7 @@ from qa.embedding import token_counter
 from qa.llms import content_words
 from qa.prompts import REFUSAL, SHORT_ANSWER, SYSTEM, format_passage, user_message
 from qa.retrieval import Filters, Retriever, time_intent
-from qa.types import Answer, Passage
+from qa.types import Answer, Passage, check_question
 
 FUTURE = re.compile(r"\b(?:will|upcoming|plans?|planned|scheduled|expected|due to|next|going to)\b", re.IGNORECASE)
 ANNOUNCED_AHEAD = timedelta(days=14)
@@ -147,6 +147,7 @@ class Assistant:
     def stream(self, question: str, k: int | None = None, filters: Filters | None = None,
                standalone: str | None = None) -> Iterator[Event]:
         """Passages first, then tokens as they are generated, then the verified Answer."""
+        check_question(question)
         t0 = time.perf_counter()
         query = standalone or question
         passages = self.retrieve(query, k, filters)

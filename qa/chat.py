@@ -23,6 +23,7 @@ from rich.text import Text
 
 from qa.errors import QAError
 from qa.prompts import REWRITE
+from qa.types import check_question
 
 REWRITE_TURNS = 2  # earlier turns shown to the rewriter: enough for "he"/"that", and the prompt stays short
 
@@ -373,6 +374,7 @@ class Chat:
             return
         events: Any = None
         try:
+            check_question(question)
             standalone, rewrite_s = self.rewrite(question)
             events = self.backend.stream(question, self.k, dict(self.filters), standalone)
             answer, marks = self.consume(events, t0)

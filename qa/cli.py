@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 import typer
 
 from qa.errors import QAError
+from qa.types import check_question
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -153,6 +154,7 @@ def ask(
 
     if not question.strip():
         raise typer.BadParameter("the question is empty")
+    check_question(question)
     s = settings(ctx)
     for name, value in (("--since", since), ("--until", until), ("--as-of", as_of)):
         if value:

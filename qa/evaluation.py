@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from qa.errors import QAError
+from qa.types import question_problem
 
 if TYPE_CHECKING:
     from qa.chain import Assistant
@@ -92,6 +93,8 @@ def parse_question(obj: Any, line: int = 0) -> Question:
         raise ValueError("`id` must be a non-empty string")
     if not isinstance(text, str) or not text.strip():
         raise ValueError("`question` must be a non-empty string")
+    if problem := question_problem(text):
+        raise ValueError(problem)
     q = Question(id=qid.strip(), question=text.strip(), answers=_strings(obj.get("answers"), "answers"),
                  sources=_strings(obj.get("sources"), "sources"), answerable=_bool(obj["answerable"]),
                  extra={k: v for k, v in obj.items() if k not in STANDARD}, line=line)

@@ -205,6 +205,7 @@ def mmr(ranked: list[Candidate], k: int, lam: float = 0.7, near_copy: float = 0.
 
 
 OVERFETCH = 200  # nearest chunks fetched unfiltered before filtering in Python (~12 ms at 100k chunks)
+MATCHING = 0.6  # a chunk scoring at least this share of the best fused score "matches" the question
 
 
 class Retriever:
@@ -320,14 +321,18 @@ class Retriever:
             found = {family: {c for n, ids in lists.items() if n.startswith(family) for c in ids}
                      for family in ("dense", "bm25")}
             both = found["dense"] & found["bm25"] if self.mode == "hybrid" else set(ranked)
-            top = [c for c in ranked[:max(k, s.recency_pool)] if fused[c] >= 0.6 * best and c in both]
+            top = [c for c in ranked[:max(k, s.recency_pool)] if fused[c] >= MATCHING * best and c in both]
             newest = sorted(top, key=lambda c: -int(pool[c].meta.get("date_ts", -1)))
             fused.update({c: best * (1 + s.date_weight * (len(newest) - i) / 100) for i, c in enumerate(newest)})
             ranked = sorted(fused, key=lambda c: -fused[c])
         candidates = [pool[c] for c in ranked]
         for c in candidates:
             c.score = fused[c.chunk_id]
-        return self._passages(mmr(candidates, k, s.mmr_lambda))
+        chosen = mmr(candidates, k, s.mmr_lambda)
+        if window is not None and chosen:  # time-bound: undated passages stay eligible, after the dated matches
+            bar = MATCHING * fused[ranked[0]]
+            chosen.sort(key=lambda c: not (c.score >= bar and int(c.meta.get("date_ts", -1)) >= 0))
+        return self._passages(chosen)
 
     def _window(self, intent: TimeIntent, filters: Filters) -> Filters | None:
         """The filters narrowed to the question's time window, or to the last `recent_days` for "the latest"

@@ -5,6 +5,28 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from qa.errors import QAError
+
+# A question longer than this is refused before any work: with three passages and the answer it must fit the
+# generator's 4,096-token context (2,000 characters are ~500 word-pieces), and no news question needs more.
+MAX_QUESTION_CHARS = 2_000
+
+
+def question_problem(question: str) -> str:
+    """Why this question cannot be asked ('' when it can)."""
+    n = len(question.strip())
+    if not n:
+        return "the question is empty"
+    if n > MAX_QUESTION_CHARS:
+        return f"the question is {n:,} characters long; at most {MAX_QUESTION_CHARS:,} are accepted"
+    return ""
+
+
+def check_question(question: str) -> None:
+    """QAError for a question that cannot be asked (empty, or too long for the generator's context)."""
+    if problem := question_problem(question):
+        raise QAError(problem, "ask it in fewer words" if question.strip() else "type a question")
+
 
 @dataclass
 class Article:

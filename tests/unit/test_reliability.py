@@ -22,6 +22,7 @@ from tests.conftest import ROOT, SEED
 
 runner = CliRunner()
 GOOD = "---\nid: {id}\ntitle: {title}\n---\n{body}\n"
+SEED_ID = "france24-blinken-iraq-militias"
 
 
 def qa(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
@@ -300,3 +301,44 @@ def test_an_index_built_with_another_embedding_model_says_so(fake_env: None,
     assert r.returncode == 1 and "built with another embedding model" in r.stderr, r.stderr
     assert "256-dimensional" in r.stderr and "384" in r.stderr and "qa ingest --rebuild" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+# Bad questions ------------------------------------------------------------------------------------------------
+
+def test_a_huge_question_set_reports_each_bad_line_by_number_and_keeps_the_rest(tmp_path: Path) -> None:
+    from qa.evaluation import load_questions
+
+    good = {"question": "What did Blinken ask Sudani?", "answers": ["curb"], "sources": [SEED_ID], "answerable": True}
+    lines = [json.dumps({"id": f"q{i}", **good}) for i in range(50_000)]
+    lines[10_000] = json.dumps({"id": "huge", **good, "question": "Why " * 1_250_000 + "?"})  # a 5 MB question
+    lines[20_000] = '{"id": "cut", "question": '
+    lines[30_000] = json.dumps({"id": "typed", **good, "answerable": "maybe"})
+    lines[40_000] = json.dumps({"id": "blank", **good, "question": "  "})
+    path = tmp_path / "big.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    qs = load_questions(path)
+    assert len(qs.questions) == 49_996 and "huge" not in {q.id for q in qs.questions}
+    assert [p.split(": ", 1)[0] for p in qs.problems] == [f"{path}:{n}" for n in (10_001, 20_001, 30_001, 40_001)]
+    assert "the question is 5,000,001 characters long; at most 2,000 are accepted" in qs.problems[0]
+
+
+def test_an_overlong_question_is_one_line_in_ask_eval_and_chat_and_the_rest_goes_on(tmp_path: Path,
+                                                                                   fake_env: None) -> None:
+    long_question = "Why did the minister say that " + "the talks went on and on and " * 100 + "?"
+    asked = qa("ask", long_question)
+    assert asked.returncode == 1 and "characters long; at most 2,000 are accepted" in asked.stderr, asked.stderr
+    assert len(asked.stderr.strip().splitlines()) == 2 and "Traceback" not in asked.stderr
+
+    path = tmp_path / "qs.jsonl"
+    rows = [{"id": "ok", "question": "What did Blinken ask Sudani?", "answers": ["curb"], "sources": [SEED_ID],
+             "answerable": True}, {"id": "long", "question": long_question, "answers": [], "answerable": False}]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    run = qa("eval", str(path), "--retrieval-only", "--corpus", str(SEED), "--out", str(tmp_path / "run"))
+    assert run.returncode == 0, run.stderr
+    assert f"{path}:2: the question is" in run.stderr and long_question not in run.stderr
+    assert json.loads((tmp_path / "run" / "summary.json").read_text())["n"] == 1
+
+    chat = runner.invoke(app, ["chat"], input=f"{long_question}\nWhat did Blinken ask Sudani?\n")
+    assert "characters long; at most 2,000 are accepted" in chat.stdout
+    assert "militias" in chat.stdout  # the next question is answered
+    assert chat.exit_code == 1  # piped: a question that failed makes the exit status non-zero

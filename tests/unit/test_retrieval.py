@@ -96,6 +96,17 @@ def test_latest_prefers_the_newest_matching_article(fake_env: None, news: Path) 
     assert first[0] == "aid-may"
 
 
+def test_undated_articles_rank_after_the_dated_matches_of_a_time_bound_question(fake_env: None, news: Path) -> None:
+    _s, store = setup(fake_env, news)
+    r = Retriever(store)
+    # without a time in it, the undated note ranks between the two aid packages (MMR keeps them apart)
+    assert ids(r.search("humanitarian aid package for Ukraine", 5))[:3] == ["aid-may", "undated", "aid-july"]
+    latest = ids(r.search("What is the latest humanitarian aid package for Ukraine?", 5))
+    assert latest[:3] == ["aid-july", "aid-may", "undated"]  # still shown, after both dated matches
+    assert ids(r.search("Which aid package did the United States announce this week?", 5,
+                        Filters(as_of="2022-05-12")))[:2] == ["aid-may", "undated"]
+
+
 def test_this_week_with_as_of_finds_that_weeks_article(fake_env: None, news: Path) -> None:
     _s, store = setup(fake_env, news)
     got = Retriever(store).search("Which aid package did the United States announce this week?", 3,
