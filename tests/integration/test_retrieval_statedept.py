@@ -78,3 +78,14 @@ def test_passages_are_exact_spans_of_their_articles(store) -> None:  # type: ign
     for p in retriever(store, "hybrid").search("humanitarian assistance for the people of Ukraine", 8):
         article = store.get_article(p.article_id)
         assert article is not None and article.text[p.start:p.end] == p.text
+
+
+def test_an_as_of_answer_cites_nothing_later_and_gives_the_date_of_its_evidence(statedept_settings: Settings
+                                                                                ) -> None:
+    from qa.chain import make_assistant
+
+    answer = make_assistant(statedept_settings).ask(
+        "Which ISIS leader did U.S. forces kill in northwest Syria this week?", filters=Filters(as_of="2022-02-05"))
+    assert not answer.refused and "Qurayshi" in answer.answer, answer.draft
+    assert answer.citations and all(c.date[:10] <= "2022-02-05" for c in answer.citations)
+    assert answer.answer.startswith("On 3 February 2022, ")  # the date of the release it cites
