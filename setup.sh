@@ -33,7 +33,7 @@ if ! "$VENV/bin/python" -c "import importlib.metadata as m; assert m.version('ll
   wheels="${XDG_CACHE_HOME:-$HOME/.cache}/qa/wheels/$variant"
   mkdir -p "$wheels"
   if ! ls "$wheels"/llama_cpp_python-$LLAMA_VERSION-*.whl >/dev/null 2>&1; then
-    step "compiling llama-cpp-python $LLAMA_VERSION ($variant, ~7 min on 2 cores; cached in $wheels)"
+    step "compiling llama-cpp-python $LLAMA_VERSION ($variant, ~5 min on 2 cores; cached in $wheels)"
     CMAKE_ARGS="$args" pip wheel -q --no-cache-dir --no-deps "llama-cpp-python==$LLAMA_VERSION" -w "$wheels"
   fi
   step "installing llama-cpp-python ($variant)"
