@@ -171,6 +171,16 @@ def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
     return len(a & b) / len(a | b) if a and b else 0.0
 
 
+def undated_after_matches(chosen: list[Candidate], bar: float) -> list[Candidate]:
+    """Undated candidates moved after the last dated one scoring at least `bar`; nothing else changes order."""
+    def dated(c: Candidate) -> bool:
+        return int(c.meta.get("date_ts", -1)) >= 0
+
+    last = max((i for i, c in enumerate(chosen) if dated(c) and c.score >= bar), default=-1)
+    head = chosen[:last + 1]
+    return [c for c in head if dated(c)] + [c for c in head if not dated(c)] + chosen[last + 1:]
+
+
 def mmr(ranked: list[Candidate], k: int, lam: float = 0.7, near_copy: float = 0.8) -> list[Candidate]:
     """Maximal marginal relevance over word sets: relevance minus similarity to what is already chosen; a
     candidate at least `near_copy` similar to a chosen one is never shown."""
@@ -329,9 +339,8 @@ class Retriever:
         for c in candidates:
             c.score = fused[c.chunk_id]
         chosen = mmr(candidates, k, s.mmr_lambda)
-        if window is not None and chosen:  # time-bound: undated passages stay eligible, after the dated matches
-            bar = MATCHING * fused[ranked[0]]
-            chosen.sort(key=lambda c: not (c.score >= bar and int(c.meta.get("date_ts", -1)) >= 0))
+        if window is not None:  # time-bound: undated passages stay eligible, after the dated matches
+            chosen = undated_after_matches(chosen, MATCHING * fused[ranked[0]] if ranked else 0.0)
         return self._passages(chosen)
 
     def _window(self, intent: TimeIntent, filters: Filters) -> Filters | None:

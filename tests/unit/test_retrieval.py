@@ -11,7 +11,7 @@ from qa.config import Settings
 from qa.embedding import make_embeddings
 from qa.ingest import ingest
 from qa.keyword import KeywordIndex
-from qa.retrieval import Candidate, Filters, Retriever, keyword_mask, mmr, rrf, time_intent
+from qa.retrieval import Candidate, Filters, Retriever, keyword_mask, mmr, rrf, time_intent, undated_after_matches
 from qa.store import Store, open_store
 
 
@@ -105,6 +105,11 @@ def test_undated_articles_rank_after_the_dated_matches_of_a_time_bound_question(
     assert latest[:3] == ["aid-july", "aid-may", "undated"]  # still shown, after both dated matches
     assert ids(r.search("Which aid package did the United States announce this week?", 5,
                         Filters(as_of="2022-05-12")))[:2] == ["aid-may", "undated"]
+    # only undated passages move: dated ones keep the order MMR gave them, a weak one included
+    pick = [Candidate(f"{name}#0", "", {"date_ts": ts}, score) for name, ts, score in
+            [("strong", 9, 0.9), ("undated", -1, 0.8), ("weak", 5, 0.1), ("match", 7, 0.7), ("late", 3, 0.05)]]
+    moved = undated_after_matches(pick, 0.6 * 0.9)
+    assert [c.chunk_id.split("#")[0] for c in moved] == ["strong", "weak", "match", "undated", "late"]
 
 
 def test_this_week_with_as_of_finds_that_weeks_article(fake_env: None, news: Path) -> None:
