@@ -7,6 +7,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from datetime import date
 
 from qa.chunking import sentence_spans
 from qa.llms import STOP, content_words
@@ -179,6 +180,7 @@ ANSWER_TYPES = (
 
 
 WHO = re.compile(r"^\W*(?:who|whom)\b", re.IGNORECASE)
+ASKS_WHEN = re.compile(r"\bwhen\b|" + ANSWER_TYPES[1][0].pattern, re.IGNORECASE)
 HOW_MANY = re.compile(r"\bhow many\s+((?:[\w'’-]+\s+){0,2}[\w'’-]+)", re.IGNORECASE)
 
 
@@ -201,6 +203,41 @@ def gives_answer_type(question: str, answer: str) -> bool:
         nouns = content_words(counted.group(1))
         return not nouns or bool(nouns & content_words(answer))
     return True
+
+
+# A day written out in a claim ("on March 12, 2022", "12 March"): when it is the day its passage was published it
+# is supported by the citation itself, which shows that date, though the article's text rarely repeats it.
+WRITTEN_DAY = re.compile(rf"({MONTH_WORDS})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?\b(?:,?\s+(\d{{4}})\b)?|"
+                         rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?({MONTH_WORDS})\.?(?:,?\s+(\d{{4}})\b)?",
+                         re.IGNORECASE)
+MONTH_NUMBER = {m: i for i, m in enumerate("jan feb mar apr may jun jul aug sep oct nov dec".split(), start=1)}
+
+
+def without_publication_day(claim: str, published: str) -> str:
+    """The claim without its mentions of `published` (ISO date), the day its passage was published."""
+    try:
+        day = date.fromisoformat(published[:10])
+    except ValueError:
+        return claim
+
+    def same(m: re.Match[str]) -> str:
+        month, d, year = (m.group(1), m.group(2), m.group(3)) if m.group(1) else (m.group(5), m.group(4), m.group(6))
+        if (MONTH_NUMBER[month[:3].lower()], int(d)) == (day.month, day.day) and (not year or int(year) == day.year):
+            return ""
+        return m.group()
+
+    return WRITTEN_DAY.sub(same, claim)
+
+
+def writes_out(word: str, claim: str, known: Callable[[str], bool]) -> bool:
+    """`word` opens a person's name written out in the claim ("Antony J. Blinken") whose surname is `known`."""
+    for m in re.finditer(r"[^\W\d_][\w'’-]*\.?", claim):
+        if fold(m.group().rstrip(".")) != word:
+            continue
+        rest = re.match(r"(?:\s+[A-Z]\.)*(?:\s+[A-Z][\w'’-]+\.?){1,2}", claim[m.end():])
+        if rest and known(fold(re.sub(r"['’]s$", "", rest.group().split()[-1].rstrip(".")))):
+            return True
+    return False
 
 
 def name_in(name: str, text_low: str) -> bool:
@@ -295,9 +332,11 @@ class Evidence:
         spans = self.spans[passage.n]
         words = content_words(claim)
         have = quantities(f"{passage.title} {passage.text}", spelled=True)
-        missing_numbers = [f"{n} {unit}".strip() for n, unit in sorted(quantities(claim))
+        # the article's date backs a claim's aside ("authorized on March 12"), not the answer to "when"
+        own = claim if ASKS_WHEN.search(question) else without_publication_day(claim, passage.date)
+        missing_numbers = [f"{n} {unit}".strip() for n, unit in sorted(quantities(own))
                            if n not in given and (n, unit) not in have]
-        names = claim_names(claim)
+        names = claim_names(own)
         missing_names = [n for n in names if n not in given and not name_in(n, text_low)]
         q_low = fold(question)
         if missing_names and any(not name_in(n, q_low) for n in names):
@@ -305,6 +344,10 @@ class Evidence:
             present = [n for n in premise if name_in(n, text_low)]
             if len(present) >= 2 and 3 * len(present) >= 2 * len(premise):
                 missing_names = [n for n in missing_names if n not in premise]
+        # the first name of someone the question names by surname, and the claim too, supported ("Antony J. Blinken")
+        unsupported = set(missing_names)
+        missing_names = [n for n in missing_names
+                         if not writes_out(n, own, lambda w: name_in(w, q_low) and w not in unsupported)]
         sent_words = [content_words(passage.text[s:e]) for s, e in spans]
         lex_sent = [len(words & w) / max(1, len(words)) for w in sent_words]
         lexical = len(words & set().union(*sent_words)) / max(1, len(words))

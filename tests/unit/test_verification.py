@@ -262,3 +262,28 @@ def test_a_word_capitalised_only_because_it_opens_the_sentence_is_not_a_name(evi
         assert verify(text, evidence, question=q).citations, opener  # none of these words is in the passage
     assert not verify("Italy, Blinken urged Sudani to curb Iranian-backed militias [2].", evidence,
                       question=q).citations  # a name that opens a sentence is still a name
+
+
+def test_the_day_a_passage_was_published_and_the_first_name_of_a_surname_the_question_gives_are_supported() -> None:
+    text = ("Secretary Blinken is authorizing a drawdown of $200 million in arms for Ukraine. "
+            "Under Secretary John R. Bass will oversee the deliveries.")
+    ev = Evidence([Passage(n=1, article_id="a", chunk_id="a::0", score=0.9, text=text, start=0, end=len(text),
+                           title="Security assistance", source="Wire", date="2022-03-12T18:00:00Z")])
+    q = "How large was the newest drawdown of arms for Ukraine that Blinken signed off on?"
+    # the citation shows the article's date; its text need not repeat it
+    assert verify("Blinken is authorizing a drawdown of $200 million on March 12, 2022 [1].", ev, question=q).citations
+    assert verify("On 12 March, Blinken is authorizing a drawdown of $200 million [1].", ev, question=q).citations
+    assert not verify("Blinken is authorizing a drawdown of $200 million on March 14, 2022 [1].", ev,
+                      question=q).citations  # another day is a number the passage lacks
+    who = "Who will oversee the deliveries of arms Blinken authorized?"
+    assert verify("Secretary Antony J. Blinken said John R. Bass will oversee the deliveries [1].", ev,
+                  question=who).citations
+    # a first name is only let through for a surname the question gives: Bass is the answer, not the question's
+    assert not verify("Blinken said Robert J. Bass will oversee the deliveries [1].", ev, question=who).citations
+    # ... but it does not answer "when": an announcement's date is not the date of what it announces
+    visit = ("Deputy Secretary Sherman will travel to Honiara to open the U.S. Embassy. "
+             "She will meet Solomon Islands officials.")
+    ev = Evidence([Passage(n=1, article_id="b", chunk_id="b::0", score=0.9, text=visit, start=0, end=len(visit),
+                           title="Travel", source="Wire", date="2022-07-25")])
+    assert not verify("Sherman will open the U.S. Embassy in Honiara on July 25 [1].", ev,
+                      question="On what date did the U.S. Embassy in Honiara open?").citations
