@@ -433,6 +433,9 @@ def verify(answer: str, evidence: Evidence, unsupported: str = "remove", check: 
                 (qvec is None or vec is None or cosine(qvec, vec) < OFF_TOPIC):
             checked.removed.append(sentence)
             continue
+        if check and sentence.rstrip().endswith("?"):  # a reporter's question copied from a briefing claims nothing
+            checked.removed.append(sentence)
+            continue
         if is_refusal(sentence):  # "The sources do not say how Sudani responded." is honest as it stands
             out_text.append(sentence)
             continue

@@ -149,6 +149,9 @@ def test_a_later_sentence_unrelated_to_the_question_is_dropped_as_filler(evidenc
     related = verify("Blinken urged Sudani to curb militias [2]. He also asked Sudani to stop arms transfers [2].",
                      evidence, question="What did Blinken ask Sudani?")
     assert "arms transfers" in related.answer
+    asked = verify("Blinken urged Sudani to curb militias [2]. Did he ask Iraq about arms transfers to Syria? [2]",
+                   evidence, question="What did Blinken ask Sudani?")  # a reporter's question, copied
+    assert asked.answer == "Blinken urged Sudani to curb militias. [2]"
 
 
 def test_names_match_by_alias_but_a_question_name_is_still_checked(evidence: Evidence) -> None:
