@@ -210,7 +210,8 @@ def gives_answer_type(question: str, answer: str) -> bool:
 WRITTEN_DAY = re.compile(rf"({MONTH_WORDS})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?\b(?:,?\s+(\d{{4}})\b)?|"
                          rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?({MONTH_WORDS})\.?(?:,?\s+(\d{{4}})\b)?",
                          re.IGNORECASE)
-MONTH_NUMBER = {m: i for i, m in enumerate("jan feb mar apr may jun jul aug sep oct nov dec".split(), start=1)}
+MONTH_NUMBER = {m: i for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct",
+                                             "nov", "dec"), start=1)}
 
 
 def without_publication_day(claim: str, published: str) -> str:

@@ -11,7 +11,16 @@ from qa.config import Settings
 from qa.embedding import make_embeddings
 from qa.ingest import ingest
 from qa.keyword import KeywordIndex
-from qa.retrieval import Candidate, Filters, Retriever, keyword_mask, mmr, rrf, time_intent, undated_after_matches
+from qa.retrieval import (
+    Candidate,
+    Filters,
+    Retriever,
+    keyword_mask,
+    mmr,
+    rrf,
+    time_intent,
+    undated_after_matches,
+)
 from qa.store import Store, open_store
 
 
