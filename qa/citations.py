@@ -12,6 +12,7 @@ from datetime import date
 from qa.chunking import sentence_spans
 from qa.llms import STOP, content_words
 from qa.prompts import REFUSAL
+from qa.retrieval import MONTHS
 from qa.types import Citation, Passage
 
 Embed = Callable[[list[str]], list[list[float]]]
@@ -210,8 +211,6 @@ def gives_answer_type(question: str, answer: str) -> bool:
 WRITTEN_DAY = re.compile(rf"({MONTH_WORDS})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?\b(?:,?\s+(\d{{4}})\b)?|"
                          rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?({MONTH_WORDS})\.?(?:,?\s+(\d{{4}})\b)?",
                          re.IGNORECASE)
-MONTH_NUMBER = {m: i for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct",
-                                             "nov", "dec"), start=1)}
 
 
 def without_publication_day(claim: str, published: str) -> str:
@@ -223,7 +222,7 @@ def without_publication_day(claim: str, published: str) -> str:
 
     def same(m: re.Match[str]) -> str:
         month, d, year = (m.group(1), m.group(2), m.group(3)) if m.group(1) else (m.group(5), m.group(4), m.group(6))
-        if (MONTH_NUMBER[month[:3].lower()], int(d)) == (day.month, day.day) and (not year or int(year) == day.year):
+        if (MONTHS[month.lower()], int(d)) == (day.month, day.day) and (not year or int(year) == day.year):
             return ""
         return m.group()
 
