@@ -1,0 +1,39 @@
+"""The one terminal boundary: text that comes from outside qa is made safe before it is printed.
+
+Articles, file names, question sets and servers are not trusted to drive the user's terminal: escape sequences
+(window titles, screen clears, OSC 8 links, cursor moves, their one-byte C1 forms) and other control characters
+are removed before such text reaches a terminal or a log line; newline and tab are kept. `--json` output keeps
+the text exact but escapes every control character, so piping it to a terminal is safe too.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+# An escape sequence is removed whole, so no printable remainder of it ("]0;title") is left behind.
+_SEQUENCE = re.compile(
+    r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]?"                           # CSI ... final byte (cursor, colour, clear)
+    r"|(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x07\x1b\x9c\n]*(?:\x07|\x1b\\|\x9c)?"  # OSC/DCS/SOS/PM/APC ... ST
+    r"|\x1b[ -/]*[0-~]?"                                            # the other ESC sequences (ESC c, ESC ( B)
+)
+# Every other C0 control but tab and newline, DEL, and the C1 controls.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_JSON_UNSAFE = re.compile(r"[\x7f-\x9f\u2028\u2029]")  # json.dumps leaves these raw with ensure_ascii=False
+
+
+def clean(text: str) -> str:
+    """`text` without escape sequences and control characters (newline and tab kept); `\\r\\n` becomes `\\n`."""
+    text = text.replace("\r\n", "\n")
+    return _CONTROL.sub("", _SEQUENCE.sub("", text))
+
+
+def one_line(text: str) -> str:
+    """`clean(text)` on one line: every run of whitespace, newlines included, becomes one space."""
+    return " ".join(clean(text).split())
+
+
+def dumps(obj: Any) -> str:
+    """JSON for stdout: text exact (non-ASCII kept readable) but every control character escaped as \\uXXXX."""
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", json.dumps(obj, ensure_ascii=False))

@@ -1,0 +1,55 @@
+"""The terminal boundary: nothing from outside qa can drive the user's terminal, and ordinary text is untouched."""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from qa.terminal import clean, dumps, one_line
+
+ATTACKS = [
+    "\x1b]0;pwned\x07",            # window title (OSC, BEL)
+    "\x1b]0;pwned\x1b\\",          # window title (OSC, ST)
+    "\x1b[2J\x1b[H",               # clear screen, cursor home
+    "\x1b]8;;http://evil/\x1b\\click\x1b]8;;\x1b\\",  # OSC 8 link
+    "\x1b[5A\x1b[10C",             # cursor moves
+    "\x9b2J",                      # C1 CSI
+    "\x9d0;pwned\x9c",             # C1 OSC ... C1 ST
+    "\x1bc",                       # full reset
+    "\r\x1b[K",                    # overwrite the line
+    "\x1bP+q\x1b\\",               # DCS query
+]
+
+
+def _no_control(s: str) -> bool:
+    return all(c in "\n\t" or unicodedata.category(c) != "Cc" for c in s)
+
+
+@given(st.lists(st.sampled_from(ATTACKS) | st.text(max_size=20), max_size=12).map("".join))
+@settings(max_examples=300, deadline=None)
+def test_no_escape_or_control_character_survives(text: str) -> None:
+    out = clean(text)
+    assert _no_control(out)
+    assert "\x1b" not in one_line(text) and "\n" not in one_line(text)
+
+
+def test_escape_sequences_are_removed_whole() -> None:
+    assert clean("Title\x1b]0;pwned\x07 here") == "Title here"
+    assert clean("a\x1b[2J\x1b[Hb") == "ab"
+    assert clean("see \x1b]8;;http://evil/\x1b\\this\x1b]8;;\x1b\\ link") == "see this link"
+    assert clean("x\x9b31my") == "xy"
+
+
+@given(st.text(st.characters(exclude_categories=("Cc", "Cs"))) | st.sampled_from(["line\n\tindented", "é — “q”"]))
+def test_ordinary_text_is_unchanged(text: str) -> None:
+    assert clean(text) == text
+
+
+@given(st.text())
+def test_json_keeps_the_text_exact_and_escapes_controls(text: str) -> None:
+    out = dumps({"t": text})
+    assert json.loads(out) == {"t": text}
+    assert _no_control(out.replace("\n", "").replace("\t", ""))
