@@ -34,6 +34,18 @@ def one_line(text: str) -> str:
     return " ".join(clean(text).split())
 
 
-def dumps(obj: Any) -> str:
+def dumps(obj: Any, indent: int | None = None) -> str:
     """JSON for stdout: text exact (non-ASCII kept readable) but every control character escaped as \\uXXXX."""
-    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", json.dumps(obj, ensure_ascii=False))
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", json.dumps(obj, ensure_ascii=False, indent=indent))
+
+
+# Credentials in URLs (`http://user:secret@host`, `?api_key=...`) never reach a terminal, a log line or a file qa
+# writes: the user part and secret-looking query values are replaced by `***`.
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s]*@")
+_SECRET_QUERY = re.compile(r"(?i)([?&](?:api[_-]?key|key|token|access[_-]?token|secret|password|passwd|pwd|auth)=)"
+                           r"[^&\s#]+")
+
+
+def redact(text: str) -> str:
+    """`text` with the credentials of every URL in it replaced by `***` (the host and path are kept)."""
+    return _SECRET_QUERY.sub(r"\1***", _USERINFO.sub(r"\1***@", text))
