@@ -219,14 +219,14 @@ def read_config_file(path: Path) -> dict[str, Any]:
     return data
 
 
-def _origin(name: str, overrides: dict[str, Any], file: Path | None) -> tuple[str, str]:
+def _origin(name: str, overrides: dict[str, Any], file: Path | None, values: dict[str, Any]) -> tuple[str, str]:
     """How the user wrote setting `name` and where: ("--home", "on the command line") and the like."""
     if name in overrides:
         return "--" + name.replace("_", "-"), "on the command line"
     env = f"QA_{name.upper()}"
     if any(key.upper() == env for key in os.environ):
         return env, "in the environment"
-    if file is not None and name in _FILE_VALUES:
+    if file is not None and name in values:
         return name, f"in {file}"
     return env, ""
 
@@ -248,12 +248,13 @@ def _written(written: str, value: Any, where: str) -> str:
     return f"{text} {where}" if where else text
 
 
-def _translate(err: ValidationError, overrides: dict[str, Any], file: Path | None) -> SettingsError:
+def _translate(err: ValidationError, overrides: dict[str, Any], file: Path | None,
+               values: dict[str, Any]) -> SettingsError:
     """The first invalid setting as one line: which one, where it was set, its value, and what is allowed."""
     problems = err.errors()
     first = problems[0]
     name = str(first["loc"][0]) if first["loc"] else "?"
-    written, where = _origin(name, overrides, file)
+    written, where = _origin(name, overrides, file, values)
     msg = first["msg"].removeprefix("Input ").removeprefix("Value error, ")
     if first["type"] == "string_pattern_mismatch":
         msg = ALLOWED.get(name, msg)
@@ -291,7 +292,7 @@ def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
     try:
         s = Settings(**overrides)
     except ValidationError as e:
-        raise _translate(e, overrides, path) from None
+        raise _translate(e, overrides, path, values) from None
     finally:
         _FILE_VALUES.clear()
     limit = max_passages(s)
@@ -299,7 +300,7 @@ def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
         raise SettingsError(f"Invalid settings: {too_many(s, 1, 0)}",
                             "lower QA_PASSAGE_TOKENS or QA_MAX_TOKENS, or raise QA_N_CTX")
     if s.k > limit:
-        written, where = _origin("k", overrides, path)
+        written, where = _origin("k", overrides, path, values)
         raise SettingsError(f"Invalid setting {_written(written, s.k, where)}: {too_many(s, s.k, limit)}",
                             f"use a k between 1 and {limit}, or a larger QA_N_CTX / smaller QA_PASSAGE_TOKENS")
     return s
