@@ -68,7 +68,6 @@ def run_cmd(
 ) -> None:
     """Run a question set through the assistant; write results.jsonl, summary.json, report.md, report.html."""
     from qa import evaluation as ev
-
     from qa.config import check_k
 
     s: Settings = ctx.find_root().obj

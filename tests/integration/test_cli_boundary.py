@@ -46,7 +46,7 @@ def run(*args: str, home: Path, cwd: Path | None = None, **env: str) -> subproce
     base.update(QA_HOME=str(home), QA_EMBEDDINGS="fake", QA_LLM="fake", XDG_CONFIG_HOME=str(home.parent / "xdg"),
                 COLUMNS="200", HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
     base.update(env)
-    return subprocess.run([str(QA), *args], capture_output=True, text=True, env=base, cwd=cwd or home.parent,
+    return subprocess.run([str(QA), *args], check=False, capture_output=True, text=True, env=base, cwd=cwd or home.parent,
                           timeout=300, errors="surrogateescape")
 
 
@@ -141,7 +141,7 @@ def test_config_file_is_read_only_from_where_the_user_put_it(tmp_path: Path) -> 
     # the user's config directory: read; `~` is the home folder
     (xdg / "qa.toml").write_text('home = "~/from-user-config"\n')
     fake_home = tmp_path / "user"
-    r = subprocess.run([str(QA), "sources", "--json"], capture_output=True, text=True, cwd=tmp_path, env={
+    r = subprocess.run([str(QA), "sources", "--json"], check=False, capture_output=True, text=True, cwd=tmp_path, env={
         **{k: v for k, v in os.environ.items() if not k.startswith("QA_")}, "HOME": str(fake_home),
         "XDG_CONFIG_HOME": str(tmp_path / "xdg"), "QA_EMBEDDINGS": "fake", "QA_LLM": "fake"})
     assert r.returncode == 0, r.stderr
