@@ -341,5 +341,9 @@ def main() -> None:
                       "run `qa ingest --rebuild PATH...` to build it again from your articles")
             _fail(f"The index could not be read; it may be damaged: {first}",
                   "run `qa ingest --rebuild PATH...` to build it again from your articles")
+        if isinstance(e, OSError) and e.strerror:  # a full disk, a read-only or missing folder: not a bug
+            where = f": {e.filename}" if e.filename else ""
+            _fail(f"{e.strerror}{where}", "free some space, or check that the folder exists and is writable "
+                  "(another --home / QA_HOME can be used); QA_DEBUG=1 shows where it happened")
         _fail(f"Unexpected {type(e).__name__}: {first}" if first else f"Unexpected {type(e).__name__}",
               "this is a bug in qa or its setup; QA_DEBUG=1 shows the traceback (please report it)")

@@ -79,7 +79,7 @@ class Settings(BaseSettings):
         default="auto", description="Number type MiniLM computes in: `auto` = bfloat16 on CPUs with bfloat16 "
         "instructions (avx512_bf16/amx_bf16: ~1.9x faster, vectors within 0.996 cosine of float32), else float32.")
     chunk_tokens: int = Field(
-        default=200, ge=32, le=256, description="Maximum word-pieces per chunk, title included (MiniLM reads at most 256)."
+        default=200, ge=8, le=256, description="Maximum word-pieces per chunk, title included (MiniLM reads at most 256)."
     )
     chunk_overlap_sentences: int = Field(default=1, ge=0, le=10, description="Sentences repeated between neighbouring chunks.")
 

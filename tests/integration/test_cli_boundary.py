@@ -302,3 +302,16 @@ def test_eval_out_never_touches_files_it_did_not_write(tmp_path: Path) -> None:
     afile.write_text("x")
     one_error(run(*ask, str(afile), home=home), 2, "is a file")
     assert afile.read_text() == "x"
+
+
+def test_a_full_disk_is_one_line_without_a_bug_report(tmp_path: Path) -> None:
+    inject = tmp_path / "inject"
+    inject.mkdir()
+    (inject / "sitecustomize.py").write_text(
+        "import qa.store\n"
+        "def full(*a, **k):\n"
+        "    raise OSError(28, 'No space left on device', '/data/qa/chroma')\n"
+        "qa.store.open_store = full\n")
+    r = run("sources", home=tmp_path / "home", PYTHONPATH=str(inject))
+    one_error(r, 1, "No space left on device: /data/qa/chroma")
+    assert "free some space" in r.stderr and "bug" not in r.stderr
