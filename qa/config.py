@@ -141,6 +141,16 @@ class Settings(BaseSettings):
     keyword_recheck_s: float = Field(
         default=30.0, ge=0.0, le=86_400, description="Seconds between checks that the BM25 index still matches the Chroma store.")
 
+    @field_validator("home", "cache", "corpus", "model_path", mode="before")
+    @classmethod
+    def _not_empty(cls, value: object, info: Any) -> object:
+        """An empty path is not the current folder: no path at all for model_path, an error for the folders."""
+        if isinstance(value, str) and not value.strip():
+            if info.field_name == "model_path":
+                return None
+            raise ValueError("should be a path, not empty")
+        return value
+
     @field_validator("home", "cache", "corpus", "model_path", mode="after")
     @classmethod
     def _expand_user(cls, value: Path | None) -> Path | None:
