@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from qa.errors import QAError, UsageError
-from qa.terminal import redact
+from qa.terminal import dumps, redact
 from qa.types import question_problem
 
 if TYPE_CHECKING:
@@ -445,11 +445,11 @@ def write_text(path: Path, text: str) -> None:
 
 
 def _write_lines(path: Path, rows: list[dict[str, Any]]) -> None:
-    write_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    write_text(path, "".join(dumps(r) + "\n" for r in rows))
 
 
 def write_json(path: Path, obj: Any) -> None:
-    write_text(path, json.dumps(obj, indent=2, ensure_ascii=False) + "\n")
+    write_text(path, dumps(obj, indent=2) + "\n")
 
 
 # The files a run writes into its --out folder; nothing else there is touched.
@@ -539,7 +539,7 @@ def run_eval(questions: list[Question], assistant: Assistant, out: Path, meta: d
     with results_path.open("a", encoding="utf-8") as f:
         for q in todo:
             r = evaluate_one(q, assistant, k, depth, retrieval_only, bool(meta.get("as_of_used")))
-            f.write(json.dumps(r, ensure_ascii=False) + "\n")
+            f.write(dumps(r) + "\n")
             f.flush()
             done[q.id] = r
             on_progress(len(done), len(questions))

@@ -315,3 +315,24 @@ def test_a_full_disk_is_one_line_without_a_bug_report(tmp_path: Path) -> None:
     r = run("sources", home=tmp_path / "home", PYTHONPATH=str(inject))
     one_error(r, 1, "No space left on device: /data/qa/chroma")
     assert "free some space" in r.stderr and "bug" not in r.stderr
+
+
+def _not_a_day_in_range(value: str) -> bool:
+    from datetime import date
+
+    try:
+        return not date(1800, 1, 1) <= date.fromisoformat(value.strip()[:10]) <= date(2199, 12, 31)
+    except ValueError:
+        return True
+
+
+@FAST
+@given(option=st.sampled_from(["--since", "--until", "--as-of"]),
+       value=st.one_of(st.dates().map(str), st.text(st.characters(exclude_characters="\x00",
+                                                                  exclude_categories=("Cs",)), min_size=1))
+       .filter(lambda v: _not_a_day_in_range(v) and not v.startswith("-")))
+def test_a_bad_day_on_the_command_line_is_one_line(tmp_path_factory: pytest.TempPathFactory, option: str,
+                                                    value: str) -> None:
+    home = tmp_path_factory.mktemp("day") / "home"
+    one_error(run("ask", "What did Blinken ask?", option, value, home=home), 2, option)
+    assert not home.exists()
