@@ -589,8 +589,9 @@ def compare_runs(a: Path, b: Path) -> dict[str, Any]:
     for key in sorted(set(set_a) | set(set_b)):
         if set_a.get(key) != set_b.get(key):
             differ[f"settings.{key}"] = {"a": set_a.get(key), "b": set_b.get(key)}
-    changed = [{"id": i, "question": rb[i]["question"], "a": ra[i]["failure_class"], "b": rb[i]["failure_class"]}
-               for i in ra if i in rb and ra[i]["failure_class"] != rb[i]["failure_class"]]
+    changed = [{"id": i, "question": rb[i].get("question", ""), "a": ra[i].get("failure_class"),
+                "b": rb[i].get("failure_class")}
+               for i in ra if i in rb and ra[i].get("failure_class") != rb[i].get("failure_class")]
     return {"a": str(a), "b": str(b), "metrics": metrics, "differ": differ, "changed": changed,
             "only_a": sorted(set(ra) - set(rb)), "only_b": sorted(set(rb) - set(ra)),
             "failure_classes": {c: {"a": (sa.get("failure_classes") or {}).get(c, 0),

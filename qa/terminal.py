@@ -24,8 +24,9 @@ _JSON_UNSAFE = re.compile(r"[\x7f-\x9f\u2028\u2029]")  # json.dumps leaves these
 
 
 def clean(text: str) -> str:
-    """`text` without escape sequences and control characters (newline and tab kept); `\\r\\n` becomes `\\n`."""
-    text = text.replace("\r\n", "\n")
+    """`text` without escape sequences and control characters (newline and tab kept); `\\r\\n` and a lone `\\r`
+    (old Mac line ends) become `\\n`, so no line is overwritten and none is merged with the next."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
     return _CONTROL.sub("", _SEQUENCE.sub("", text))
 
 
