@@ -27,6 +27,7 @@ from pydantic_settings import (
 )
 
 from qa.errors import SettingsError, UsageError
+from qa.terminal import one_line
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 BUNDLED_CORPUS = PACKAGE_ROOT / "corpus"
@@ -295,7 +296,8 @@ def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
     if not named and here.is_file() and (path is None or not path.samefile(here)):
         # Not read: a folder of downloaded articles may carry a qa.toml that sends questions, passages and an
         # API key to another server. Said once per command so a user who relied on it knows why it is ignored.
-        print(f"note: {here.resolve()} is not read; use `qa --config qa.toml ...` or QA_CONFIG to read it",
+        print(f"note: {one_line(str(here.resolve()))} is not read; use `qa --config qa.toml ...` or QA_CONFIG "
+              "to read it",
               file=sys.stderr)
     _FILE_VALUES.clear()
     _FILE_VALUES.update(values)
