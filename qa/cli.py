@@ -73,9 +73,9 @@ def setup(ctx: typer.Context) -> None:
 
     s = settings(ctx)
     con = err_console()
-    con.print(f"embedding model: {_safe(minilm_path())}")
+    con.print(f"embedding model: {_safe(minilm_path())}", soft_wrap=True)
     if s.llm == "llamacpp":
-        con.print(f"generator model: {_safe(ensure_gguf(s, lambda m: con.print(_safe(m))))}")
+        con.print(f"generator model: {_safe(ensure_gguf(s, lambda m: con.print(_safe(m))))}", soft_wrap=True)
 
 
 def _ingest(s: Settings, paths: list[Path], prune: bool = False, rebuild: bool = False) -> IngestReport:
