@@ -109,3 +109,13 @@ def test_credentials_in_urls_are_redacted(user: str, secret: str) -> None:
 
 def test_a_password_with_an_at_sign_is_redacted_whole() -> None:
     assert redact("http://u:p@ss@host:1/x") == "http://***@host:1/x"
+
+
+def test_relative_paths_in_a_config_file_are_relative_to_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("QA_HOME")
+    cfg = tmp_path / "conf" / "qa.toml"
+    cfg.parent.mkdir()
+    cfg.write_text('home = "data"\ncorpus = "../articles"\n')
+    monkeypatch.chdir(tmp_path)
+    s = load_settings(cfg)
+    assert s.home == tmp_path / "conf" / "data" and s.corpus == tmp_path / "conf" / ".." / "articles"
