@@ -240,16 +240,28 @@ def remove(article_ids: list[str], store: Store, settings: Settings) -> tuple[li
     from qa.duplicates import group_duplicates
     from qa.keyword import KeywordIndex
 
+    import json
+
     marker = settings.home / "ingest.incomplete"
+    cut_short: set[str] = set()  # ids a removal that was killed part-way was removing: the repair finishes them
     if marker.exists():
+        try:
+            cut_short = set(json.loads(marker.read_text() or "{}").get("removing", []))
+        except (ValueError, AttributeError, OSError):
+            pass
         store.repair()
-    removed, unknown = [], []
+    removed: list[Article] = []
+    unknown: list[str] = []
+    ids = list(dict.fromkeys(article_ids))
     marker.parent.mkdir(parents=True, exist_ok=True)
-    marker.touch()
-    for article_id in dict.fromkeys(article_ids):
+    marker.write_text(json.dumps({"removing": ids}))
+    for article_id in ids:
         article = store.get_article(article_id)
         if article is None:
-            unknown.append(article_id)
+            if article_id in cut_short:
+                removed.append(Article(id=article_id, title="(its removal was interrupted; finished now)", text=""))
+            else:
+                unknown.append(article_id)
             continue
         store.delete_article(article_id)
         removed.append(article)

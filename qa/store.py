@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import errno
 import json
+import os
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 from langchain_core.embeddings import Embeddings
@@ -87,7 +89,7 @@ class Store:
             raise
         except Exception as e:  # noqa: BLE001 - chromadb raises many types; all mean the store is unusable
             where = settings.chroma_url or str(settings.chroma_dir)
-            if not settings.chroma_url and (fault := resource_fault(e)):
+            if not settings.chroma_url and (fault := resource_fault(e, settings.home)):
                 raise fault_error(settings, fault) from None
             hint = ("check that `chroma run` is serving there (QA_CHROMA_URL)" if settings.chroma_url
                     else "run `qa ingest --rebuild` to recreate the index from your articles")
@@ -197,9 +199,14 @@ _FULL_TEXT = ("no space left", "disk is full", "database or disk is full", "sqli
 _READ_ONLY_TEXT = ("read-only file system", "readonly database", "permission denied", "sqlite_readonly")
 
 
-def resource_fault(error: BaseException) -> str:
+LOW_SPACE = 256_000_000  # a Chroma error with less free space than this under QA_HOME is a full disk
+
+
+def resource_fault(error: BaseException, home: Path | None = None) -> str:
     """"full" or "read-only" when `error` (or what caused it) is the disk refusing a write, else "". Chroma
-    wraps OS errors in its own exceptions, so their messages are read too."""
+    wraps OS errors in its own exceptions, so their messages are read too; its Rust core loses them ("Error in
+    compaction: Failed to apply logs to the metadata segment" on a full disk), so with `home` a Chroma error is
+    also a full disk when little space is left there, and read-only when the folder cannot be written."""
     seen: set[int] = set()
     e: BaseException | None = error
     while e is not None and id(e) not in seen:
@@ -214,6 +221,17 @@ def resource_fault(error: BaseException) -> str:
         if any(t in text for t in _READ_ONLY_TEXT):
             return "read-only"
         e = e.__cause__ or e.__context__
+    if home is not None and type(error).__module__.split(".")[0] in ("chromadb", "sqlite3"):
+        import shutil
+
+        existing = next((p for p in (home, *home.parents) if p.exists()), None)
+        try:
+            if existing is not None and shutil.disk_usage(existing).free < LOW_SPACE:
+                return "full"
+        except OSError:
+            pass
+        if existing is not None and not os.access(existing, os.W_OK):
+            return "read-only"
     return ""
 
 
@@ -241,7 +259,7 @@ def writing(settings: Settings) -> Iterator[None]:
             raise fault_error(settings, fault) from None
         raise
     except Exception as e:  # noqa: BLE001 - chromadb, sqlite, numpy and the OS all report a full disk their way
-        if (fault := resource_fault(e)) and not settings.chroma_url:
+        if (fault := resource_fault(e, settings.home)) and not settings.chroma_url:
             raise fault_error(settings, fault) from None
         raise
 
