@@ -64,10 +64,15 @@ def _label(words: frozenset[str]) -> re.Pattern[str]:
     return re.compile(rf"^[ \t>*_#\-•\"“]*(?:\[\d+\]\s*)*\**(?:{alts})\**\s*:", re.IGNORECASE | re.MULTILINE)
 
 
+def _snippet(matched: str) -> str:
+    """The matched label as plain words for a reason (no brackets, quotes or control characters)."""
+    return " ".join(re.sub(r"[^\w :|/-]", " ", matched).split())[:24]
+
+
 def answer_label(text: str) -> Iterator[Hit]:
     """A line opening with one of the assistant's answer labels ("Short answer:", "Answer:") — any article."""
     for m in _label(template_labels()["answer"]).finditer(text):
-        yield m.start(), m.end(), f"imitates the answer format ({m.group().strip(' *>#-•')!r})"
+        yield m.start(), m.end(), f"imitates the answer format ({_snippet(m.group())})"
 
 
 def question_answer_pair(text: str) -> Iterator[Hit]:
@@ -89,7 +94,7 @@ def source_header(text: str) -> Iterator[Hit]:
     for m in SOURCE_HEADER.finditer(text):
         yield m.start(), m.end(), "imitates the prompt's numbered source list"
     for m in _label(template_labels()["other"]).finditer(text):
-        yield m.start(), m.end(), f"imitates the prompt's {m.group().strip(' *>#-•:').lower()!r} label"
+        yield m.start(), m.end(), f"imitates the prompt's labels ({_snippet(m.group())})"
 
 
 CITATION_MARKER = re.compile(r"\[\d{1,3}(?:\s*[,;]\s*\d{1,3})*\]")
@@ -111,7 +116,7 @@ ROLE_TAG = re.compile(
 def role_tag(text: str) -> Iterator[Hit]:
     """Chat role tags and template tokens ("SYSTEM:", "Assistant:", "<|im_start|>", "[INST]")."""
     for m in ROLE_TAG.finditer(text):
-        yield m.start(), m.end(), f"role tag {m.group().strip(' *>#-•')!r}"
+        yield m.start(), m.end(), f"role tag ({_snippet(m.group())})"
 
 
 INSTRUCTION = re.compile(

@@ -29,15 +29,18 @@ class IngestReport:
     pruned: int = 0
     repaired: int = 0
     duplicates: int = 0
+    flagged: list[tuple[str, str]] = field(default_factory=list)  # (path or id, one-line summary of its flags)
     chunks: int = 0
     seconds: float = 0.0
     problems: list[Problem] = field(default_factory=list)
 
     def summary(self) -> str:
-        return (f"{self.added} added, {self.updated} updated, {self.unchanged} unchanged, {self.skipped} skipped"
+        flagged = "".join(f"flagged {where}: {what}\n" for where, what in self.flagged)  # one line per article
+        return flagged + (f"{self.added} added, {self.updated} updated, {self.unchanged} unchanged, {self.skipped} skipped"
                 + (f", {self.pruned} pruned" if self.pruned else "")
                 + (f", {self.repaired} half-written by an interrupted ingest cleaned up" if self.repaired else "")
                 + (f", {self.duplicates} near-duplicates of other articles" if self.duplicates else "")
+                + (f", {len(self.flagged)} flagged" if self.flagged else "")
                 + f"; {self.chunks} chunks embedded in {self.seconds:.1f} s")
 
 
@@ -141,6 +144,9 @@ def ingest(paths: Iterable[Path], store: Store, settings: Settings, prune: bool 
     from qa.duplicates import group_duplicates
     from qa.keyword import KeywordIndex
 
+    from qa.flags import record_flags, summary
+
+    report.flagged = [(path or aid, summary(flags)) for aid, path, flags in record_flags(store)]
     report.duplicates = group_duplicates(store)
     KeywordIndex(settings.bm25_dir).sync(store)  # BM25 follows Chroma: only changed articles are re-read
     marker.unlink(missing_ok=True)
