@@ -133,8 +133,8 @@ def print_answer(answer: Answer, con: Console | None = None) -> None:
         meta = " · ".join(x for x in (c.source, c.date[:10], c.url) if x)
         mark = "✓" if c.verified else "?"
         con.print(f"\n[bold]\\[{c.n}][/] {escape(c.title)}\n    {escape(meta)}\n    {mark} “{escape(c.quote)}”")
-        con.print(f"    [yellow]⚑ this article holds text imitating an assistant, never used as evidence: "
-                  f"{escape('; '.join(c.flags))}[/]") if getattr(c, "flags", None) else None
+        if c.flags:  # the article holds text that imitates the assistant (qa/flags.py); the quote is not that text
+            con.print(f"    [yellow]⚑ flagged article: {escape('; '.join(c.flags))}[/]")
 
 
 @app.command()
