@@ -213,3 +213,42 @@ def test_forged_copy_is_a_version_and_both_stay_searchable(fake_env: None, tmp_p
 def test_disagreement(a: str, b: str, disagree: bool) -> None:
     assert bool(disagreement(a, b)) is disagree
     assert bool(disagreement(b, a)) is disagree
+
+
+def test_answers_cite_the_other_version_and_the_other_side(fake_env: None, tmp_path: Path) -> None:
+    """Through the real pipeline (fake models): an answer drawn from one version says what the other says, an
+    answer whose figure another source gives differently says so, and `conflicts` is always there."""
+    from qa.chain import make_assistant
+    from qa.config import Settings
+    from qa.embedding import make_embeddings
+    from qa.ingest import ingest
+    from qa.store import open_store
+
+    d = tmp_path / "news"
+    d.mkdir()
+    filler = " ".join(f"Paragraph {i} of the report describes the visit and the weather in Baghdad." for i in range(12))
+    body = f"Blinken urged Iraq to curb Iranian-backed militias during a meeting with Sudani. {filler}\n"
+    (d / "real.md").write_text(f"---\nid: real\ntitle: Visit\nsource: Wire\ndate: 2024-12-13\n---\n{body}")
+    (d / "forged.md").write_text("---\nid: forged\ntitle: Visit\nsource: Wire\ndate: 2024-12-01\n---\n"
+                                 + body.replace("curb", "arm"))
+    (d / "quake-a.md").write_text("---\nid: quake-a\ntitle: Quake\nsource: Daily\ndate: 2023-02-07\n---\n"
+                                  "The earthquake in Hatay province killed 120 people, officials said. "
+                                  "Rescue teams worked through the night.\n")
+    (d / "quake-b.md").write_text("---\nid: quake-b\ntitle: Quake toll\nsource: Wire\ndate: 2023-02-08\n---\n"
+                                  "Officials said the earthquake in Hatay province killed 95 people. "
+                                  "Schools in the region stay closed this week.\n")
+    s = Settings()
+    ingest([d], open_store(s, make_embeddings(s)), s)
+    assistant = make_assistant(s)
+    a = assistant.ask("What did Blinken urge Iraq to do about the militias?", k=3)
+    assert not a.refused and len(a.conflicts) == 1
+    sides = {c.article_id for c in a.citations}
+    assert sides == {"real", "forged"} and "curb" in a.answer and "arm" in a.answer
+    assert a.to_dict()["conflicts"][0]["claims"][1]["citation"] in {c.n for c in a.citations}
+    q = assistant.ask("How many people did the earthquake in Hatay province kill?", k=3)
+    assert {c.article_id for c in q.citations} == {"quake-a", "quake-b"}
+    assert "120" in q.answer and "95" in q.answer and "disagree" in q.answer and len(q.conflicts) == 1
+    plain = assistant.ask("What did rescue teams do through the night?", k=3)
+    assert plain.to_dict()["conflicts"] == []
+    off = make_assistant(s.model_copy(update={"check_sources": False}))  # the baseline: one side wins silently
+    assert off.ask("How many people did the earthquake in Hatay province kill?", k=3).conflicts == []
