@@ -157,7 +157,7 @@ def group_versions(signatures: dict[str, np.ndarray], dates: dict[str, str],
     for members in minhash_groups(signatures):
         parent = {a: a for a in members}
 
-        def find(a: str) -> str:
+        def find(a: str, parent: dict[str, str] = parent) -> str:
             while parent[a] != a:
                 a = parent[a]
             return a

@@ -248,7 +248,7 @@ def record_flags(store: Store) -> list[tuple[str, str, list[Flag]]]:
             if flags:
                 out.append((i, str((m or {}).get("path", "")), flags))
         if ids:
-            store.articles.update(ids=ids, metadatas=metas)
+            store.articles.update(ids=ids, metadatas=metas)  # type: ignore[arg-type]
     return out
 
 

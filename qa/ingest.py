@@ -142,9 +142,8 @@ def ingest(paths: Iterable[Path], store: Store, settings: Settings, prune: bool 
                 store.delete_article(article_id)
                 report.pruned += 1
     from qa.duplicates import group_duplicates
-    from qa.keyword import KeywordIndex
-
     from qa.flags import record_flags, summary
+    from qa.keyword import KeywordIndex
 
     report.flagged = [(path or aid, summary(flags)) for aid, path, flags in record_flags(store)]
     report.duplicates = group_duplicates(store)
