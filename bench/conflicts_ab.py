@@ -13,6 +13,7 @@ same. Prints the metrics table (without, with, delta) and every question whose f
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -45,6 +46,7 @@ def main() -> None:
     ap.add_argument("questions", type=Path)
     ap.add_argument("--split", default=None, help="only questions with this split (dev or heldout)")
     ap.add_argument("--cache", type=Path, default=None, help="keep generations in this JSON file")
+    ap.add_argument("--out", type=Path, default=None, help="append each question's pair of results to this JSONL")
     args = ap.parse_args()
     header("sources that lie or disagree: without / with (same generations where the prompts agree)")
 
@@ -69,6 +71,9 @@ def main() -> None:
     for i, q in enumerate(qs, 1):
         for name, assistant in (("without", old), ("with", new)):
             runs[name].append(evaluate_one(q, assistant, s.k, max(10, s.k), False))
+        if args.out:  # a run stopped early can still be summarised from here
+            with args.out.open("a", encoding="utf-8") as f:
+                f.write(json.dumps({"without": runs["without"][-1], "with": runs["with"][-1]}) + "\n")
         print(f"\r{i}/{len(qs)} questions, {time.perf_counter() - t0:.0f} s", end="", file=sys.stderr, flush=True)
     print(file=sys.stderr)
     sums = {name: summarize(rows, meta) for name, rows in runs.items()}
