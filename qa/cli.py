@@ -249,6 +249,8 @@ def print_answer(answer: Answer, con: Console | None = None) -> None:
         meta = " · ".join(x for x in (c.source, c.date[:10], c.url) if x)
         mark = "✓" if c.verified else "?"
         con.print(f"\n[bold]\\[{c.n}][/] {_line(c.title)}\n    {_line(meta)}\n    {mark} “{_safe(c.quote)}”")
+        if c.flags:  # the article holds text that imitates the assistant (qa/flags.py); the quote is not that text
+            con.print(f"    [yellow]⚑ flagged article: {_line('; '.join(c.flags))}[/]")
 
 
 @app.command()
