@@ -132,12 +132,13 @@ def hold_typing(active: bool) -> Iterator[None]:
     """While an answer is shown, what the user types is neither echoed into it nor lost: the terminal's echo (and
     line buffering) is off, so the keys wait in the input queue and the next prompt reads them. Ctrl-C still
     interrupts. No-op without a terminal."""
-    fd = sys.stdin.fileno() if active and hasattr(sys.stdin, "fileno") else -1
+    fd = -1
     saved = None
-    if fd >= 0:
+    if active:
         try:
             import termios
 
+            fd = sys.stdin.fileno()
             if os.isatty(fd):
                 saved = termios.tcgetattr(fd)
                 quiet = list(saved)
