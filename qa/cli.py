@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
     from qa.config import Settings
     from qa.ingest import IngestReport
+    from qa.loading import Problem
     from qa.types import Answer
 
 app = typer.Typer(help="Ask questions about a folder of news articles; every answer cites its sources.",
@@ -78,31 +79,78 @@ def setup(ctx: typer.Context) -> None:
         con.print(f"generator model: {_safe(ensure_gguf(s, lambda m: con.print(_safe(m))))}", soft_wrap=True)
 
 
-def _ingest(s: Settings, paths: list[Path], prune: bool = False, rebuild: bool = False) -> IngestReport:
+PROGRESS_S = 5.0  # without a terminal, a progress line this often
+
+
+def _eta(seconds: float) -> str:
+    seconds = int(seconds)
+    return f"{seconds // 60} min {seconds % 60:02d} s" if seconds >= 60 else f"{seconds} s"
+
+
+class _PipedProgress:
+    """Progress for a log file or a pipe: one line every PROGRESS_S seconds (articles, chunks, chunks/s, ETA)."""
+
+    def __init__(self, con: Console) -> None:
+        import time
+
+        self.con, self.clock = con, time.monotonic
+        self.t0 = self.last = self.clock()
+
+    def __call__(self, done: int, total: int, chunks: int) -> None:
+        now = self.clock()
+        if now - self.last < PROGRESS_S or total == 0:
+            return
+        self.last = now
+        elapsed = now - self.t0
+        left = f"about {_eta(elapsed / done * (total - done))} left" if done else "time left not known yet"
+        self.con.print(f"ingest: {done:,}/{total:,} articles, {chunks:,} chunks embedded, "
+                       f"{chunks / max(elapsed, 1e-9):.0f} chunks/s, {left}", highlight=False, soft_wrap=True)
+
+
+def _ingest(s: Settings, paths: list[Path], prune: bool = False, rebuild: bool = False,
+            follow_symlinks: bool = False) -> IngestReport:
+    import contextlib
+    import time
+
     from rich.markup import escape
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from qa.embedding import make_embeddings
     from qa.ingest import ingest
     from qa.locking import ingest_lock
-    from qa.store import open_store
+    from qa.store import open_store, writing
 
     con = err_console()
-    with ingest_lock(s):
+    with writing(s), ingest_lock(s):
         if rebuild:
             from qa.store import wipe_store
 
             wipe_store(s)
-            con.print(f"removed the index under {s.home}; rebuilding it")
+            con.print(f"removed the index under {escape(str(s.home))}; rebuilding it", highlight=False)
         store = open_store(s, make_embeddings(s))
-        with Progress(TextColumn("ingesting"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                      console=con, transient=True) as progress:
-            task = progress.add_task("ingest", total=None)
-            report = ingest(paths, store, s, prune=prune,
-                            on_problem=lambda p: progress.console.print(f"[yellow]skipped[/] {escape(str(p))}",
-                                                         soft_wrap=True),
-                            on_progress=lambda done, total: progress.update(task, completed=done, total=total))
-    con.print(report.summary())
+        live = con.is_terminal
+        progress = Progress(TextColumn("ingesting"), BarColumn(), MofNCompleteColumn(), TextColumn("articles"),
+                            TextColumn("{task.fields[chunks]:,} chunks, {task.fields[rate]:.0f}/s"),
+                            TimeRemainingColumn(), console=con, transient=True, disable=not live)
+        piped = _PipedProgress(con)
+        t0 = time.monotonic()
+        with progress if live else contextlib.nullcontext():
+            task = progress.add_task("ingest", total=None, chunks=0, rate=0.0)
+
+            def on_progress(done: int, total: int, chunks: int) -> None:
+                rate = chunks / max(time.monotonic() - t0, 1e-9)
+                progress.update(task, completed=done, total=total, chunks=chunks, rate=rate)
+                if not live:
+                    piped(done, total, chunks)
+
+            def on_problem(p: Problem) -> None:
+                label = "[yellow]skipped[/]" if p.skipped else "[yellow]warning[/]"
+                (progress.console if live else con).print(f"{label} {escape(str(p))}", soft_wrap=True,
+                                                          highlight=False)
+
+            report = ingest(paths, store, s, prune=prune, on_problem=on_problem, on_progress=on_progress,
+                            follow_symlinks=follow_symlinks)
+    con.print(report.summary(), highlight=False)
     return report
 
 
@@ -110,21 +158,60 @@ def _ingest(s: Settings, paths: list[Path], prune: bool = False, rebuild: bool =
 def ingest_cmd(
     ctx: typer.Context,
     paths: Annotated[Optional[list[Path]], typer.Argument(help="Files or folders (default: the bundled corpus/).")] = None,
-    prune: Annotated[bool, typer.Option(help="Remove articles whose files are gone.")] = False,
-    rebuild: Annotated[bool, typer.Option(help="Delete the index and build it again from the files.")] = False,
+    prune: Annotated[bool, typer.Option(help="Remove articles whose files are gone (only under PATHS; never "
+                                        "under a folder that is missing or unreadable).")] = False,
+    rebuild: Annotated[bool, typer.Option(help="Delete the index and build it again from PATHS (which must be "
+                                          "given).")] = False,
+    follow_symlinks: Annotated[bool, typer.Option(help="Also read files and folders that links lead to outside "
+                                                  "PATHS.")] = False,
 ) -> None:
     """Index articles (.md, .txt, .html) so they can be asked about; unchanged articles are skipped."""
     s = settings(ctx)
-    if _ingest(s, paths or [s.corpus], prune=prune, rebuild=rebuild).problems:
+    if rebuild and not paths:
+        raise QAError("--rebuild deletes the index and builds it again only from the folders you name; none was "
+                      "given, so nothing was deleted", "run `qa ingest --rebuild PATH...` with every folder of your "
+                      "articles")
+    if _ingest(s, paths or [s.corpus], prune=prune, rebuild=rebuild, follow_symlinks=follow_symlinks).problems:
         raise typer.Exit(3)  # the rest was ingested; scripts can tell "some files skipped" from failure (1)
+
+
+@app.command("rm")
+def rm(ctx: typer.Context,
+       article_ids: Annotated[list[str], typer.Argument(help="Ids of the articles to remove (see `qa sources`).")]
+       ) -> None:
+    """Remove articles from the index (their chunks, keyword rows and record); their files are not touched."""
+    from rich.markup import escape
+
+    from qa.embedding import make_embeddings
+    from qa.ingest import remove
+    from qa.locking import ingest_lock
+    from qa.store import open_store, writing
+    from qa.terminal import one_line
+
+    s = settings(ctx)
+    con = err_console()
+    with writing(s), ingest_lock(s):
+        removed, unknown = remove(article_ids, open_store(s, make_embeddings(s)), s)
+    for a in removed:
+        again = f" (its file {a.path} is still there: ingesting that folder adds it again)" if a.path else ""
+        con.print(escape(one_line(f"removed {a.id}: {a.title}{again}")), highlight=False, soft_wrap=True)
+    for article_id in unknown:
+        con.print(escape(one_line(f"not removed {article_id}: no such article in the index (see `qa sources`)")),
+                  highlight=False, soft_wrap=True)
+    if unknown:
+        raise typer.Exit(3 if removed else 1)
 
 
 def _assistant(s: Settings):  # type: ignore[no-untyped-def]
     from qa.chain import make_assistant
+    from qa.ingest import demo_allowed
     from qa.store import open_store
 
-    if open_store(s).count_articles() == 0:  # a fresh Chroma server too: everything behaves the same
-        err_console().print(f"The index is empty; ingesting {s.corpus} first.")
+    if open_store(s).count_articles() == 0:
+        where = s.chroma_url or str(s.home)
+        if not demo_allowed(s):  # a Chroma server, or an index that held articles: never fill it with the demo
+            raise QAError(f"The index at {where} is empty", "add your articles with `qa ingest PATH...`")
+        err_console().print(f"The index is empty; ingesting the demo article from {s.corpus} first.")
         _ingest(s, [s.corpus])
     return make_assistant(s)
 
@@ -162,6 +249,8 @@ def print_answer(answer: Answer, con: Console | None = None) -> None:
         meta = " · ".join(x for x in (c.source, c.date[:10], c.url) if x)
         mark = "✓" if c.verified else "?"
         con.print(f"\n[bold]\\[{c.n}][/] {_line(c.title)}\n    {_line(meta)}\n    {mark} “{_safe(c.quote)}”")
+        if c.flags:  # the article holds text that imitates the assistant (qa/flags.py); the quote is not that text
+            con.print(f"    [yellow]⚑ flagged article: {_line('; '.join(c.flags))}[/]")
 
 
 @app.command()

@@ -115,6 +115,10 @@ class Settings(BaseSettings):
     verify: bool = Field(
         default=True, description="Check every cited sentence against its passage and refuse on weak evidence; "
         "false gives the unverified baseline (citations as the model wrote them), for comparison.")
+    check_sources: bool = Field(
+        default=True, description="Treat sources that lie or disagree (README): flagged text imitating the "
+        "assistant is never evidence, other versions of a cited article and shown sources that disagree are "
+        "cited beside the answer; false is the baseline without this, for comparison.")
     unsupported: Literal["remove", "mark"] = Field(
         default="remove", description="What happens to an answer sentence no shown passage supports.")
 
