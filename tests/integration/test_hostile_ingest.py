@@ -446,3 +446,26 @@ def test_a_piped_ingest_prints_progress_lines(tmp_path: Path) -> None:
                             r"(about \d+ (min \d\d )?s left|time left not known yet)", ln), ln
     chunks = [int(re.search(r"([\d,]+) chunks embedded", ln).group(1).replace(",", "")) for ln in progress]
     assert chunks == sorted(chunks) and chunks[-1] > chunks[0]
+
+
+def test_in_a_terminal_the_bar_and_chunk_count_move_while_embedding(tmp_path: Path) -> None:
+    pexpect = pytest.importorskip("pexpect")
+    d = tmp_path / "news"
+    d.mkdir()
+    for i in range(20):
+        (d / f"a{i:02d}.md").write_text(" ".join(f"Sentence {j} of report {i} about port {j}." for j in range(120)))
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(textwrap.dedent(SLOW))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
+    env.update(QA_HOME=str(tmp_path / "home"), QA_EMBEDDINGS="fake", QA_LLM="fake", PYTHONPATH=str(site),
+               TERM="xterm-256color")
+    child = pexpect.spawn(str(QA), ["ingest", str(d)], env=env, encoding="utf-8", dimensions=(40, 200), timeout=300)
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0, child.before
+    screen = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", child.before)
+    counts = [int(c.replace(",", "")) for c in re.findall(r"([\d,]+) chunks, \d+/s", screen)]
+    # the bar is redrawn while a 256-chunk batch is embedded: the count rises in steps of one embedding call
+    assert len(set(counts)) >= 4 and counts == sorted(counts), counts
+    assert "20 added" in screen
