@@ -37,6 +37,7 @@ class IngestReport:
 
     def summary(self) -> str:
         return (f"{self.added} added, {self.updated} updated, {self.unchanged} unchanged, {self.skipped} skipped"
+                + (f", {len(self.warnings)} warnings" if self.warnings else "")
                 + (f", {self.pruned} pruned" if self.pruned else "")
                 + (f", {self.repaired} half-written by an interrupted ingest cleaned up" if self.repaired else "")
                 + (f", {self.duplicates} near-duplicates of other articles" if self.duplicates else "")
@@ -237,10 +238,10 @@ def _prune(paths: list[Path], known: dict[str, tuple[str, str]], seen: set[str],
 def remove(article_ids: list[str], store: Store, settings: Settings) -> tuple[list[Article], list[str]]:
     """Delete articles (chunks, record, BM25 rows) as crash-safely as an ingest: the same marker makes the next
     ingest repair a removal cut short. Returns the removed articles and the ids that were not in the index."""
+    import json
+
     from qa.duplicates import group_duplicates
     from qa.keyword import KeywordIndex
-
-    import json
 
     marker = settings.home / "ingest.incomplete"
     cut_short: set[str] = set()  # ids a removal that was killed part-way was removing: the repair finishes them

@@ -258,7 +258,7 @@ def writing(settings: Settings) -> Iterator[None]:
         if (fault := resource_fault(e)) and not settings.chroma_url:
             raise fault_error(settings, fault) from None
         raise
-    except Exception as e:  # noqa: BLE001 - chromadb, sqlite, numpy and the OS all report a full disk their way
+    except Exception as e:  # chromadb, sqlite, numpy and the OS all report a full disk their way
         if (fault := resource_fault(e, settings.home)) and not settings.chroma_url:
             raise fault_error(settings, fault) from None
         raise

@@ -9,7 +9,6 @@ the code under test is the installed code, unchanged.
 
 from __future__ import annotations
 
-import errno
 import json
 import os
 import re
@@ -18,15 +17,13 @@ import subprocess
 import sys
 import tempfile
 import textwrap
-from datetime import date, datetime, timezone
+from datetime import date, timezone
 from pathlib import Path
 
 import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from tests.conftest import ROOT
 
 QA = Path(sys.executable).parent / "qa"
 FEW = settings(max_examples=10, deadline=None, derandomize=True,
