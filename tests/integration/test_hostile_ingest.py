@@ -260,6 +260,11 @@ def test_rebuild_without_a_path_refuses_and_deletes_nothing(tmp_path: Path) -> N
     assert r.returncode == 1 and "Traceback" not in r.stderr
     assert r.stderr.startswith("error: --rebuild deletes the index") and "nothing was deleted" in r.stderr
     assert set(stored(home)) == set(GOOD)
+    for missing in (tmp_path / "typo", tmp_path / "empty"):
+        (tmp_path / "empty").mkdir(exist_ok=True)
+        r = qa(home, "ingest", "--rebuild", str(missing))
+        assert r.returncode == 1 and "nothing was deleted" in r.stderr, r.stderr
+        assert set(stored(home)) == set(GOOD)
 
 
 def test_prune_never_prunes_under_a_missing_or_empty_root(tmp_path: Path) -> None:
