@@ -196,7 +196,8 @@ def rm(ctx: typer.Context,
     with writing(s), ingest_lock(s):
         removed, unknown = remove(article_ids, open_store(s, make_embeddings(s)), s)
     for a in removed:
-        again = f" (its file {a.path} is still there: ingesting that folder adds it again)" if a.path else ""
+        again = (f" (its file {a.path} is still there: ingesting that folder adds it again)"
+                 if a.path and os.path.lexists(a.path) else "")
         con.print(escape(one_line(f"removed {a.id}: {a.title}{again}")), highlight=False, soft_wrap=True)
     for article_id in unknown:
         con.print(escape(one_line(f"not removed {article_id}: no such article in the index (see `qa sources`)")),

@@ -13,7 +13,7 @@ from qa.chunking import CHARS_PER_TOKEN, _split_long, chunk_article
 from qa.config import Settings
 from qa.embedding import token_counter
 from qa.errors import QAError
-from qa.loading import Problem, load_articles
+from qa.loading import NO_SUCH_ROOT, Problem, load_articles
 from qa.store import Store, embedding_text
 from qa.types import Article, Chunk
 
@@ -101,6 +101,8 @@ def ingest(paths: Iterable[Path], store: Store, settings: Settings, prune: bool 
     unreadable: list[str] = []  # folders that could not be listed: nothing under them is pruned
     for item in load_articles(paths, follow_symlinks=follow_symlinks):
         if isinstance(item, Problem):
+            if prune and item.reason == NO_SUCH_ROOT and any(item.path == str(p) for p in paths):
+                continue  # said once, with what --prune did about it, below
             if item.skipped:
                 report.skipped += 1
                 report.problems.append(item)
@@ -204,13 +206,15 @@ def _prune(paths: list[Path], known: dict[str, tuple[str, str]], seen: set[str],
         absolute = os.path.abspath(root)
         from_here = [p for _h, p in known.values() if p and _under(os.path.abspath(p), [absolute])]
         reason = ""
-        if not _readable_dir(root):
-            reason = "it is missing or cannot be read (an unmounted drive?)"
+        if not os.path.lexists(root):
+            reason = f"{NO_SUCH_ROOT} (an unmounted drive?)"
+        elif not _readable_dir(root):
+            reason = "it cannot be read"
         elif from_here and not any(_under(p, [absolute]) for p in seen):
             reason = "no article files were found there (an unmounted drive?)"
-        if reason and from_here:
-            problem = Problem(str(root), f"not pruning: {reason}; the {len(from_here)} articles from there were "
-                              "kept")
+        if reason and (from_here or not os.path.lexists(root)):
+            problem = Problem(str(root), f"{reason}; not pruning under it: the {len(from_here)} articles from "
+                              "there were kept")
             report.skipped += 1
             report.problems.append(problem)
             on_problem(problem)
