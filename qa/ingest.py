@@ -30,17 +30,20 @@ class IngestReport:
     pruned: int = 0
     repaired: int = 0
     duplicates: int = 0
+    flagged: list[tuple[str, str]] = field(default_factory=list)  # (path or id, one-line summary of its flags)
     chunks: int = 0
     seconds: float = 0.0
     problems: list[Problem] = field(default_factory=list)  # files skipped (the exit status says so)
     warnings: list[Problem] = field(default_factory=list)  # articles ingested without a field
 
     def summary(self) -> str:
-        return (f"{self.added} added, {self.updated} updated, {self.unchanged} unchanged, {self.skipped} skipped"
+        flagged = "".join(f"flagged {where}: {what}\n" for where, what in self.flagged)  # one line per article
+        return flagged + (f"{self.added} added, {self.updated} updated, {self.unchanged} unchanged, {self.skipped} skipped"
                 + (f", {len(self.warnings)} warnings" if self.warnings else "")
                 + (f", {self.pruned} pruned" if self.pruned else "")
                 + (f", {self.repaired} half-written by an interrupted ingest cleaned up" if self.repaired else "")
                 + (f", {self.duplicates} near-duplicates of other articles" if self.duplicates else "")
+                + (f", {len(self.flagged)} flagged" if self.flagged else "")
                 + f"; {self.chunks} chunks embedded in {self.seconds:.1f} s")
 
 
@@ -188,8 +191,10 @@ def ingest(paths: Iterable[Path], store: Store, settings: Settings, prune: bool 
     if prune:
         report.pruned = _prune(paths, known, seen_paths, unreadable, store, report, on_problem)
     from qa.duplicates import group_duplicates
+    from qa.flags import record_flags, summary
     from qa.keyword import KeywordIndex
 
+    report.flagged = [(path or aid, summary(flags)) for aid, path, flags in record_flags(store)]
     report.duplicates = group_duplicates(store)
     KeywordIndex(settings.bm25_dir).sync(store)  # BM25 follows Chroma: only changed articles are re-read
     marker.unlink(missing_ok=True)

@@ -127,8 +127,12 @@ class Store:
     @_reading
     def list_articles(self) -> list[dict[str, Any]]:
         got = self.articles.get(include=["metadatas"])
+        from qa.flags import loads
+
         rows = [{"id": i, **{k: m.get(k, "") for k in ("title", "source", "date", "url", "duplicate_of")},
-                 "chunks": int(m.get("n_chunks", 0))} for i, m in zip(got["ids"], got["metadatas"] or [])]
+                 "chunks": int(m.get("n_chunks", 0)), "flags": [f.to_dict() for f in loads(m.get("flags"))],
+                 "versions": json.loads(str(m.get("versions") or "[]"))}
+                for i, m in zip(got["ids"], got["metadatas"] or [])]
         return sorted(rows, key=lambda r: (r["date"], r["id"]))
 
     @_reading
