@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
+from qa.cli_common import err_console
+from qa.cli_common import ingest_with_progress as _ingest
 from qa.errors import QAError
 from qa.terminal import clean, dumps, one_line, redact
 from qa.types import check_question
@@ -18,8 +20,6 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from qa.config import Settings
-    from qa.ingest import IngestReport
-    from qa.loading import Problem
     from qa.types import Answer
 
 app = typer.Typer(help="Ask questions about a folder of news articles; every answer cites its sources.",
@@ -29,12 +29,6 @@ app = typer.Typer(help="Ask questions about a folder of news articles; every ans
 def settings(ctx: typer.Context) -> Settings:
     obj: Settings = ctx.find_root().obj
     return obj
-
-
-def err_console() -> Console:
-    from rich.console import Console
-
-    return Console(stderr=True, highlight=False)
 
 
 def _version(value: bool) -> None:
@@ -77,81 +71,6 @@ def setup(ctx: typer.Context) -> None:
     con.print(f"embedding model: {_safe(minilm_path())}", soft_wrap=True)
     if s.llm == "llamacpp":
         con.print(f"generator model: {_safe(ensure_gguf(s, lambda m: con.print(_safe(m))))}", soft_wrap=True)
-
-
-PROGRESS_S = 5.0  # without a terminal, a progress line this often
-
-
-def _eta(seconds: float) -> str:
-    seconds = int(seconds)
-    return f"{seconds // 60} min {seconds % 60:02d} s" if seconds >= 60 else f"{seconds} s"
-
-
-class _PipedProgress:
-    """Progress for a log file or a pipe: one line every PROGRESS_S seconds (articles, chunks, chunks/s, ETA)."""
-
-    def __init__(self, con: Console) -> None:
-        import time
-
-        self.con, self.clock = con, time.monotonic
-        self.t0 = self.last = self.clock()
-
-    def __call__(self, done: int, total: int, chunks: int) -> None:
-        now = self.clock()
-        if now - self.last < PROGRESS_S or total == 0:
-            return
-        self.last = now
-        elapsed = now - self.t0
-        left = f"about {_eta(elapsed / done * (total - done))} left" if done else "time left not known yet"
-        self.con.print(f"ingest: {done:,}/{total:,} articles, {chunks:,} chunks embedded, "
-                       f"{chunks / max(elapsed, 1e-9):.0f} chunks/s, {left}", highlight=False, soft_wrap=True)
-
-
-def _ingest(s: Settings, paths: list[Path], prune: bool = False, rebuild: bool = False,
-            follow_symlinks: bool = False) -> IngestReport:
-    import contextlib
-    import time
-
-    from rich.markup import escape
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    from qa.embedding import make_embeddings
-    from qa.ingest import ingest
-    from qa.locking import ingest_lock
-    from qa.store import open_store, writing
-
-    con = err_console()
-    with writing(s), ingest_lock(s):
-        if rebuild:
-            from qa.store import wipe_store
-
-            wipe_store(s)
-            con.print(f"removed the index under {escape(str(s.home))}; rebuilding it", highlight=False)
-        store = open_store(s, make_embeddings(s))
-        live = con.is_terminal
-        progress = Progress(TextColumn("ingesting"), BarColumn(), MofNCompleteColumn(), TextColumn("articles"),
-                            TextColumn("{task.fields[chunks]:,} chunks, {task.fields[rate]:.0f}/s"),
-                            TimeRemainingColumn(), console=con, transient=True, disable=not live)
-        piped = _PipedProgress(con)
-        t0 = time.monotonic()
-        with progress if live else contextlib.nullcontext():
-            task = progress.add_task("ingest", total=None, chunks=0, rate=0.0)
-
-            def on_progress(done: int, total: int, chunks: int) -> None:
-                rate = chunks / max(time.monotonic() - t0, 1e-9)
-                progress.update(task, completed=done, total=total, chunks=chunks, rate=rate)
-                if not live:
-                    piped(done, total, chunks)
-
-            def on_problem(p: Problem) -> None:
-                label = "[yellow]skipped[/]" if p.skipped else "[yellow]warning[/]"
-                (progress.console if live else con).print(f"{label} {escape(str(p))}", soft_wrap=True,
-                                                          highlight=False)
-
-            report = ingest(paths, store, s, prune=prune, on_problem=on_problem, on_progress=on_progress,
-                            follow_symlinks=follow_symlinks)
-    con.print(report.summary(), highlight=False)
-    return report
 
 
 @app.command("ingest")

@@ -85,9 +85,9 @@ def run_cmd(
     if not retrieval_only:  # retrieval alone shows the generator nothing: any depth is fine
         check_k(s, k)
     if corpus:
-        from qa.cli import _ingest
+        from qa.cli_common import ingest_with_progress
 
-        _ingest(s, corpus)
+        ingest_with_progress(s, corpus)
     assistant = _assistant(s, retrieval_only)
     store = assistant.retriever.store
     if store.count_articles() == 0:
@@ -144,7 +144,10 @@ def _run(ev: Any, questions: list[Any], assistant: Any, out: Path, meta: dict[st
                 con.print(f"evaluated {done}/{total}, ETA {pace * (total - done):.0f} s")
 
         summary: dict[str, Any] = ev.run_eval(questions, assistant, out, meta, on_progress=update)
-        return summary
+    from qa.eval_report import write_reports
+
+    write_reports(out, summary)
+    return summary
 
 
 def _print_summary(summary: dict[str, Any], out: Path, wall_s: float) -> None:

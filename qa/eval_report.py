@@ -5,9 +5,10 @@ from __future__ import annotations
 import html
 import json
 import re
+from pathlib import Path
 from typing import Any
 
-from qa.evaluation import FAILURE_CLASSES, RECALL_KS
+from qa.evaluation import FAILURE_CLASSES, RECALL_KS, read_results, write_text
 from qa.terminal import clean, one_line
 
 HEADLINE = ("n", "n_answerable", "n_unanswerable", "answer_accuracy", "exact_match", "f1", "refusal_accuracy",
@@ -190,3 +191,11 @@ def render_html(summary: dict[str, Any], results: list[dict[str, Any]]) -> str:
 <h2>Provenance</h2><pre>{escape(json.dumps(provenance, indent=2))}</pre>
 </body></html>
 """
+
+
+def write_reports(out: Path, summary: dict[str, Any]) -> None:
+    """report.md and report.html of the run in `out`, from its summary and results.jsonl (written by
+    `qa.evaluation.run_eval`; the CLI renders the reports after it)."""
+    results = list(read_results(out / "results.jsonl").values())
+    write_text(out / "report.md", render_markdown(summary, results))
+    write_text(out / "report.html", render_html(summary, results))

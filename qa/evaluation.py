@@ -560,12 +560,11 @@ def prepare_run(out: Path, meta: dict[str, Any]) -> None:
 
 def run_eval(questions: list[Question], assistant: Assistant, out: Path, meta: dict[str, Any],
              on_progress: Callable[[int, int], None] = lambda _d, _t: None) -> dict[str, Any]:
-    """Evaluate every question not already in `out`/results.jsonl, then write summary.json and the reports.
+    """Evaluate every question not already in `out`/results.jsonl, then write summary.json (the reports are
+    rendered by the CLI layer: `qa.eval_report.write_reports`).
 
     `meta` says what produced the run (k, depth, retrieval_only, settings, checksums, corpus); resuming into a
     folder made with different inputs is refused, so a results file never mixes two configurations."""
-    from qa.eval_report import render_html, render_markdown
-
     prepare_run(out, meta)
     results_path = out / "results.jsonl"
     wanted = {q.id for q in questions}
@@ -585,8 +584,6 @@ def run_eval(questions: list[Question], assistant: Assistant, out: Path, meta: d
     _write_lines(results_path, results)
     summary = summarize(results, meta)
     write_json(out / "summary.json", summary)
-    write_text(out / "report.md", render_markdown(summary, results))
-    write_text(out / "report.html", render_html(summary, results))
     return summary
 
 

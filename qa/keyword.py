@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import numpy as np
 
+    from qa.filters import Spec
     from qa.store import Store
 
 WORD = re.compile(r"\w\w+|\d")
@@ -312,46 +313,24 @@ class KeywordIndex:
         top = top[np.argsort(-scores[top], kind="stable")]
         return [(self.chunk_ids[i], float(scores[i])) for i in top if scores[i] > 0]
 
-    def mask(self, since_ts: int | None = None, until_ts: int | None = None, source: str = "",
-             as_of_ts: int | None = None, exclude_articles: frozenset[str] = frozenset()) -> np.ndarray | None:
-        """Docs passing the filters: dated in [since, until) (undated fail), dated before as_of or undated."""
+    def mask(self, spec: Spec) -> np.ndarray | None:
+        """The docs `spec` admits (bool per doc; None: every doc), from this index's copy of their metadata."""
+        from qa.filters import mask
+
+        return mask(spec, self._columns(), len(self.chunk_ids))
+
+    def _columns(self) -> dict[str, Any]:
+        """The metadata the filters read, column by column (text as integer codes), made once per version."""
         import numpy as np
 
-        if since_ts is None and until_ts is None and not source and as_of_ts is None and not exclude_articles:
-            return None
-        m = np.ones(len(self.chunk_ids), dtype=bool)
-        if since_ts is not None:
-            m &= self.date_ts >= since_ts
-        if until_ts is not None:
-            m &= (self.date_ts < until_ts) & (self.date_ts >= 0)
-        if as_of_ts is not None:
-            m &= self.date_ts < as_of_ts
-        if source:
-            m &= self._source_array() == source
-        if exclude_articles:
-            names, codes = self._article_codes()
-            drop = [names[a] for a in exclude_articles if a in names]
-            if drop:
-                m &= ~np.isin(codes, np.asarray(drop, dtype=np.int32))
-        return m
+        from qa.filters import Coded
 
-    def _source_array(self) -> np.ndarray:
-        import numpy as np
+        key = (self.version, len(self.chunk_ids))
+        if getattr(self, "_columns_for", None) != key:
+            def coded(values: list[str]) -> Coded:
+                names: dict[str, int] = {}
+                return Coded(names, np.asarray([names.setdefault(v, len(names)) for v in values], dtype=np.int32))
 
-        if getattr(self, "_sources_for", None) != self.version or not hasattr(self, "_sources_np"):
-            self._sources_np = np.asarray(self.sources, dtype=object)
-            self._sources_for = self.version
-        return self._sources_np
-
-    def _article_codes(self) -> tuple[dict[str, int], np.ndarray]:
-        import numpy as np
-
-        if getattr(self, "_codes_for", None) != self.version or not hasattr(self, "_codes"):
-            names: dict[str, int] = {}
-            codes = np.asarray([names.setdefault(a, len(names)) for a in self.article_of], dtype=np.int32)
-            self._names, self._codes, self._codes_for = names, codes, self.version
-        return self._names, self._codes
-
-
-def open_keyword_index(directory: Path) -> KeywordIndex:
-    return KeywordIndex(directory)
+            self._cols = {"date_ts": self.date_ts, "source": coded(self.sources), "article_id": coded(self.article_of)}
+            self._columns_for = key
+        return self._cols

@@ -10,17 +10,17 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
-from qa.store import Store, date_ts
+from qa.filters import DATED, Filters, chroma_where, matches
+from qa.store import Store
 from qa.types import Passage
 
 if TYPE_CHECKING:
     from qa.config import Settings
     from qa.keyword import KeywordIndex
 
-DAY = 86400
 MONTHS = {m: i + 1 for i, m in enumerate(
     ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
      "november", "december"))}
@@ -40,54 +40,6 @@ RELATIVE = [  # pattern -> (days back to the window's start, days back to its en
     (re.compile(r"\b(past|last) (few|couple of) days\b|\bthese days\b", re.IGNORECASE), (6, 0)),
     (re.compile(r"\b(past|last) (two|2|few) weeks\b", re.IGNORECASE), (20, 0)),
 ]
-
-
-@dataclass
-class Filters:
-    """Restrict retrieval to an outlet and/or a date range (ISO dates, inclusive), as known on `as_of`.
-
-    `as_of` (YYYY-MM-DD): articles dated after that day are never returned (undated ones stay eligible), and
-    relative time in the question ("this week", "the latest") is read from that day instead of today."""
-
-    source: str = ""
-    since: str = ""
-    until: str = ""
-    as_of: str = ""
-
-    def where(self) -> dict[str, Any] | None:
-        clauses: list[dict[str, Any]] = []
-        if self.source:
-            clauses.append({"source": self.source})
-        if self.since:
-            clauses.append({"date_ts": {"$gte": date_ts(self.since[:10])}})
-        if self.until:
-            clauses.append({"date_ts": {"$lt": date_ts(self.until[:10]) + DAY}})
-            clauses.append({"date_ts": {"$gte": 0}})
-        if self.as_of:
-            clauses.append({"$or": [{"date_ts": {"$lt": self.as_of_ts()}}, {"date_ts": {"$lt": 0}}]})
-        if not clauses:
-            return None
-        return clauses[0] if len(clauses) == 1 else {"$and": clauses}
-
-    def admits(self, meta: dict[str, Any]) -> bool:
-        """The same test as `where()`, on one chunk's metadata (for filtering results in Python)."""
-        ts = int(meta.get("date_ts", -1))
-        return not ((self.source and meta.get("source") != self.source)
-                    or (self.since and ts < date_ts(self.since[:10]))
-                    or (self.until and not 0 <= ts < date_ts(self.until[:10]) + DAY)
-                    or (self.as_of and ts >= self.as_of_ts()))
-
-    def as_of_ts(self) -> int:
-        """First second after the as-of day (UTC): articles stamped before it are eligible."""
-        return date_ts(self.as_of[:10]) + DAY
-
-    def today(self) -> date:
-        return date.fromisoformat(self.as_of[:10]) if self.as_of else datetime.now(UTC).date()
-
-    def describe(self) -> str:
-        parts = [f"source={self.source}" if self.source else "", f"since={self.since}" if self.since else "",
-                 f"until={self.until}" if self.until else "", f"as_of={self.as_of}" if self.as_of else ""]
-        return " ".join(p for p in parts if p)
 
 
 @dataclass
@@ -174,7 +126,7 @@ def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
 def undated_after_matches(chosen: list[Candidate], bar: float) -> list[Candidate]:
     """Undated candidates moved after the last dated one scoring at least `bar`; nothing else changes order."""
     def dated(c: Candidate) -> bool:
-        return int(c.meta.get("date_ts", -1)) >= 0
+        return matches(DATED, c.meta)
 
     last = max((i for i, c in enumerate(chosen) if dated(c) and c.score >= bar), default=-1)
     head = chosen[:last + 1]
@@ -268,7 +220,8 @@ class Retriever:
         chunks, against ~12 ms with their texts and metadata) and filtered with its copy of the metadata (`mask`,
         the very filter BM25 applies): ids come back, their texts are fetched by the caller in one call.
         `near` is the unfiltered list of a previous call with the same vector (filled in here when empty)."""
-        where = _and(f.where(), _not_in(exclude))
+        spec = f.spec(exclude)
+        where = chroma_where(spec)
         if where is None:
             return self._query(vector, n, None)
         fetch = max(n, OVERFETCH)
@@ -280,7 +233,7 @@ class Retriever:
         else:
             if not near:
                 near.extend(self._query(vector, fetch, None))
-            hits = [c for c in near if f.admits(c.meta) and c.meta.get("article_id") not in exclude]
+            hits = [c for c in near if matches(spec, c.meta)]
         if len(hits) >= n or not complete or len(near) < fetch:  # fewer than asked for: that was every chunk
             return hits[:n]
         return self._query(vector, n, where)
@@ -401,16 +354,5 @@ class Retriever:
 
 
 def keyword_mask(kw: KeywordIndex, f: Filters, exclude: frozenset[str] = frozenset()) -> Any:
-    """The BM25 index's docs that `f` admits (bool per doc, None for all): `Filters.where()` on its metadata."""
-    return kw.mask(date_ts(f.since[:10]) if f.since else None, date_ts(f.until[:10]) + DAY if f.until else None,
-                   f.source, f.as_of_ts() if f.as_of else None, exclude)
-
-
-def _not_in(exclude: frozenset[str]) -> dict[str, Any] | None:
-    return {"article_id": {"$nin": sorted(exclude)}} if exclude else None
-
-
-def _and(a: dict[str, Any] | None, b: dict[str, Any] | None) -> dict[str, Any] | None:
-    if a is None or b is None:
-        return a or b
-    return {"$and": [*a.get("$and", [a]), b]}
+    """The BM25 index's docs that `f` admits, `exclude`d articles left out (bool per doc, None for all)."""
+    return kw.mask(f.spec(exclude))

@@ -428,8 +428,8 @@ def test_a_read_only_home_is_one_line_and_nothing_changes(tmp_path: Path) -> Non
 
 SLOW = """
     import time
-    import qa.cli, qa.embedding
-    qa.cli.PROGRESS_S = 0.5
+    import qa.cli_common, qa.embedding
+    qa.cli_common.PROGRESS_S = 0.5
     real = qa.embedding.FakeEmbeddings.embed_documents
     def slow(self, texts):
         time.sleep(0.3)
