@@ -6,7 +6,7 @@ import os
 import re
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -45,10 +45,10 @@ def _version(value: bool) -> None:
 @app.callback()
 def main_options(
     ctx: typer.Context,
-    home: Annotated[Optional[Path], typer.Option(help="Data directory (env QA_HOME).")] = None,
-    chroma_url: Annotated[Optional[str], typer.Option(help="Chroma server URL (env QA_CHROMA_URL).")] = None,
-    llm: Annotated[Optional[str], typer.Option(help="Generator: llamacpp, openai, ollama, fake (env QA_LLM).")] = None,
-    config: Annotated[Optional[Path], typer.Option(
+    home: Annotated[str | None, typer.Option(help="Data directory (env QA_HOME).")] = None,
+    chroma_url: Annotated[str | None, typer.Option(help="Chroma server URL (env QA_CHROMA_URL).")] = None,
+    llm: Annotated[str | None, typer.Option(help="Generator: llamacpp, openai, ollama, fake (env QA_LLM).")] = None,
+    config: Annotated[str | None, typer.Option(
         help="Config file (env QA_CONFIG; default: qa.toml in the user's config directory).")] = None,
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
                                           help="Print the version and exit.")] = False,
@@ -57,7 +57,11 @@ def main_options(
 
     overrides: dict[str, Any] = {k: v for k, v in
                                  {"home": home, "chroma_url": chroma_url, "llm": llm}.items() if v is not None}
-    ctx.obj = load_settings(config, **overrides)
+    if config is not None and not config.strip():
+        from qa.errors import UsageError
+
+        raise UsageError("--config is empty", "name a TOML file, e.g. --config ~/.config/qa/qa.toml")
+    ctx.obj = load_settings(Path(config) if config is not None else None, **overrides)
 
 
 @app.command()
@@ -76,7 +80,7 @@ def setup(ctx: typer.Context) -> None:
 @app.command("ingest")
 def ingest_cmd(
     ctx: typer.Context,
-    paths: Annotated[Optional[list[Path]], typer.Argument(help="Files or folders (default: the bundled corpus/).")] = None,
+    paths: Annotated[list[Path] | None, typer.Argument(help="Files or folders (default: the bundled corpus/).")] = None,
     prune: Annotated[bool, typer.Option(help="Remove articles whose files are gone (only under PATHS; never "
                                         "under a folder that is missing or unreadable).")] = False,
     rebuild: Annotated[bool, typer.Option(help="Delete the index and build it again from PATHS (which must be "
@@ -171,9 +175,9 @@ def _line(value: object) -> str:
 
 def print_answer(answer: Answer, con: Console | None = None) -> None:
     """An answer for people: the text, then each citation with title, outlet, date, URL and quoted words."""
-    from rich.console import Console
+    from qa.terminal import console
 
-    con = con or Console(highlight=False)
+    con = con or console()
     con.print(_safe(answer.answer))
     if answer.refused:
         con.print(f"\n[dim]Searched for: {_line(answer.standalone_question)}[/]")
@@ -195,7 +199,7 @@ def print_answer(answer: Answer, con: Console | None = None) -> None:
 def ask(
     ctx: typer.Context,
     question: Annotated[str, typer.Argument(help="The question.")],
-    k: Annotated[Optional[int], typer.Option("-k", help="Passages shown to the generator.")] = None,
+    k: Annotated[int | None, typer.Option("-k", help="Passages shown to the generator.")] = None,
     source: Annotated[str, typer.Option(help="Only articles from this outlet.")] = "",
     since: Annotated[str, typer.Option(help="Only articles dated on or after YYYY-MM-DD.")] = "",
     until: Annotated[str, typer.Option(help="Only articles dated on or before YYYY-MM-DD.")] = "",
@@ -211,9 +215,13 @@ def ask(
         raise typer.BadParameter("the question is empty")
     check_question(question)
     s = settings(ctx)
-    for name, value in (("--since", since), ("--until", until), ("--as-of", as_of)):
-        if value:
-            parse_day(value, name)
+    days = {name: parse_day(value, name) for name, value in (("--since", since), ("--until", until),
+                                                              ("--as-of", as_of)) if value}
+    if "--since" in days and "--until" in days and days["--since"] > days["--until"]:
+        from qa.errors import UsageError
+
+        raise UsageError(f"--since {since} is after --until {until}: no article can match",
+                         "swap the two days")
     if k is not None:
         check_k(s, k)
     answer = _assistant(s).ask(question, k=k, filters=Filters(source=source, since=since, until=until, as_of=as_of))
@@ -223,7 +231,7 @@ def ask(
         print_answer(answer)
 
 
-from qa.cli_chat import chat  # noqa: E402 - `qa chat` (light import; models load inside the command)
+from qa.cli_chat import chat
 
 app.command("chat")(chat)
 
@@ -238,14 +246,15 @@ def sources(ctx: typer.Context,
     if as_json:
         typer.echo(dumps(rows))
         return
-    from rich.console import Console
     from rich.table import Table
+
+    from qa.terminal import console
 
     table = Table("id", "title", "source", "date", "chunks")
     for r in rows:
         table.add_row(_line(r["id"]), _line(one_line(r["title"])[:70]), _line(r["source"]), _line(r["date"][:10]),
                       str(r["chunks"]))
-    Console().print(table)
+    console().print(table)
     err_console().print(f"{len(rows)} articles")
 
 
@@ -266,7 +275,7 @@ def show(ctx: typer.Context, article_id: Annotated[str, typer.Argument(help="The
         typer.echo(f"{one_line(article.title)}\n{meta}\n\n{clean(article.text)}")
 
 
-from qa.cli_eval import eval_app  # noqa: E402 - `qa eval QUESTIONS` and `qa eval compare A B`
+from qa.cli_eval import eval_app
 
 app.add_typer(eval_app, name="eval")
 

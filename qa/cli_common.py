@@ -15,9 +15,9 @@ if TYPE_CHECKING:
 
 
 def err_console() -> Console:
-    from rich.console import Console
+    from qa.terminal import console
 
-    return Console(stderr=True, highlight=False)
+    return console(stderr=True)
 
 
 PROGRESS_S = 5.0  # without a terminal, a progress line this often

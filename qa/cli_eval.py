@@ -31,9 +31,9 @@ eval_app = typer.Typer(cls=EvalGroup, add_completion=False,
 
 
 def _err(message: str) -> None:
-    from rich.console import Console
+    from qa.terminal import console
 
-    Console(stderr=True, highlight=False).print(message, soft_wrap=True)
+    console(stderr=True).print(message)
 
 
 def _line(value: object) -> str:
@@ -115,7 +115,6 @@ def _assistant(s: Settings, retrieval_only: bool):  # type: ignore[no-untyped-de
 
 
 def _run(ev: Any, questions: list[Any], assistant: Any, out: Path, meta: dict[str, Any]) -> dict[str, Any]:
-    from rich.console import Console
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -125,7 +124,9 @@ def _run(ev: Any, questions: list[Any], assistant: Any, out: Path, meta: dict[st
         TimeRemainingColumn,
     )
 
-    con = Console(stderr=True)
+    from qa.terminal import console
+
+    con = console(stderr=True)
     with Progress(TextColumn("evaluating"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   TextColumn("ETA"), TimeRemainingColumn(), console=con) as progress:
         task = progress.add_task("eval", total=len(questions))

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import shlex
 import sys
 import tomllib
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -211,10 +212,20 @@ def config_file(explicit: Path | None = None) -> tuple[Path | None, bool]:
     return (default, False) if default.is_file() else (None, False)
 
 
+CONFIG_BYTES = 1_000_000  # a settings file is a few hundred bytes
+
+
 def read_config_file(path: Path) -> dict[str, Any]:
     """The settings in a TOML file: SettingsError for a file that cannot be read or parsed, or an unknown key."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        if path.exists() and not path.is_file():  # a FIFO would block forever, /dev/zero never end
+            raise SettingsError(f"Config file {path} is not a regular file", "name a TOML file")
+        with path.open("rb") as f:
+            raw = f.read(CONFIG_BYTES + 1)
+        if len(raw) > CONFIG_BYTES:
+            raise SettingsError(f"Config file {path} is larger than {CONFIG_BYTES // 1000} KB; it is not a qa config",
+                                "name the qa.toml that holds your settings")
+        data = tomllib.loads(raw.decode("utf-8"))
     except FileNotFoundError:
         raise SettingsError(f"Config file {path} does not exist",
                             "fix --config / QA_CONFIG, or remove it to use the defaults") from None
@@ -354,8 +365,13 @@ def check_k(s: Settings, k: int, option: str = "-k") -> int:
 def parse_day(value: str, option: str) -> date:
     """A day from the command line or a question set: UsageError unless YYYY-MM-DD between FIRST_DAY and
     LAST_DAY (a time given with it, 2022-08-03T10:00, is allowed and ignored)."""
+    text = value.strip()
     try:
-        day = date.fromisoformat(value.strip()[:10])
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}(?:[T ]\S.*)?", text):
+            raise ValueError(text)  # not "2024-08-031", "20240803" or "2024-W31", which fromisoformat reads
+        day = date.fromisoformat(text[:10])
+        if len(text) > 10:
+            datetime.fromisoformat(text)  # the time given with it must be a time
     except ValueError:
         raise UsageError(f"{option} {value!r} is not a date", "write it as YYYY-MM-DD, e.g. 2022-08-03") from None
     if not FIRST_DAY <= day <= LAST_DAY:

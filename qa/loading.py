@@ -251,7 +251,9 @@ def article_from_metadata(meta: dict[object, object], text: str, stem: str, wher
             fields["source"] = _cap(src.group(1), FIELD_CHARS)
     if not fields["title"]:
         fields["title"] = _first_line_title(text)
-    return Article(id=fields["id"] or safe_id(stem), title=fields["title"], text=text, source=fields["source"],
+    # An id is typed back by users (`qa show ID`, `qa rm ID`): no control characters, one line.
+    article_id = one_line(fields["id"]) or one_line(safe_id(stem)) or "untitled"
+    return Article(id=article_id, title=fields["title"], text=text, source=fields["source"],
                    date=date, url=fields["url"], author=fields["author"])
 
 

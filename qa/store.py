@@ -6,6 +6,7 @@ import errno
 import functools
 import json
 import os
+import re
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -17,6 +18,7 @@ from langchain_core.embeddings import Embeddings
 
 from qa.config import Settings
 from qa.errors import QAError
+from qa.terminal import clean
 from qa.types import Article, Chunk
 
 T = TypeVar("T")
@@ -299,6 +301,22 @@ def open_store(settings: Settings, embeddings: Embeddings | None = None) -> Stor
     return Store(settings, embeddings)
 
 
+# What qa's on-disk index folders hold: Chroma's database and its segment folders (UUIDs); the BM25 index's
+# version folders and the pointer to the current one. Anything else there is the user's, and is never deleted.
+_CHROMA_FILES = re.compile(r"chroma\.sqlite3(?:-wal|-shm|-journal)?|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}"
+                           r"-[0-9a-f]{12}")
+_BM25_FILES = re.compile(r"current(?:\.tmp)?|v\d+.*|\..*")
+
+
+def _foreign_entries(path: Path, ours: re.Pattern[str]) -> list[str]:
+    """Names in `path` that qa does not write there ([] when the folder is missing or not a folder)."""
+    try:
+        names = sorted(os.listdir(path)) if path.is_dir() and not path.is_symlink() else []
+    except OSError:
+        return []
+    return [clean(n) for n in names if not ours.fullmatch(n)]
+
+
 def wipe_store(settings: Settings) -> None:
     """Delete the index (on disk: the whole Chroma directory; on a server: the two collections)."""
     import shutil
@@ -312,6 +330,12 @@ def wipe_store(settings: Settings) -> None:
                 pass
         shutil.rmtree(settings.bm25_dir, ignore_errors=True)
         return
+    for path, ours in ((settings.chroma_dir, _CHROMA_FILES), (settings.bm25_dir, _BM25_FILES)):
+        foreign = _foreign_entries(path, ours)
+        if foreign:  # QA_HOME pointed at a folder of the user's that happens to hold a `chroma` or `bm25` folder
+            raise QAError(f"{path} holds files qa did not write ({', '.join(foreign[:3])}"
+                          f"{', …' if len(foreign) > 3 else ''}); nothing was deleted",
+                          "check QA_HOME / --home: --rebuild deletes only an index qa made")
     for path in (settings.chroma_dir, settings.bm25_dir):
         if path.is_symlink() or path.is_file():  # a damaged index can be a stray file where a folder belongs
             path.unlink()

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 # An escape sequence is removed whole, so no printable remainder of it ("]0;title") is left behind.
 _SEQUENCE = re.compile(
@@ -18,8 +21,9 @@ _SEQUENCE = re.compile(
     r"|(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x07\x1b\x9c\n]*(?:\x07|\x1b\\|\x9c)?"  # OSC/DCS/SOS/PM/APC ... ST
     r"|\x1b[ -/]*[0-~]?"                                            # the other ESC sequences (ESC c, ESC ( B)
 )
-# Every other C0 control but tab and newline, DEL, and the C1 controls.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# Every other C0 control but tab and newline, DEL, the C1 controls, and the bidirectional overrides and isolates
+# that make a terminal show text in another order than it is stored ("Trojan source").
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _JSON_UNSAFE = re.compile(r"[\x7f-\x9f\u2028\u2029]")  # json.dumps leaves these raw with ensure_ascii=False
 
 
@@ -42,11 +46,20 @@ def dumps(obj: Any, indent: int | None = None) -> str:
 
 # Credentials in URLs (`http://user:secret@host`, `?api_key=...`) never reach a terminal, a log line or a file qa
 # writes: the user part and secret-looking query values are replaced by `***`.
-_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s]*@")
-_SECRET_QUERY = re.compile(r"(?i)([?&](?:api[_-]?key|key|token|access[_-]?token|secret|password|passwd|pwd|auth)=)"
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^\n]{0,200}?@(?=[\w.\[\]:-]+(?:[/?#\s'\"]|$))")
+_SECRET_QUERY = re.compile(r"(?i)([?&][^=&\s#]*(?:key|token|secret|passw|pwd|auth|sig|credential)[^=&\s#]*=)"
                            r"[^&\s#]+")
 
 
 def redact(text: str) -> str:
     """`text` with the credentials of every URL in it replaced by `***` (the host and path are kept)."""
     return _SECRET_QUERY.sub(r"\1***", _USERINFO.sub(r"\1***@", text))
+
+
+def console(stderr: bool = False) -> Console:
+    """The rich Console every qa command prints through: no emoji codes (`:white_check_mark:` in a title must not
+    print a check mark beside a citation), no highlighting of numbers or URLs in data, and no hard wrapping (the
+    terminal wraps; a copied answer or a piped line stays one line)."""
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, emoji=False, soft_wrap=True)

@@ -476,3 +476,35 @@ def test_in_a_terminal_the_bar_and_chunk_count_move_while_embedding(tmp_path: Pa
     # the bar is redrawn while a 256-chunk batch is embedded: the count rises in steps of one embedding call
     assert len(set(counts)) >= 4 and counts == sorted(counts), counts
     assert "20 added" in screen
+
+
+def test_rebuild_never_deletes_folders_qa_did_not_write(tmp_path: Path) -> None:
+    """QA_HOME / --home pointed at a project of the user's that has its own `chroma/` or `bm25/` folder: --rebuild
+    refuses on one line and every file of the user's is still there; an index qa made is rebuilt as before."""
+    corpus = tmp_path / "news"
+    corpus.mkdir()
+    (corpus / "a.md").write_text("The bridge in Visegrad was closed for repairs on Wednesday, officials said.\n")
+    project = tmp_path / "project"
+    (project / "chroma").mkdir(parents=True)
+    (project / "bm25").mkdir()
+    (project / "chroma" / "notes.txt").write_text("mine")
+    (project / "bm25" / "thesis.tex").write_text("mine too")
+    r = qa(project, "ingest", "--rebuild", str(corpus))
+    assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
+    assert "notes.txt" in r.stderr and "nothing was deleted" in r.stderr
+    assert (project / "chroma" / "notes.txt").read_text() == "mine"
+    assert (project / "bm25" / "thesis.tex").read_text() == "mine too"
+    home = tmp_path / "home"
+    assert qa(home, "ingest", str(corpus)).returncode == 0
+    r = qa(home, "ingest", "--rebuild", str(corpus))
+    assert r.returncode == 0, r.stderr
+    assert set(stored(home)) == {"a"}
+
+
+def test_an_empty_home_option_is_refused_not_the_current_folder(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
+    env.update(QA_EMBEDDINGS="fake", QA_LLM="fake")
+    r = subprocess.run([str(QA), "--home", "", "sources"], capture_output=True, text=True, env=env, cwd=tmp_path,
+                       check=False, timeout=120)
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert not (tmp_path / "chroma").exists()

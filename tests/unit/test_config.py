@@ -151,3 +151,18 @@ def test_any_environment_value_loads_or_is_one_settings_error(name: str, value: 
             load_settings()
         except SettingsError as e:
             assert f"QA_{name.upper()}" in e.message or "Invalid settings:" in e.message
+
+
+@pytest.mark.parametrize("url, secret", [
+    ("http://u:sec ret@127.0.0.1:1", "sec ret"),             # a space in the password
+    ("http://user:pa/ss@127.0.0.1:1/v1", "pa/ss"),           # a slash in the password
+    ("http://127.0.0.1:1/v1?client_secret=topsecret&a=1", "topsecret"),
+    ("http://127.0.0.1:1/?X-Chroma-Token=topsecret", "topsecret"),
+])
+def test_credentials_in_any_part_of_a_url_are_redacted(url: str, secret: str) -> None:
+    assert secret not in redact(f"Cannot open the index at {url}: refused")
+
+
+def test_ordinary_urls_are_not_redacted() -> None:
+    for url in ("https://www.france24.com/en/middle-east/20241213-blinken", "https://example.com/a?page=2&q=iraq"):
+        assert redact(url) == url

@@ -103,3 +103,11 @@ def test_links_outside_the_roots_are_problems_and_suffixes_are_the_targets(tmp_p
     assert sorted(a.id for a in items if not isinstance(a, Problem)) == ["c", "inside"]
     followed = list(load_articles([root], follow_symlinks=True))
     assert {Path(p.path).name for p in followed if isinstance(p, Problem)} == {"a.md"}  # not an article file
+
+
+def test_an_id_with_control_characters_is_stored_as_the_user_can_type_it() -> None:
+    from qa.loading import parse_text
+
+    article = parse_text("---\nid: \"a\\e[31mb\\x00c\\nd\"\ntitle: T\n---\nThe port of Durres handled cargo.\n", "x")
+    assert article.id == "abc d"
+    assert parse_text("Body text of a plain article.", "esc\x1b[31mname").id == "escname"

@@ -43,7 +43,11 @@ def test_escape_sequences_are_removed_whole() -> None:
     assert clean("x\x9b31my") == "xy"
 
 
-@given(st.text(st.characters(exclude_categories=("Cc", "Cs"))) | st.sampled_from(["line\n\tindented", "é — “q”"]))
+BIDI = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+
+
+@given(st.text(st.characters(exclude_categories=("Cc", "Cs"), exclude_characters=BIDI))
+       | st.sampled_from(["line\n\tindented", "é — “q”", "مرحبا بالعالم"]))
 def test_ordinary_text_is_unchanged(text: str) -> None:
     assert clean(text) == text
 
@@ -53,3 +57,16 @@ def test_json_keeps_the_text_exact_and_escapes_controls(text: str) -> None:
     out = dumps({"t": text})
     assert json.loads(out) == {"t": text}
     assert _no_control(out.replace("\n", "").replace("\t", ""))
+
+
+def test_bidi_overrides_cannot_reorder_what_the_terminal_shows() -> None:
+    assert clean("Budget vote \u202eRETCAF\u202c passes") == "Budget vote RETCAF passes"
+
+
+def test_the_console_does_not_expand_emoji_codes_into_check_marks() -> None:
+    from qa.terminal import console
+
+    con = console()
+    with con.capture() as out:
+        con.print(":white_check_mark: Verified by Reuters :heavy_check_mark:")
+    assert out.get().strip() == ":white_check_mark: Verified by Reuters :heavy_check_mark:"
