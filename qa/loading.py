@@ -12,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-from qa.terminal import one_line
+from qa.terminal import clean, one_line
 from qa.types import Article
 
 TEXT_SUFFIXES = {".md", ".markdown", ".txt"}
@@ -51,6 +51,11 @@ def shown_path(path: str | os.PathLike[str]) -> str:
         return text
     except UnicodeEncodeError:
         return os.fsencode(text).decode("utf-8", "backslashreplace")
+
+
+def _typeable(text: str) -> str:
+    """`text` without control characters or escape sequences, line breaks as spaces; other characters kept."""
+    return clean(text).replace("\n", " ").replace("\t", " ").strip()
 
 
 def safe_id(stem: str) -> str:
@@ -252,7 +257,7 @@ def article_from_metadata(meta: dict[object, object], text: str, stem: str, wher
     if not fields["title"]:
         fields["title"] = _first_line_title(text)
     # An id is typed back by users (`qa show ID`, `qa rm ID`): no control characters, one line.
-    article_id = one_line(fields["id"]) or one_line(safe_id(stem)) or "untitled"
+    article_id = _typeable(fields["id"]) or _typeable(safe_id(stem)) or "untitled"
     return Article(id=article_id, title=fields["title"], text=text, source=fields["source"],
                    date=date, url=fields["url"], author=fields["author"])
 
