@@ -339,6 +339,17 @@ def _argv(args: list[str]) -> list[str]:
     return args[:first] + moved + [args[first]] + rest
 
 
+def _resource_fault(e: BaseException) -> str:
+    """"full" / "read-only" when `e` is the disk refusing a write (qa.store.resource_fault), else ""."""
+    try:
+        from qa.config import Settings
+        from qa.store import resource_fault
+
+        return resource_fault(e, Settings().home)
+    except Exception:  # noqa: BLE001 - settings that do not load were reported already; no guess then
+        return ""
+
+
 def main() -> None:
     """Entry point: a user's mistake prints one line and a hint, never a traceback (QA_DEBUG=1 shows it).
     Exit status: 0 done, 1 failed, 2 usage error or invalid setting, 3 ingest finished with skipped files,
@@ -370,6 +381,10 @@ def main() -> None:
         if debug:
             raise
         first = (str(e).splitlines() or [""])[0][:300]
+        fault = _resource_fault(e)
+        if fault:  # a full disk or a read-only home is not a damaged index: never advise --rebuild for it
+            _fail(f"The disk holding the index is {fault}, so qa could not finish; the index is not damaged",
+                  "free some space (or set QA_HOME to a folder on another disk), then run the command again")
         if type(e).__module__.startswith("chromadb"):  # e.g. "Error loading hnsw index": files under the index
             if m := re.search(r"dimension of (\d+), got (\d+)", first):  # not damaged: built with another model
                 _fail(f"The index was built with another embedding model ({m.group(1)}-dimensional vectors; the "

@@ -10,7 +10,7 @@ import typer
 from typer.core import TyperGroup
 
 from qa.errors import QAError
-from qa.terminal import clean, dumps, one_line
+from qa.terminal import clean, dumps, one_line, redact
 
 if TYPE_CHECKING:
     from qa.config import Settings
@@ -87,6 +87,7 @@ def run_cmd(
     if corpus:
         from qa.cli_common import ingest_with_progress
 
+        _note_shared_index(s, corpus)
         ingest_with_progress(s, corpus)
     assistant = _assistant(s, retrieval_only)
     store = assistant.retriever.store
@@ -112,6 +113,22 @@ def _assistant(s: Settings, retrieval_only: bool):  # type: ignore[no-untyped-de
 
     # Retrieval-only never generates: the fake generator stands in so no model is loaded or required.
     return make_assistant(s.model_copy(update={"llm": "fake"}) if retrieval_only else s)
+
+
+def _note_shared_index(s: Any, corpus: list[Path]) -> None:
+    """--corpus adds the eval corpus to the index at QA_HOME: say so, once, when that index already holds other
+    articles (a user's own), so a question set's constructed or planted pages never join it unnoticed."""
+    import os
+
+    from qa.store import open_store
+
+    roots = [os.path.realpath(p) for p in corpus]
+    others = [i for i, (_, path) in open_store(s).article_hashes().items()
+              if not any(os.path.realpath(path or "/").startswith(r.rstrip(os.sep) + os.sep) for r in roots)]
+    if others:
+        _err(f"note: adding {', '.join(one_line(str(p)) for p in corpus)} to the index at "
+             f"{one_line(redact(s.chroma_url) or str(s.home))}, which holds {len(others)} other articles; "
+             "set QA_HOME to another folder to keep the evaluation corpus apart")
 
 
 def _run(ev: Any, questions: list[Any], assistant: Any, out: Path, meta: dict[str, Any]) -> dict[str, Any]:
