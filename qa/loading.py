@@ -446,6 +446,15 @@ def load_articles(paths: Iterable[Path], follow_symlinks: bool = False) -> Itera
         except RecursionError:
             yield Problem(str(item), "nested too deeply to read (HTML or YAML); not an article")
             continue
+        if article.id in first_path and article.id == _typeable(safe_id(item.stem)):
+            # The id comes from the file name, and another folder has a file of that name (every page of a saved
+            # site is index.html): the folder's name tells them apart, deterministically.
+            qualified = _typeable(f"{safe_id(item.parent.name)}-{safe_id(item.stem)}")
+            if qualified in first_path:
+                qualified += "-" + hashlib.sha1(os.fsencode(os.path.abspath(item))).hexdigest()[:8]
+            warnings.append(f"another file is named like this one ({first_path[article.id]}); stored as "
+                            f"{qualified!r} (an `id:` in front matter or a <meta name=\"id\"> chooses the id)")
+            article.id = qualified
         if article.id in first_path:
             yield Problem(str(item), f"article id {article.id!r} is already used by {first_path[article.id]}; "
                           "give one of them another `id:` in its front matter")

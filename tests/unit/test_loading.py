@@ -111,3 +111,25 @@ def test_an_id_with_control_characters_is_stored_as_the_user_can_type_it() -> No
     article = parse_text("---\nid: \"a\\e[31mb\\x00c\\nd\"\ntitle: T\n---\nThe port of Durres handled cargo.\n", "x")
     assert article.id == "abc d"
     assert parse_text("Body text of a plain article.", "esc\x1b[31mname").id == "escname"
+
+
+def test_files_named_alike_in_different_folders_are_all_ingested(tmp_path) -> None:
+    """A saved site: every page is index.html. Each becomes its own article, with the same ids on every run."""
+    from qa.loading import Problem, load_articles
+
+    for folder, text in (("a", "The port of Durres handled 5 million tonnes."),
+                         ("b", "The airport in Tirana served 10 million passengers."),
+                         ("c/b", "The ferry to Bari sailed twice a day.")):
+        (tmp_path / folder).mkdir(parents=True)
+        (tmp_path / folder / "index.html").write_text(f"<html><body><p>{text}</p></body></html>")
+
+    def ids() -> list[str]:
+        return [x.id for x in load_articles([tmp_path]) if not isinstance(x, Problem)]
+
+    first = ids()
+    assert len(first) == len(set(first)) == 3 and "index" in first and "b-index" in first
+    assert ids() == first
+    for name in ("x1.md", "x2.md"):  # ids written in front matter are the user's: never renamed
+        (tmp_path / name).write_text("---\nid: chosen\n---\nA file that names its id takes no other.\n")
+    problems = [x for x in load_articles([tmp_path]) if isinstance(x, Problem) and x.skipped]
+    assert [p.path.endswith("x2.md") for p in problems] == [True]
