@@ -150,10 +150,20 @@ def decode(data: bytes) -> str:
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError:
+            lenient = data.decode("utf-8-sig", errors="replace")
+            bad = lenient.count("\ufffd")
+            # UTF-8 with a few stray bytes (a cut copy-paste) still has more valid multi-byte characters than bad
+            # bytes; Windows-1252 text almost never forms a valid UTF-8 sequence. Read each as what it mostly is.
+            if sum(1 for c in lenient if ord(c) > 127) - bad > bad:
+                return _not_binary(lenient)
             try:
                 text = data.decode("cp1252")
             except UnicodeDecodeError:
                 text = data.decode("latin-1")
+    return _not_binary(text)
+
+
+def _not_binary(text: str) -> str:
     head = text[:8192]
     if head and len(CONTROL.findall(head)) > len(head) // 10:  # binary without NULs (or garbage "UTF-16")
         raise SkipFile("looks binary (control characters); not a text article")

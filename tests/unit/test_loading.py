@@ -133,3 +133,12 @@ def test_files_named_alike_in_different_folders_are_all_ingested(tmp_path) -> No
         (tmp_path / name).write_text("---\nid: chosen\n---\nA file that names its id takes no other.\n")
     problems = [x for x in load_articles([tmp_path]) if isinstance(x, Problem) and x.skipped]
     assert [p.path.endswith("x2.md") for p in problems] == [True]
+
+
+def test_utf8_with_a_stray_byte_is_read_as_utf8_and_windows_1252_as_itself() -> None:
+    from qa.loading import decode
+
+    albanian = "Rama tha në Tiranë se 300 shkolla do të rindërtohen."
+    assert decode(albanian.encode() + b"\x81\n").startswith(albanian)
+    french = "Le ministre a déclaré à Genève que les négociations reprendraient."
+    assert decode(french.encode("cp1252")) == french
