@@ -52,8 +52,10 @@ class Event:
     reason: str = ""  # "withdrawn": why
 
 
-def refusal_reason(question: str, shown: str) -> str:
+def refusal_reason(question: str, shown: str, draft: str = "") -> str:
     """Why an answer whose sentences were each supported is refused as a whole."""
+    if draft and is_refusal(split_short_answer(draft)[0]):
+        return "read as a whole, the draft says the sources do not answer this"
     if not gives_answer_type(question, MARKER.sub("", shown)):
         return "it does not give what the question asks for (a number, a date or a name)"
     return "the answer as a whole does not hold up against the sources"
@@ -199,7 +201,7 @@ class Assistant:
             raise Cancelled()
         t3 = time.perf_counter()
         if answer.refused and shown:
-            yield Event("withdrawn", token=" ".join(shown), reason=refusal_reason(query, " ".join(shown)))
+            yield Event("withdrawn", token=" ".join(shown), reason=refusal_reason(query, " ".join(shown), text))
         answer.timings = {"retrieve_s": round(t1 - t0, 3), "generate_s": round(t2 - t1, 3),
                           "first_token_s": round((first_token or t2) - t0, 3),
                           "first_sentence_s": round((first_sentence or t3) - t0, 3), "verify_s": round(t3 - t2, 3),

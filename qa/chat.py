@@ -403,7 +403,10 @@ class Chat:
                 self.wait_for_pending()
             if not self.backend.ready():
                 if self.live:
-                    with self.console.status(self.backend.loading_status() or "loading the models…"):
+                    with self.console.status(self.backend.loading_status() or "loading the models…") as status:
+                        while not self.backend.ready():
+                            status.update(self.backend.loading_status() or "loading the models…")
+                            time.sleep(0.1)
                         self.backend.wait_ready()
                 else:
                     self.backend.wait_ready()
@@ -449,8 +452,8 @@ class Chat:
             render_answer(self.console, answer)
             return
         self.finish_live(answer, shown)
-        self.console.print("[dim]" + " · ".join(f"{k} {v:.1f} s" for k, v in marks.items()
-                                                if not k.endswith("_s")) + "[/]")
+        self.console.print(Text(" · ".join(f"{k} {v:.1f} s" for k, v in marks.items() if not k.endswith("_s")),
+                                style="dim"), soft_wrap=True)
 
     def stop(self, worker: Worker, shown: list[str]) -> None:
         """Ctrl-C: the generator is asked to stop; the prompt comes back within STOP_WAIT_S."""
@@ -543,9 +546,10 @@ class Chat:
             if not draft:
                 return Spinner("dots", Text(state["label"], style="dim"))
             body, _ = draft_body(draft)
-            width = max(20, self.console.width - 30)
-            tail = body[-width:].replace("\n", " ")
-            label = Text("checking as it is written · draft, unchecked: ", style="dim")
+            label = Text("checking as it is written · draft, unchecked: ", style="dim", no_wrap=True,
+                         overflow="ellipsis")
+            width = max(10, self.console.width - len(label) - 5)
+            tail = " ".join(body.split())[-width:]
             label.append(("…" if len(body) > width else "") + tail, style="dim italic")
             return Spinner("dots", label)
 

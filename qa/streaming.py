@@ -45,12 +45,19 @@ def draft_body(text: str) -> tuple[str, bool]:
     return text.strip(), False
 
 
-def _ends_cited_sentence(text: str) -> bool:
-    """The text ends a sentence that carries its citation: "... Iran [3]." or "... Iran. [3]"."""
+ABBREVIATION = re.compile(r"(?:[A-Za-z]\.)+|[A-Z][a-z]{0,3}\.|(?:Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)\.")
+
+
+def _ends_cited_sentence(text: str, cited: bool) -> bool:
+    """The text ends a sentence that carries its citation: "... Iran [3].", "... Iran. [3]", or in the markers-first
+    style ("[3] ... Iran.") a sentence that ends in a full stop that is not an abbreviation's ("U.S.", "Mr.")."""
     t = text.rstrip()
     if re.search(r"\[\d+(?:\s*[,;]\s*\d+)*\]\s*[.!?]$", t):
         return True
-    return bool(re.search(r"[.!?]\s*(?:\[\d+(?:\s*[,;]\s*\d+)*\]\s*)+$", t))
+    if re.search(r"[.!?]\s*(?:\[\d+(?:\s*[,;]\s*\d+)*\]\s*)+$", t):
+        return True
+    last = t.split()[-1] if t.split() else ""
+    return cited and t[-1:] in ".!?" and not ABBREVIATION.fullmatch(last)
 
 
 @dataclass
@@ -76,6 +83,21 @@ class SentenceGate:
     decided: int = 0  # draft sentences decided so far
     refusing: bool = False  # the draft opens with a refusal: nothing is shown, the refusal comes at the end
 
+    def __post_init__(self) -> None:
+        # Each check re-reads the sentences so far: embed each sentence once (the final check reuses them too).
+        embed = self.evidence.embed
+        if embed is not None and not getattr(embed, "memo", None):
+            memo: dict[str, list[float]] = {}
+
+            def embed_once(texts: list[str]) -> list[list[float]]:
+                new = [t for t in dict.fromkeys(texts) if t not in memo]
+                if new:
+                    memo.update(zip(new, embed(new)))
+                return [memo[t] for t in texts]
+
+            embed_once.memo = memo  # type: ignore[attr-defined]
+            self.evidence.embed = embed_once
+
     def complete(self, draft: str, done: bool) -> list[tuple[str, list[int]]]:
         """The draft's sentences that can no longer change."""
         body, finished = draft_body(draft)
@@ -86,7 +108,7 @@ class SentenceGate:
         sents = answer_sentences(body)
         if done or not sents:
             return sents
-        return sents if _ends_cited_sentence(body) else sents[:-1]
+        return sents if _ends_cited_sentence(body, bool(sents[-1][1])) else sents[:-1]
 
     def feed(self, draft: str, done: bool = False) -> list[Shown]:
         sents = self.complete(draft, done)

@@ -244,9 +244,9 @@ def test_a_generator_that_cannot_load_is_one_line_with_a_hint(fake_env: None, mo
 
 # --- verified streaming -------------------------------------------------------------------------------------------
 
-from qa.citations import Evidence, verify  # noqa: E402
-from qa.streaming import SentenceGate  # noqa: E402
-from qa.types import Passage  # noqa: E402
+from qa.citations import Evidence, verify
+from qa.streaming import SentenceGate
+from qa.types import Passage
 
 PASSAGES = [Passage(n=1, article_id="seed", chunk_id="c1", score=1.0, title="Blinken in Baghdad", source="Wire",
                     date="2024-12-13", text=TEXT),
@@ -355,7 +355,7 @@ def test_ctrl_c_while_streaming_keeps_the_checked_sentences_and_says_so() -> Non
 
 # --- follow-ups -----------------------------------------------------------------------------------------------
 
-from qa.followup import pointers, unresolved  # noqa: E402
+from qa.followup import pointers, unresolved
 
 
 @pytest.mark.parametrize(("question", "expected"), [
