@@ -133,7 +133,7 @@ def test_ctrl_c_while_the_models_load_gives_the_prompt_back(tmp_path: Path) -> N
 
 
 def test_typing_during_an_answer_is_kept_for_the_next_prompt(tmp_path: Path) -> None:
-    child, log = _spawn(tmp_path / "home", QA_FAKE_TOKEN_S="0.2")
+    child, _log = _spawn(tmp_path / "home", QA_FAKE_TOKEN_S="0.2")
     child.sendline(SEED_Q)
     child.expect("draft, unchecked")
     child.send("/k 2")  # typed while the answer streams, no Enter yet
