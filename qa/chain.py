@@ -29,9 +29,10 @@ from qa.citations import (
 from qa.config import Settings
 from qa.embedding import token_counter
 from qa.llms import Cancelled, cancel_on_interrupt, cancel_requested, clear_cancel, content_words
-from qa.prompts import REFUSAL, SHORT_ANSWER, SYSTEM, format_passage, user_message
+from qa.prompts import REFUSAL, SHORT_ANSWER, SYSTEM, format_passage, neutral, user_message
 from qa.retrieval import Filters, Retriever, time_intent
 from qa.streaming import SentenceGate
+from qa.terminal import one_line
 from qa.types import Answer, Citation, Passage, check_question
 
 FUTURE = re.compile(r"\b(?:will|upcoming|plans?|planned|scheduled|expected|due to|next|going to)\b", re.IGNORECASE)
@@ -76,6 +77,21 @@ def dated(answer: str, iso_date: str) -> str:
     return f"On {stamp}, {first} {rest}".rstrip()
 
 
+def _find(text: str, sentence: str) -> tuple[int, int] | None:
+    """(start, end) of `sentence` in `text`, whitespace written any way; None when it is not there."""
+    words = sentence.split()
+    if not words:
+        return None
+    m = re.search(r"\s+".join(re.escape(w) for w in words), text)
+    return (m.start(), m.end()) if m else None
+
+
+def _sentences(text: str) -> list[str]:
+    from qa.chunking import sentence_spans
+
+    return [" ".join(text[s:e].split()) for s, e in sentence_spans(text)]
+
+
 def short_from(answer: str, limit: int = 12) -> str:
     """A fallback short answer: the first sentence without markers, cut to `limit` words."""
     sentences = answer_sentences(answer)
@@ -95,6 +111,8 @@ def focus(question: str, passage: Passage, evidence: Evidence, qvec: list[float]
     Small models copy the first sentence they see; putting the most relevant one there is what makes the 1.5B
     model answer "what did he want to stop regarding Syria" with the arms-transfer sentence, not the lead."""
     spans = evidence.spans[passage.n]
+    if not spans:
+        return ""
     vecs = evidence.vectors.get(passage.n, [])
     words = content_words(question)
     sents = [passage.text[s:e] for s, e in spans]
@@ -134,13 +152,124 @@ class Assistant:
         qvec = evidence.vector(question)
         first: dict[str, int] = {}
         blocks = []
+        guard = self.settings.check_sources
         for p in passages:
             title = "" if p.title and p.title[:60] in p.text else _cut(p.title, TITLE_TOKENS)  # said in the text
-            blocks.append(format_passage(p.n, title, p.source, p.date,
-                                         focus(question, p, evidence, qvec, self.settings.passage_tokens),
+            text = focus(question, p, evidence, qvec, self.settings.passage_tokens)
+            if guard:  # nothing of an article can open or close the prompt's structure; flagged text is left out
+                title = "" if any(f.field == "title" for f in p.flags) else neutral(title)
+                text = neutral(text) or "(this passage holds only text that imitates an assistant; left out)"
+            blocks.append(format_passage(p.n, title, neutral(p.source) if guard else p.source, p.date, text,
                                          same_as=first.get(p.article_id, 0)))
             first.setdefault(p.article_id, p.n)
         return [SystemMessage(SYSTEM), HumanMessage(user_message(question, blocks))]
+
+    def annotate(self, passages: list[Passage]) -> None:
+        """Each passage gets its article's flags (spans that imitate the assistant, found at ingest)."""
+        from qa.flags import flags_of
+
+        store = getattr(self.retriever, "store", None)
+        if store is None or not passages:
+            return
+        flags = flags_of(store, [p.article_id for p in passages])
+        for p in passages:
+            p.flags = flags.get(p.article_id, [])
+
+    def disagreements(self, answer: Answer, evidence: Evidence) -> None:
+        """Other versions of a cited article, and shown passages that give another value for what a cited sentence
+        says: each is cited beside the answer ("... says instead: “...” [n]") and listed in `answer.conflicts`."""
+        from qa.conflicts import disagreement
+
+        notes: list[str] = []
+        seen: set[tuple[str, str]] = set()
+        for c in list(answer.citations):
+            for version, this, other in self._version_claims(c):
+                cite = self._cite_sentence(answer, version, other)
+                if cite is None or (c.article_id, cite.article_id) in seen:
+                    continue
+                seen.add((c.article_id, cite.article_id))
+                notes.append(f"Another version of this article ({self._where(cite)}) says instead: “{other}” "
+                             f"[{cite.n}]")
+                answer.conflicts.append({"about": f"versions of “{one_line(c.title)}”", "claims": [
+                    {"text": this, "citation": c.n}, {"text": other, "citation": cite.n}]})
+        cited = {c.article_id for c in answer.citations}
+        quotes = [(c, s) for c in answer.citations if c.verified for s in _sentences(c.quote)]
+        for p in evidence.passages:
+            if p.article_id in cited or any(p.article_id == a for a, _b in seen):
+                continue
+            for s0, e0 in evidence.spans.get(p.n, []):
+                sentence = " ".join(p.text[s0:e0].split())
+                hit = next(((c, q, about) for c, q in quotes if c.article_id != p.article_id
+                            and (about := disagreement(q, sentence))), None)
+                if hit is None:
+                    continue
+                c, q, about = hit
+                cite = self._cite_sentence(answer, p.article_id, sentence, p)
+                if cite is None:
+                    continue
+                seen.add((p.article_id, c.article_id))
+                notes.append(f"The sources disagree ({one_line(about)}): {self._where(c)} says “{q}” [{c.n}]; "
+                             f"{self._where(cite)} says “{sentence}” [{cite.n}].")
+                answer.conflicts.append({"about": one_line(about), "claims": [
+                    {"text": q, "citation": c.n}, {"text": sentence, "citation": cite.n}]})
+                break
+        if notes:
+            answer.answer = " ".join([answer.answer, *notes])
+
+    @staticmethod
+    def _where(c: Citation) -> str:
+        return ", ".join(x for x in (one_line(c.source), c.date[:10]) if x) or "another source"
+
+    def _version_claims(self, c: Citation) -> list[tuple[str, str, str]]:
+        """(other version's id, the cited sentence, what the other version says instead) for the differing
+        sentences of the cited article that the citation quotes."""
+        from qa.duplicates import versions_of
+
+        store = getattr(self.retriever, "store", None)
+        if store is None:
+            return []
+        quote = " ".join(c.quote.split())
+        out = []
+        for v in versions_of(store, [c.article_id]).get(c.article_id, []):
+            for d in v.get("differs", []):
+                if d["this"] and (d["this"] in quote or (len(quote) > 40 and quote in d["this"])):
+                    out.append((str(v["id"]), d["this"], d["other"]))
+        return out
+
+    def _cite_sentence(self, answer: Answer, article_id: str, sentence: str,
+                       passage: Passage | None = None) -> Citation | None:
+        """A citation quoting `sentence` of the article (a shown passage's number, or a new passage for it)."""
+        store = getattr(self.retriever, "store", None)
+        if passage is None:
+            passage = next((p for p in answer.passages if p.article_id == article_id
+                            and _find(p.text, sentence) is not None), None)
+        if passage is not None:
+            at = _find(passage.text, sentence)
+            if at is None:
+                return None
+            quote, start, end = passage.text[at[0]:at[1]], passage.start + at[0], passage.start + at[1]
+        else:
+            from qa.flags import flags_of
+
+            article = store.get_article(article_id) if store is not None else None
+            at = _find(article.text, sentence) if article is not None else None
+            if article is None or at is None:
+                return None
+            (start, end), quote = at, article.text[at[0]:at[1]]
+            passage = Passage(n=max((p.n for p in answer.passages), default=0) + 1, article_id=article_id,
+                              chunk_id=f"{article_id}::version", score=0.0, text=quote, start=start, end=end,
+                              title=article.title, source=article.source, date=article.date, url=article.url,
+                              flags=flags_of(store, [article_id]).get(article_id, []))  # type: ignore[arg-type]
+            answer.passages.append(passage)
+        from qa.flags import overlaps
+
+        if overlaps(passage.flags, start, end):
+            return None  # flagged text is not a side of a disagreement either
+        cite = Citation(n=passage.n, article_id=article_id, title=passage.title, source=passage.source,
+                        date=passage.date, url=passage.url, quote=quote, start=start, end=end, verified=True,
+                        support=1.0, flags=list(dict.fromkeys(r for f in passage.flags for r in f.reason.split("; "))))
+        answer.citations.append(cite)
+        return cite
 
     def short_answer(self, question: str, answer: str) -> str:
         """The answer's key phrase (a second short generation); "" when the model's phrase is not in the answer."""
@@ -169,6 +298,8 @@ class Assistant:
         passages = self.retrieve(query, k, filters)
         if cancel_requested():
             raise Cancelled()
+        if self.settings.check_sources:
+            self.annotate(passages)
         t1 = time.perf_counter()
         yield Event("passages", passages=passages)
         evidence = self.evidence(passages)
@@ -247,9 +378,12 @@ class Assistant:
         short = short or self.short_answer(query, checked.answer)
         if filters.as_of or window.bound:
             checked.answer = dated(checked.answer, checked.citations[0].date)
-        return Answer(question=question, standalone_question=query, answer=checked.answer,
-                      short_answer=short or short_from(checked.answer), refused=False,
-                      citations=checked.citations, passages=passages, draft=text)
+        result = Answer(question=question, standalone_question=query, answer=checked.answer,
+                        short_answer=short or short_from(checked.answer), refused=False,
+                        citations=checked.citations, passages=passages, draft=text)
+        if check and self.settings.check_sources:
+            self.disagreements(result, evidence or self.evidence(passages))
+        return result
 
     def ask(self, question: str, k: int | None = None, filters: Filters | None = None,
             standalone: str | None = None) -> Answer:

@@ -279,6 +279,23 @@ def cosine(a: list[float], b: list[float]) -> float:
 
 
 INVENTED = ("numbers not in the passage", "names not in the passage")  # a claim's facts the passage lacks
+FLAGGED_ONLY = "only text that imitates the assistant (flagged at ingest)"
+
+
+def _flagged_between(passage: Passage, start: int, end: int) -> bool:
+    from qa.flags import overlaps
+
+    return overlaps(passage.flags, passage.start + start, passage.start + end)
+
+
+def unflagged(passage: Passage, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """unflagged_evidence (any passage): its sentences without those that overlap a span flagged at ingest
+    (qa.flags) — text imitating the assistant is never evidence, so a claim it alone supports is not verified."""
+    if not passage.flags:
+        return spans
+    from qa.flags import overlaps
+
+    return [(s, e) for s, e in spans if not overlaps(passage.flags, passage.start + s, passage.start + e)]
 
 
 @dataclass
@@ -304,7 +321,7 @@ class Evidence:
 
     def __post_init__(self) -> None:
         for p in self.passages:
-            self.spans[p.n] = sentence_spans(p.text) or [(0, len(p.text))]
+            self.spans[p.n] = unflagged(p, sentence_spans(p.text) or [(0, len(p.text))])
         if self.embed is not None:
             order = [(p.n, s, e) for p in self.passages for s, e in self.spans[p.n]]
             by_n = {p.n: p for p in self.passages}
@@ -320,6 +337,11 @@ class Evidence:
             self._memo[text] = self.embed([text])[0]
         return self._memo[text]
 
+    def visible(self, passage: Passage) -> str:
+        """What of a passage can be evidence: its title unless flagged, and its sentences that are not flagged."""
+        title = "" if any(f.field == "title" for f in passage.flags) else passage.title
+        return " ".join([title, *(passage.text[s:e] for s, e in self.spans[passage.n])])
+
     def support(self, claim: str, passage: Passage, claim_vec: list[float] | None,
                 given: frozenset[str] = frozenset(), question: str = "") -> Support:
         """Numbers (with their magnitude) and names of the claim must occur in the passage or its article's title;
@@ -328,10 +350,13 @@ class Evidence:
         answer, checked like any other) may be missing when the passage has most of them: it is about the same thing
         and words it differently ("Beirut's side" for Lebanon's delegation); a passage with few of them is about
         something else."""
-        text_low = fold(f"{passage.title} {passage.text}")
         spans = self.spans[passage.n]
+        if not spans:
+            return Support(score=0.0, verified=False, start=0, end=0, reason=FLAGGED_ONLY)
+        visible = self.visible(passage) if passage.flags else f"{passage.title} {passage.text}"
+        text_low = fold(visible)
         words = content_words(claim)
-        have = quantities(f"{passage.title} {passage.text}", spelled=True)
+        have = quantities(visible, spelled=True)
         # the article's date backs a claim's aside ("authorized on March 12"), not the answer to "when"
         own = claim if ASKS_WHEN.search(question) else without_publication_day(claim, passage.date)
         missing_numbers = [f"{n} {unit}".strip() for n, unit in sorted(quantities(own))
@@ -358,7 +383,8 @@ class Evidence:
         lo = hi = best
         covered = sent_words[best] & words
         for j in (best - 1, best + 1):
-            if 0 <= j < len(spans) and len((sent_words[j] | sent_words[best]) & words) - len(covered) >= 2:
+            if 0 <= j < len(spans) and len((sent_words[j] | sent_words[best]) & words) - len(covered) >= 2 and not (
+                    passage.flags and _flagged_between(passage, spans[min(j, best)][0], spans[max(j, best)][1])):
                 lo, hi = min(lo, j), max(hi, j)
                 covered |= sent_words[j] & words
         embed_sim = max(sims) if sims else lexical
@@ -378,7 +404,8 @@ class Evidence:
         best = 0.0
         words = content_words(question)
         for p in self.passages:
-            lexical = len(words & content_words(f"{p.title} {p.text}")) / max(1, len(words))
+            lexical = len(words & content_words(self.visible(p) if p.flags else f"{p.title} {p.text}")) / max(
+                1, len(words))
             sim = max((cosine(qvec, v) for v in self.vectors.get(p.n, [])), default=0.0) if qvec else lexical
             best = max(best, 0.5 * lexical + 0.5 * sim)
         return best
@@ -397,7 +424,8 @@ class Checked:
 def _citation(p: Passage, s: Support) -> Citation:
     return Citation(n=p.n, article_id=p.article_id, title=p.title, source=p.source, date=p.date, url=p.url,
                     quote=p.text[s.start:s.end], start=p.start + s.start, end=p.start + s.end,
-                    verified=s.verified, support=s.score)
+                    verified=s.verified, support=s.score,
+                    flags=list(dict.fromkeys(r for f in p.flags for r in f.reason.split("; "))))
 
 
 def verify(answer: str, evidence: Evidence, unsupported: str = "remove", check: bool = True,

@@ -42,12 +42,15 @@ class Loader:
 
             assistant = make_assistant(s)  # the BM25 index and duplicate map are read on first search, below
             store = assistant.retriever.store
-            if store.count_articles() == 0 and not s.chroma_url:
+            from qa.ingest import demo_allowed
+
+            if store.count_articles() == 0 and demo_allowed(s):  # never into a server or a used index
                 from qa.ingest import ingest
                 from qa.locking import ingest_lock
+                from qa.store import writing
 
-                self.status = f"the index is empty: ingesting {s.corpus}…"
-                with ingest_lock(s, wait_s=600):
+                self.status = f"the index is empty: ingesting the demo article from {s.corpus}…"
+                with writing(s), ingest_lock(s, wait_s=600):
                     ingest([s.corpus], store, s)
             self.status = "loading the generator…"
             # The local model loads lazily; load it now, not on question 1. Not while a question is shown:

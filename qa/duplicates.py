@@ -1,14 +1,23 @@
 """Near-duplicate articles (re-posted releases, syndicated copies): grouped at ingest by MinHash of word 5-grams.
 
-The earliest-dated copy of a group is canonical; the others get `duplicate_of` in their article record and the
-canonical one lists them in `duplicates`, so `qa sources` can show them and retrieval cites only the canonical.
+Copies fold only when they say the same thing. Two near-copies that differ in what they claim — a number, a
+name, a negation, a changed word of a sentence (a forged copy, a release re-issued with a revised total) — are
+*versions*: both stay searchable, and each lists the other under `versions` with the sentences that differ. Words
+added or dropped as whole sentences or lines (a byline, "Read more at ...", an extra paragraph) and differences of
+whitespace, case or punctuation do not make a version.
+
+Among copies that say the same thing, the earliest-dated is canonical (same day: the lowest id); the others get
+`duplicate_of` in their article record and the canonical one lists them in `duplicates`, so `qa sources` can
+show them and retrieval cites only the canonical.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import struct
+from difflib import SequenceMatcher
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -44,8 +53,8 @@ def signature(text: str) -> np.ndarray:
     return ((np.outer(hashes, a) + b) % np.uint64(_PRIME)).min(axis=0)
 
 
-def group(signatures: dict[str, np.ndarray], dates: dict[str, str]) -> dict[str, str]:
-    """copy id -> canonical id, for every article that is a near-copy of an earlier (or same-day, lower id) one."""
+def minhash_groups(signatures: dict[str, np.ndarray]) -> list[list[str]]:
+    """Groups (of two or more) of articles whose estimated Jaccard of word 5-grams reaches THRESHOLD."""
     import numpy as np
 
     rows = PERMUTATIONS // BANDS
@@ -69,13 +78,120 @@ def group(signatures: dict[str, np.ndarray], dates: dict[str, str]) -> dict[str,
     groups: dict[str, list[str]] = {}
     for a in signatures:
         groups.setdefault(find(a), []).append(a)
-    copies: dict[str, str] = {}
-    for members in groups.values():
-        if len(members) < 2:
+    return [sorted(m) for m in groups.values() if len(m) >= 2]
+
+
+# What a changed claim is made of. Tokens are words, sentence ends and line breaks (so an added line is seen as one).
+TOKEN = re.compile(r"\w+|[.!?]|\n")
+NEGATIONS = frozenset({"not", "no", "never", "nor", "without", "t", "none", "neither"})
+BOUNDARY = frozenset({".", "!", "?", "\n"})
+MAX_DIFFS = 5  # differing sentence pairs kept per pair of versions
+
+
+def _one_edit(a: str, b: str) -> bool:
+    from qa.citations import one_edit
+
+    return abs(len(a) - len(b)) <= 1 and one_edit(a, b)
+
+
+def changed_claim(removed: list[str], added: list[str]) -> bool:
+    """changed_claim (a replaced/inserted run of words): it changes what is claimed — a number, a negation, or a
+    meaningful word that is not a one-letter typo fix of a word on the other side."""
+    from qa.llms import STOP
+
+    mine, theirs = [w for w in removed if w not in BOUNDARY], [w for w in added if w not in BOUNDARY]
+    if "".join(mine) == "".join(theirs):
+        return False  # "livestreamed" / "live-streamed": the same words, split differently
+    for words, other in ((mine, theirs), (theirs, mine)):
+        for w in words:
+            if w in other:
+                continue
+            if any(c.isdigit() for c in w) or w in NEGATIONS:
+                return True
+            if len(w) >= 3 and w not in STOP and not any(_one_edit(w, o) for o in other):
+                return True
+    return False
+
+
+def _sentence_at(text: str, offset: int) -> str:
+    from qa.chunking import sentence_spans
+
+    for s, e in sentence_spans(text):
+        if s <= offset < e:
+            return " ".join(text[s:e].split())
+    return ""
+
+
+def claim_differences(a: str, b: str, limit: int = MAX_DIFFS) -> list[dict[str, str]]:
+    """The sentences where `b` claims something else than `a`: [{"this": sentence of a, "other": sentence of b}].
+    [] when the two say the same thing (whitespace, case, punctuation, whole added lines or sentences aside)."""
+    ta = [(m.group().lower(), m.start()) for m in TOKEN.finditer(a)]
+    tb = [(m.group().lower(), m.start()) for m in TOKEN.finditer(b)]
+    wa, wb = [w for w, _ in ta], [w for w, _ in tb]
+    out: list[dict[str, str]] = []
+    for tag, i1, i2, j1, j2 in SequenceMatcher(None, wa, wb, autojunk=False).get_opcodes():
+        if tag == "equal":
             continue
-        canonical = min(members, key=lambda a: (dates.get(a) or "9999", a))
-        copies.update({a: canonical for a in members if a != canonical})
-    return copies
+        if tag in ("insert", "delete"):  # whole sentences or lines added or dropped: boilerplate, not a change
+            seq, lo, hi = (wa, i1, i2) if tag == "delete" else (wb, j1, j2)
+            if (lo == 0 or seq[lo - 1] in BOUNDARY) and (hi == len(seq) or seq[hi - 1] in BOUNDARY):
+                continue
+        if not changed_claim(wa[i1:i2], wb[j1:j2]):
+            continue
+        pa = ta[min(i1, len(ta) - 1)][1] if ta else 0
+        pb = tb[min(j1, len(tb) - 1)][1] if tb else 0
+        pair = {"this": _sentence_at(a, pa), "other": _sentence_at(b, pb)}
+        if pair["this"] != pair["other"] and pair not in out:
+            out.append(pair)
+        if len(out) >= limit:
+            break
+    return out
+
+
+def group_versions(signatures: dict[str, np.ndarray], dates: dict[str, str],
+                   texts: dict[str, str] | None = None) -> tuple[dict[str, str], dict[str, list[dict[str, Any]]]]:
+    """(copy id -> canonical id, article id -> its versions [{"id", "differs"}]). Near-copies (MinHash) fold into
+    one canonical only when their texts claim the same things; without `texts` every near-copy folds."""
+    copies: dict[str, str] = {}
+    versions: dict[str, list[dict[str, Any]]] = {}
+    for members in minhash_groups(signatures):
+        parent = {a: a for a in members}
+
+        def find(a: str, parent: dict[str, str] = parent) -> str:
+            while parent[a] != a:
+                a = parent[a]
+            return a
+
+        diffs: dict[tuple[str, str], list[dict[str, str]]] = {}
+        for i, a in enumerate(members):
+            for b in members[i + 1:]:
+                d = claim_differences(texts[a], texts[b]) if texts is not None else []
+                if d:
+                    diffs[(a, b)] = d
+                elif find(a) != find(b):
+                    parent[find(b)] = find(a)
+        subgroups: dict[str, list[str]] = {}
+        for a in members:
+            subgroups.setdefault(find(a), []).append(a)
+        canon = {}
+        for subgroup in subgroups.values():
+            c = min(subgroup, key=lambda a: (dates.get(a) or "9999", a))
+            copies.update({a: c for a in subgroup if a != c})
+            canon.update({a: c for a in subgroup})
+        for (a, b), d in diffs.items():
+            if a != canon[a] or b != canon[b]:
+                continue  # versions are recorded between the canonical copies (the ones retrieval shows)
+            versions.setdefault(a, []).append({"id": b, "differs": d})
+            versions.setdefault(b, []).append({"id": a, "differs": [{"this": x["other"], "other": x["this"]}
+                                                                    for x in d]})
+    return copies, versions
+
+
+def group(signatures: dict[str, np.ndarray], dates: dict[str, str],
+          texts: dict[str, str] | None = None) -> dict[str, str]:
+    """copy id -> canonical id, for every article that is a near-copy of an earlier (or same-day, lower id) one
+    (and, given `texts`, says the same thing)."""
+    return group_versions(signatures, dates, texts)[0]
 
 
 def group_duplicates(store: Store) -> int:
@@ -94,19 +210,43 @@ def group_duplicates(store: Store) -> int:
     for i, m in metas.items():
         if i not in sigs:
             sigs[i] = np.frombuffer(bytes.fromhex(str(m["minhash"])), dtype=np.uint64)
-    copies = group(sigs, {i: str(m.get("date", "")) for i, m in metas.items()})
+    grouped = {a for members in minhash_groups(sigs) for a in members}
+    texts: dict[str, str] = {}
+    ids_needed = sorted(grouped)
+    for b in range(0, len(ids_needed), 100):
+        res = store.articles.get(ids=ids_needed[b:b + 100], include=["documents"])
+        texts.update({i: d or "" for i, d in zip(res["ids"], res["documents"])})
+    copies, versions = group_versions(sigs, {i: str(m.get("date", "")) for i, m in metas.items()}, texts)
     listed: dict[str, list[str]] = {}
     for copy, canonical in copies.items():
         listed.setdefault(canonical, []).append(copy)
     ids, updates = [], []
     for i, m in metas.items():
-        want = {"duplicate_of": copies.get(i, ""), "duplicates": ",".join(sorted(listed.get(i, [])))}
+        want = {"duplicate_of": copies.get(i, ""), "duplicates": ",".join(sorted(listed.get(i, []))),
+                "versions": json.dumps(versions[i]) if i in versions else ""}
         if any(str(m.get(key, "")) != v for key, v in want.items()):
             ids.append(i)
             updates.append(want)
     if ids:
         store.articles.update(ids=ids, metadatas=updates)  # type: ignore[arg-type]
     return len(copies)
+
+
+def versions_of(store: Store, article_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """article id -> its other versions [{"id", "differs": [{"this", "other"}]}], for the given articles."""
+    ids = sorted(set(article_ids))
+    if not ids:
+        return {}
+    got: Any = store.articles.get(ids=ids, include=["metadatas"])
+    out = {}
+    for i, m in zip(got["ids"], got["metadatas"] or []):
+        try:
+            v = json.loads(str((m or {}).get("versions") or "[]"))
+        except ValueError:
+            v = []
+        if v:
+            out[i] = v
+    return out
 
 
 def duplicate_map(store: Store) -> dict[str, tuple[str, str]]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 # One refusal phrase, defined once: the prompt asks for it, the parser detects it, the CLI prints it.
 REFUSAL = "I cannot answer this from the provided sources."
 
@@ -39,6 +41,20 @@ REWRITE_AGAIN = (
     "in the conversation above, so that the question can be understood on its own. Reply with the question only."
     "\nQuestion:"
 )
+
+
+# What an article could use to open or close the prompt's own structure: chat-template tokens (<|im_end|>),
+# instruction tags, and "[n]" source markers. Inside a passage they are neutralised; the passage is one line, so it
+# cannot start a line of its own ("[2] Reuters (2024-12-13)", "Question: ...").
+TEMPLATE_TOKEN = re.compile(r"<\|[^|<>]{0,40}\|>|\[/?INST\]|<</?SYS>>", re.IGNORECASE)
+SOURCE_MARKER = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
+
+
+def neutral(text: str) -> str:
+    """Article text as it may appear inside the prompt: one line, no template tokens, "[n]" written "(n)"."""
+    from qa.terminal import one_line
+
+    return SOURCE_MARKER.sub(r"(\1)", TEMPLATE_TOKEN.sub(" ", one_line(text))).strip()
 
 
 def format_passage(n: int, title: str, source: str, date: str, text: str, same_as: int = 0) -> str:

@@ -70,6 +70,8 @@ class Passage:
     source: str = ""
     date: str = ""
     url: str = ""
+    # Spans of the article that imitate the assistant (qa.flags.Flag, offsets into the article): never evidence.
+    flags: list[Any] = field(default_factory=list)
 
 
 @dataclass
@@ -87,6 +89,9 @@ class Citation:
     end: int
     verified: bool = False
     support: float = 0.0
+    # Why the cited article holds text that imitates the assistant (qa.flags), [] for most articles. The quote
+    # itself is never flagged text: flagged text supports nothing.
+    flags: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -102,6 +107,8 @@ class Answer:
     passages: list[Passage] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     draft: str = ""  # what the generator wrote, before verification: the trail of what was checked and removed
+    # Shown sources that disagree: [{"about": what, "claims": [{"text": quote, "citation": n}, ...]}]
+    conflicts: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
