@@ -597,7 +597,12 @@ class Chat:
             render_answer(con, answer)
             return
         final = [s for s, _ in answer_sentences(answer.answer)]
-        if final != [s for s, _ in answer_sentences(" ".join(shown))]:
+        streamed = [s for s, _ in answer_sentences(" ".join(shown))]
+        if final[:len(streamed)] == streamed and " ".join(shown) in answer.answer:
+            extra = one_line(answer.answer[answer.answer.index(" ".join(shown)) + len(" ".join(shown)):])
+            if extra:  # what the whole-answer checks add, e.g. where the sources disagree
+                line(con, extra)
+        elif final != streamed:
             line(con, "Checked as a whole, the answer reads:", "dim")
             line(con, one_line(answer.answer))
         cits = unique_citations(answer)

@@ -145,6 +145,22 @@ def test_typing_during_an_answer_is_kept_for_the_next_prompt(tmp_path: Path) -> 
     _quit(child)
 
 
+def test_ctrl_c_stops_qa_ask_too(tmp_path: Path) -> None:
+    env = _env(tmp_path / "home", QA_FAKE_TOKEN_S="0.5")
+    child = pexpect.spawn(sys.executable, ["-m", "qa", "ask", SEED_Q], env=env, encoding="utf-8", timeout=120)
+    child.logfile_read = log = _Log()
+    child.expect(pexpect.TIMEOUT, timeout=8)  # ingest and retrieval done: the fake generator is writing
+    t = time.monotonic()
+    child.sendintr()
+    child.sendintr()
+    child.expect(pexpect.EOF)
+    waited = time.monotonic() - t
+    child.close()
+    assert waited < 3, f"exited after {waited:.1f} s"
+    assert child.exitstatus == 130 or child.signalstatus is not None
+    assert not any(c in log.text() for c in CRASH), log.text()
+
+
 # --- follow-ups and pasted lines ----------------------------------------------------------------------------------
 
 def test_a_pasted_block_of_two_questions_is_asked_about_once_then_answered_twice(tmp_path: Path) -> None:
