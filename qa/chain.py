@@ -335,8 +335,9 @@ class Assistant:
             yield Event("withdrawn", token=" ".join(shown), reason=refusal_reason(query, " ".join(shown), text))
         answer.timings = {"retrieve_s": round(t1 - t0, 3), "generate_s": round(t2 - t1, 3),
                           "first_token_s": round((first_token or t2) - t0, 3),
-                          "first_sentence_s": round((first_sentence or t3) - t0, 3), "verify_s": round(t3 - t2, 3),
-                          "total_s": round(t3 - t0, 3)}
+                          "verify_s": round(t3 - t2, 3), "total_s": round(t3 - t0, 3)}
+        if live:  # when the first checked sentence could be shown (the whole answer, when none was)
+            answer.timings["first_sentence_s"] = round((first_sentence or t3) - t0, 3)
         yield Event("answer", answer=answer)
 
     def sentence_gate(self, query: str, evidence: Evidence, filters: Filters | None) -> SentenceGate:
