@@ -419,10 +419,11 @@ class Chat:
             self.console.print("[yellow]stopped[/] [dim]— nothing was asked; the models go on loading[/]")
             return
         self.backend.uncancel()
-        worker = Worker(lambda: self.pipeline(question))
+        worker = self.pending = Worker(lambda: self.pipeline(question))  # pending until it has ended
         shown: list[str] = []
         try:
             answer, marks = self.consume(worker, t0, shown)
+            self.pending = None
         except KeyboardInterrupt:
             self.stop(worker, shown)
             return
@@ -457,10 +458,10 @@ class Chat:
 
     def stop(self, worker: Worker, shown: list[str]) -> None:
         """Ctrl-C: the generator is asked to stop; the prompt comes back within STOP_WAIT_S."""
+        self.pending = worker  # until it has ended, the next question waits for it
         self.backend.cancel()
-        if not worker.join(STOP_WAIT_S):
-            self.pending = worker  # the next question waits for it (retrieval or a decode winding down)
-        else:
+        if worker.join(STOP_WAIT_S):  # else retrieval or a decode is still winding down
+            self.pending = None
             self.backend.uncancel()
         self.backend.on_interrupt()
         kept = f"; the {len(shown)} checked sentence{'s' * (len(shown) != 1)} above stand" if shown else ""
@@ -707,7 +708,9 @@ def run_chat(backend: ChatBackend, read_line: Callable[[Callable[[], str]], str]
         try:
             if not chat.handle(text):
                 break
-        except KeyboardInterrupt:  # between two steps of a command: the session goes on
+        except KeyboardInterrupt:  # between two steps: stop whatever still runs; the session goes on
+            if chat.pending is not None:
+                backend.cancel()
             console.print("[yellow]stopped[/]")
     if chat.pending is not None:
         backend.cancel()
