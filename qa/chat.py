@@ -31,10 +31,12 @@ from rich.text import Text
 
 from qa.errors import QAError
 from qa.followup import (
+    REWRITE_TURNS,
     Turn,
     answer_for_history,
     clean_rewrite,
     needs_rewrite,
+    resolve_travel,
     rewrite_again_prompt,
     rewrite_prompt,
     split_paste,
@@ -495,13 +497,20 @@ class Chat:
         rewrite failed or left a pointer unresolved."""
         if not needs_rewrite(question, self.turns):
             return None, ""
+        asked = question
+        # "go there": the place that the sources of the last turns say was visited
+        texts = [str(x.get(key, "")) for t in self.record[-REWRITE_TURNS:] for key, rows in
+                 (("quote", t.get("citations", [])), ("text", t.get("passages", []))) for x in rows]
+        question = resolve_travel(question, texts)
         standalone = clean_rewrite(self.backend.complete(rewrite_prompt(question, self.turns)), question)
+        if standalone is None and question != asked:
+            standalone = question
         left = unresolved(question, standalone) if standalone else []
         if left:
             again = clean_rewrite(self.backend.complete(rewrite_again_prompt(question, self.turns, left)), question)
             if again and len(unresolved(question, again)) < len(left):
                 standalone, left = again, unresolved(question, again)
-        if standalone is None or standalone == question:
+        if standalone is None or standalone == asked:
             return None, "could not rewrite it; name who or what you mean if the answer is off"
         if left:
             return standalone, f"could not tell what “{'”, “'.join(left)}” means here; name it if the answer is off"
