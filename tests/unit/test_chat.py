@@ -567,7 +567,7 @@ def test_the_follow_up_with_there_searches_the_visited_place() -> None:
 
     globals()["_answer"] = with_visit
     try:
-        _code, out = _run(script, ["What did Blinken ask Sudani?", "Why did he go there now?"])
+        _code, _out = _run(script, ["What did Blinken ask Sudani?", "Why did he go there now?"])
     finally:
         globals()["_answer"] = original
     assert "Last question: Why did he go to Iraq now?" in script.prompts[0]
