@@ -82,6 +82,8 @@ class SentenceGate:
     removed: int = 0
     decided: int = 0  # draft sentences decided so far
     refusing: bool = False  # the draft opens with a refusal: nothing is shown, the refusal comes at the end
+    read: int = 0  # characters of the draft seen so far
+    pending: bool = False  # a sentence end was seen that the splitter has not confirmed yet
 
     def __post_init__(self) -> None:
         # Each check re-reads the sentences so far: embed each sentence once (the final check reuses them too).
@@ -111,7 +113,13 @@ class SentenceGate:
         return sents if _ends_cited_sentence(body, bool(sents[-1][1])) else sents[:-1]
 
     def feed(self, draft: str, done: bool = False) -> list[Shown]:
+        fresh, self.read = draft[self.read:], len(draft)
+        if not done and not self.pending and not re.search(r"[.!?\]\n]", fresh):
+            return []  # no sentence can have ended: spare the sentence splitter (pysbd) on every token
+        self.pending = not done and bool(re.search(r"[.!?\]\n]", fresh)) or (self.pending and not done)
         sents = self.complete(draft, done)
+        if len(sents) > self.decided or done:
+            self.pending = False
         if len(sents) <= self.decided or self.refusing:
             return []
         if self.decided == 0 and is_refusal(sents[0][0]):
