@@ -107,6 +107,7 @@ def main() -> None:
             rows.append((q, r))
             print(f"{q!r}: {r}", flush=True)
         transcript = screen(joined=False)
+        transcript = transcript[transcript.rfind(f"qa> {QUESTIONS[0]}"):]  # from the first measured question
         # Ctrl-C while the answer is being generated: seconds until the prompt is back
         stops = count("stopped")
         tmux("send-keys", "-t", SESSION, INTERRUPTED, "Enter")

@@ -142,6 +142,8 @@ class SentenceGate:
             self.kept.append(text)
             out.append(Shown("sentence", text, mine))
         for sentence in checked.removed[self.removed:]:
+            if re.match(r"\W*short answer\W*:", sentence, re.IGNORECASE):
+                continue  # the model's "Short answer:" line run into the body: not a claim, nothing to withdraw
             nums = next((n for s, n in sents if s == sentence), [])
             out.append(Shown("withdrawn", sentence, reason=self.reason(sentence, nums)))
         self.removed = len(checked.removed)
@@ -153,13 +155,14 @@ class SentenceGate:
         ev = self.evidence
         vec = ev.embed([sentence])[0] if ev.embed else None
         qvec = ev.vector(self.question) if self.question else None
+        if is_refusal(sentence):
+            return "says the sources do not answer, and cites none" if not self.kept else \
+                "says the sources do not answer, after sentences they do support"
         if self.kept and not (content_words(sentence) & content_words(self.question)) and \
                 (qvec is None or vec is None or cosine(qvec, vec) < OFF_TOPIC):
             return "off the question (filler)"
         if sentence.rstrip().endswith("?"):
             return "a question copied from a source, not a claim"
-        if is_refusal(sentence):
-            return "says what the sources do not say, and cites none"
         given = frozenset(_norm_number(n) for n in NUMBER.findall(self.question)) | frozenset(
             m.group().lower() for m in re.finditer(f"{MONTH_WORDS}|{DAY_WORDS}", self.question, re.IGNORECASE))
         shown = {p.n: p for p in ev.passages}
