@@ -97,12 +97,14 @@ class Worker:
         self.thread.start()
 
     def _run(self) -> None:
+        _trace(f"worker {threading.get_ident()} starts")
         try:
             for ev in self._events():
                 self.queue.put(("event", ev))
         except BaseException as e:  # noqa: BLE001 - handed to the main thread, which decides
             self.queue.put(("error", e))
         finally:
+            _trace(f"worker {threading.get_ident()} ends")
             self.queue.put(("end", None))
 
     def events(self) -> Iterator[Any]:
@@ -127,6 +129,11 @@ class Worker:
             except KeyboardInterrupt:
                 continue
         return not self.thread.is_alive()
+
+
+def _trace(message: str) -> None:
+    if os.environ.get("QA_CHAT_TRACE"):
+        print(f"{time.monotonic():.3f} {message}", file=sys.stderr, flush=True)
 
 
 @contextmanager
@@ -462,7 +469,9 @@ class Chat:
         """Ctrl-C: the generator is asked to stop; the prompt comes back within STOP_WAIT_S."""
         self.pending = worker  # until it has ended, the next question waits for it
         self.backend.cancel()
-        if worker.join(STOP_WAIT_S):  # else retrieval or a decode is still winding down
+        _trace(f"stop: cancel sent to {worker.thread.ident}")
+        if worker.join(STOP_WAIT_S):
+            _trace(f"stop: {worker.thread.ident} ended")  # else retrieval or a decode is still winding down
             self.pending = None
             self.backend.uncancel()
         self.backend.on_interrupt()
@@ -474,6 +483,7 @@ class Chat:
         worker, self.pending = self.pending, None
         if worker is None:
             return
+        _trace(f"waiting for {worker.thread.ident}")
         if self.live:
             with self.console.status("[dim]finishing the stopped answer…[/]"):
                 while not worker.join(0.2):

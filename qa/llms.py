@@ -123,6 +123,7 @@ def _to_dicts(messages: list[BaseMessage]) -> list[dict[str, str]]:
 
 
 _LOAD_LOCK = threading.Lock()
+_GENERATING = threading.Lock()
 
 
 class LlamaCppChat(BaseChatModel):
@@ -172,6 +173,11 @@ class LlamaCppChat(BaseChatModel):
         """Tokens as llama.cpp samples them; a cancel request ends the loop (the generator is closed, not drained)
         and aborts a decode under way (llama_decode returns 2 -> RuntimeError, taken as the stop it is)."""
         client = self._load()
+        with _GENERATING:  # one decode at a time on the one context, whatever the callers' threads do
+            yield from self._stream_locked(client, messages, stop, run_manager, **kwargs)
+
+    def _stream_locked(self, client: Any, messages: list[BaseMessage], stop: list[str] | None,
+                       run_manager: CallbackManagerForLLMRun | None, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
         if cancel_requested():
             yield ChatGenerationChunk(message=AIMessageChunk(content=""))
             return
