@@ -472,8 +472,7 @@ class Chat:
         _trace(f"stop: cancel sent to {worker.thread.ident}")
         if worker.join(STOP_WAIT_S):
             _trace(f"stop: {worker.thread.ident} ended")  # else retrieval or a decode is still winding down
-            self.pending = None
-            self.backend.uncancel()
+            self.pending = None  # the cancel stays requested until the next question starts its own worker
         self.backend.on_interrupt()
         kept = f"; the {len(shown)} checked sentence{'s' * (len(shown) != 1)} above stand" if shown else ""
         self.console.print(f"[yellow]stopped[/] [dim]— the answer was cut short{kept}; ask again or go on[/]",
@@ -491,7 +490,6 @@ class Chat:
         else:
             while not worker.join(0.2):
                 pass
-        self.backend.uncancel()
 
     def pipeline(self, question: str) -> Iterator[Any]:
         """In the worker thread: the follow-up rewrite, then the answer's events."""
