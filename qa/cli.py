@@ -171,8 +171,26 @@ def ingest_cmd(
         raise QAError("--rebuild deletes the index and builds it again only from the folders you name; none was "
                       "given, so nothing was deleted", "run `qa ingest --rebuild PATH...` with every folder of your "
                       "articles")
+    if rebuild:
+        _check_rebuild_sources(paths or [], follow_symlinks)
     if _ingest(s, paths or [s.corpus], prune=prune, rebuild=rebuild, follow_symlinks=follow_symlinks).problems:
         raise typer.Exit(3)  # the rest was ingested; scripts can tell "some files skipped" from failure (1)
+
+
+def _check_rebuild_sources(paths: list[Path], follow_symlinks: bool) -> None:
+    """--rebuild deletes the index first: refuse when a folder named is missing or unreadable (a typo, an
+    unmounted drive) or none holds an article file, so a rebuild never replaces an index with an empty one."""
+    from qa.ingest import _readable_dir
+    from qa.loading import find_files, shown_path
+    from qa.terminal import one_line
+
+    for p in paths:
+        if not _readable_dir(p):
+            raise QAError(f"--rebuild: {one_line(shown_path(p))} is missing or cannot be read; nothing was deleted",
+                          "check the path (is the drive mounted?) and run the command again")
+    if not any(isinstance(f, Path) for f in find_files(paths, follow_symlinks)):
+        raise QAError("--rebuild: no article files (.md, .txt, .html) under the folders given; nothing was deleted",
+                      "name the folders that hold your articles")
 
 
 @app.command("rm")
@@ -193,7 +211,8 @@ def rm(ctx: typer.Context,
     with writing(s), ingest_lock(s):
         removed, unknown = remove(article_ids, open_store(s, make_embeddings(s)), s)
     for a in removed:
-        again = f" (its file {a.path} is still there: ingesting that folder adds it again)" if a.path else ""
+        again = (f" (its file {a.path} is still there: ingesting that folder adds it again)"
+                 if a.path and os.path.lexists(a.path) else "")
         con.print(escape(one_line(f"removed {a.id}: {a.title}{again}")), highlight=False, soft_wrap=True)
     for article_id in unknown:
         con.print(escape(one_line(f"not removed {article_id}: no such article in the index (see `qa sources`)")),

@@ -231,7 +231,14 @@ def read_config_file(path: Path) -> dict[str, Any]:
             raise SettingsError(f"Unknown setting {key!r} in {path}",
                                 f"did you mean {close[0]!r}?" if close else
                                 "the settings are listed in qa/config.py and README.md (Settings)")
+    for key in PATHS:  # a relative path in a config file is relative to the file, not to where qa runs
+        value = data.get(key)
+        if isinstance(value, str) and value.strip() and not value.startswith("~") and not Path(value).is_absolute():
+            data[key] = str(path.parent.absolute() / value)
     return data
+
+
+PATHS = ("home", "cache", "corpus", "model_path")
 
 
 def _origin(name: str, overrides: dict[str, Any], file: Path | None, values: dict[str, Any]) -> tuple[str, str]:

@@ -13,7 +13,7 @@ from qa.chunking import CHARS_PER_TOKEN, _split_long, chunk_article
 from qa.config import Settings
 from qa.embedding import token_counter
 from qa.errors import QAError
-from qa.loading import Problem, load_articles
+from qa.loading import NO_SUCH_ROOT, Problem, load_articles
 from qa.store import Store, embedding_text
 from qa.types import Article, Chunk
 
@@ -39,6 +39,7 @@ class IngestReport:
     def summary(self) -> str:
         flagged = "".join(f"flagged {where}: {what}\n" for where, what in self.flagged)  # one line per article
         return flagged + (f"{self.added} added, {self.updated} updated, {self.unchanged} unchanged, {self.skipped} skipped"
+                + (f", {len(self.warnings)} warnings" if self.warnings else "")
                 + (f", {self.pruned} pruned" if self.pruned else "")
                 + (f", {self.repaired} half-written by an interrupted ingest cleaned up" if self.repaired else "")
                 + (f", {self.duplicates} near-duplicates of other articles" if self.duplicates else "")
@@ -103,6 +104,8 @@ def ingest(paths: Iterable[Path], store: Store, settings: Settings, prune: bool 
     unreadable: list[str] = []  # folders that could not be listed: nothing under them is pruned
     for item in load_articles(paths, follow_symlinks=follow_symlinks):
         if isinstance(item, Problem):
+            if prune and item.reason == NO_SUCH_ROOT and any(item.path == str(p) for p in paths):
+                continue  # said once, with what --prune did about it, below
             if item.skipped:
                 report.skipped += 1
                 report.problems.append(item)
@@ -208,13 +211,15 @@ def _prune(paths: list[Path], known: dict[str, tuple[str, str]], seen: set[str],
         absolute = os.path.abspath(root)
         from_here = [p for _h, p in known.values() if p and _under(os.path.abspath(p), [absolute])]
         reason = ""
-        if not _readable_dir(root):
-            reason = "it is missing or cannot be read (an unmounted drive?)"
+        if not os.path.lexists(root):
+            reason = f"{NO_SUCH_ROOT} (an unmounted drive?)"
+        elif not _readable_dir(root):
+            reason = "it cannot be read"
         elif from_here and not any(_under(p, [absolute]) for p in seen):
             reason = "no article files were found there (an unmounted drive?)"
-        if reason and from_here:
-            problem = Problem(str(root), f"not pruning: {reason}; the {len(from_here)} articles from there were "
-                              "kept")
+        if reason and (from_here or not os.path.lexists(root)):
+            problem = Problem(str(root), f"{reason}; not pruning under it: the {len(from_here)} articles from "
+                              "there were kept")
             report.skipped += 1
             report.problems.append(problem)
             on_problem(problem)
@@ -242,10 +247,10 @@ def _prune(paths: list[Path], known: dict[str, tuple[str, str]], seen: set[str],
 def remove(article_ids: list[str], store: Store, settings: Settings) -> tuple[list[Article], list[str]]:
     """Delete articles (chunks, record, BM25 rows) as crash-safely as an ingest: the same marker makes the next
     ingest repair a removal cut short. Returns the removed articles and the ids that were not in the index."""
+    import json
+
     from qa.duplicates import group_duplicates
     from qa.keyword import KeywordIndex
-
-    import json
 
     marker = settings.home / "ingest.incomplete"
     cut_short: set[str] = set()  # ids a removal that was killed part-way was removing: the repair finishes them

@@ -18,6 +18,7 @@ from qa.types import Article
 TEXT_SUFFIXES = {".md", ".markdown", ".txt"}
 HTML_SUFFIXES = {".html", ".htm"}
 SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES
+NO_SUCH_ROOT = "no such file or folder"
 MAX_BYTES = 20_000_000  # larger files are skipped: no news article is 20 MB of text
 FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.S)
 ORIGINAL_SOURCE = re.compile(r"^\s*Original Source:\s*(.+?)\s*$", re.M | re.I)
@@ -78,7 +79,7 @@ def find_files(paths: Iterable[Path], follow_symlinks: bool = False) -> Iterator
 
     for root in paths:
         if not os.path.lexists(root):
-            yield Problem(str(root), "no such file or folder")
+            yield Problem(str(root), NO_SUCH_ROOT)
             continue
         if not root.is_dir():
             yield root  # named by the user: read whatever it is (load_file says why not)

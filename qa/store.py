@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import errno
+import functools
 import json
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from langchain_core.embeddings import Embeddings
 
@@ -18,6 +19,7 @@ from qa.config import Settings
 from qa.errors import QAError
 from qa.types import Article, Chunk
 
+T = TypeVar("T")
 ARTICLE_FIELDS = ("title", "source", "date", "url", "author", "path", "content_hash")
 # HNSW search breadth. Chroma's default (100) let the same query return different neighbours from one process to
 # the next on the State Department index (a chunk at rank 11 present in some runs, missing in others), which made
@@ -47,6 +49,25 @@ def chunk_metadata(article: Article, chunk: Chunk) -> dict[str, Any]:
 def embedding_text(title: str, chunk: Chunk) -> str:
     """What is embedded for a chunk: its article's title, then its text, so a chunk knows what it is about."""
     return f"{title}\n{chunk.text}"
+
+
+def _reading(method: Callable[..., T]) -> Callable[..., T]:
+    """A read of the index that fails because its disk is full (Chroma must write its log to read) is said to be
+    that, with what to do; not "damaged, rebuild it", which would delete a healthy index."""
+    @functools.wraps(method)
+    def read(self: Store, *args: Any, **kwargs: Any) -> T:
+        try:
+            return method(self, *args, **kwargs)
+        except QAError:
+            raise
+        except Exception as e:
+            if not self.settings.chroma_url and resource_fault(e, self.settings.home) == "full":
+                raise QAError(f"The disk holding {self.settings.home} is full, so the index cannot be read now; it "
+                              "is not damaged", "free some space (or move QA_HOME to another disk) and run the "
+                              "command again") from None
+            raise
+
+    return read
 
 
 class Store:
@@ -96,12 +117,14 @@ class Store:
             raise QAError(f"Cannot open the index at {where}: {str(e).splitlines()[0][:200]}", hint) from None
 
     # Articles -----------------------------------------------------------------------------------------------
+    @_reading
     def article_hashes(self) -> dict[str, tuple[str, str]]:
         """id -> (content hash, path) of every article in the store."""
         got = self.articles.get(include=["metadatas"])
         return {i: (str(m.get("content_hash", "")), str(m.get("path", ""))) for i, m in
                 zip(got["ids"], got["metadatas"] or [])}
 
+    @_reading
     def list_articles(self) -> list[dict[str, Any]]:
         got = self.articles.get(include=["metadatas"])
         from qa.flags import loads
@@ -112,6 +135,7 @@ class Store:
                 for i, m in zip(got["ids"], got["metadatas"] or [])]
         return sorted(rows, key=lambda r: (r["date"], r["id"]))
 
+    @_reading
     def get_article(self, article_id: str) -> Article | None:
         got = self.articles.get(ids=[article_id], include=["metadatas", "documents"])
         if not got["ids"]:
@@ -120,9 +144,11 @@ class Store:
         return Article(id=article_id, text=got["documents"][0],
                        **{k: str(m.get(k, "")) for k in ARTICLE_FIELDS})
 
+    @_reading
     def count_articles(self) -> int:
         return int(self.articles.count())
 
+    @_reading
     def count_chunks(self) -> int:
         return int(self.chunks.count())
 
@@ -182,6 +208,7 @@ class Store:
         self.articles.delete(ids=[article_id])
         self.chunks.delete(where={"article_id": article_id})
 
+    @_reading
     def chunk_texts(self, ids: Iterable[str] | None = None) -> dict[str, tuple[str, dict[str, Any]]]:
         """chunk id -> (text, metadata), for all chunks or the given ids."""
         got = self.chunks.get(ids=list(ids) if ids is not None else None, include=["documents", "metadatas"])
@@ -262,7 +289,7 @@ def writing(settings: Settings) -> Iterator[None]:
         if (fault := resource_fault(e)) and not settings.chroma_url:
             raise fault_error(settings, fault) from None
         raise
-    except Exception as e:  # noqa: BLE001 - chromadb, sqlite, numpy and the OS all report a full disk their way
+    except Exception as e:  # chromadb, sqlite, numpy and the OS all report a full disk their way
         if (fault := resource_fault(e, settings.home)) and not settings.chroma_url:
             raise fault_error(settings, fault) from None
         raise

@@ -9,7 +9,6 @@ the code under test is the installed code, unchanged.
 
 from __future__ import annotations
 
-import errno
 import json
 import os
 import re
@@ -18,15 +17,13 @@ import subprocess
 import sys
 import tempfile
 import textwrap
-from datetime import date, datetime, timezone
+from datetime import date, timezone
 from pathlib import Path
 
 import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from tests.conftest import ROOT
 
 QA = Path(sys.executable).parent / "qa"
 FEW = settings(max_examples=10, deadline=None, derandomize=True,
@@ -263,6 +260,11 @@ def test_rebuild_without_a_path_refuses_and_deletes_nothing(tmp_path: Path) -> N
     assert r.returncode == 1 and "Traceback" not in r.stderr
     assert r.stderr.startswith("error: --rebuild deletes the index") and "nothing was deleted" in r.stderr
     assert set(stored(home)) == set(GOOD)
+    for missing in (tmp_path / "typo", tmp_path / "empty"):
+        (tmp_path / "empty").mkdir(exist_ok=True)
+        r = qa(home, "ingest", "--rebuild", str(missing))
+        assert r.returncode == 1 and "nothing was deleted" in r.stderr, r.stderr
+        assert set(stored(home)) == set(GOOD)
 
 
 def test_prune_never_prunes_under_a_missing_or_empty_root(tmp_path: Path) -> None:
@@ -275,7 +277,9 @@ def test_prune_never_prunes_under_a_missing_or_empty_root(tmp_path: Path) -> Non
     shutil.move(str(tmp_path / "drive"), str(tmp_path / "unmounted"))  # the drive is gone
     r = qa(home, "ingest", str(a), "--prune")
     assert r.returncode == 3, r.stderr
-    assert any(f"{a}: not pruning: it is missing or cannot be read" in ln for ln in lines_of(r.stderr, "skipped"))
+    (line,) = lines_of(r.stderr, "skipped")
+    assert line == f"skipped {a}: no such file or folder (an unmounted drive?); not pruning under it: the 2 " \
+                   "articles from there were kept"
     assert set(stored(home)) == {*GOOD, "kept"}
     a.mkdir(parents=True)  # an empty mount point
     r = qa(home, "ingest", str(a), "--prune")
@@ -391,6 +395,9 @@ def test_a_really_full_disk_then_freed_space(tmp_path: Path) -> None:
         d = _many(tmp_path / "news", 300)
         r = qa(home, "ingest", str(d))
         assert r.returncode == 1 and "is full" in r.stderr and "--rebuild" not in r.stderr, r.stderr
+        reader = qa(home, "sources")  # Chroma writes its log to read: a reader says the same, never "rebuild"
+        assert reader.returncode in (0, 1) and "--rebuild" not in reader.stderr, reader.stderr
+        assert reader.returncode == 0 or "is full" in reader.stderr, reader.stderr
         subprocess.run(["mount", "-o", "remount,size=80M", str(disk)], check=True)
         again = qa(home, "ingest", str(d))
         assert again.returncode == 0, again.stderr
@@ -446,3 +453,26 @@ def test_a_piped_ingest_prints_progress_lines(tmp_path: Path) -> None:
                             r"(about \d+ (min \d\d )?s left|time left not known yet)", ln), ln
     chunks = [int(re.search(r"([\d,]+) chunks embedded", ln).group(1).replace(",", "")) for ln in progress]
     assert chunks == sorted(chunks) and chunks[-1] > chunks[0]
+
+
+def test_in_a_terminal_the_bar_and_chunk_count_move_while_embedding(tmp_path: Path) -> None:
+    pexpect = pytest.importorskip("pexpect")
+    d = tmp_path / "news"
+    d.mkdir()
+    for i in range(20):
+        (d / f"a{i:02d}.md").write_text(" ".join(f"Sentence {j} of report {i} about port {j}." for j in range(120)))
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(textwrap.dedent(SLOW))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
+    env.update(QA_HOME=str(tmp_path / "home"), QA_EMBEDDINGS="fake", QA_LLM="fake", PYTHONPATH=str(site),
+               TERM="xterm-256color")
+    child = pexpect.spawn(str(QA), ["ingest", str(d)], env=env, encoding="utf-8", dimensions=(40, 200), timeout=300)
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0, child.before
+    screen = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", child.before)
+    counts = [int(c.replace(",", "")) for c in re.findall(r"([\d,]+) chunks, \d+/s", screen)]
+    # the bar is redrawn while a 256-chunk batch is embedded: the count rises in steps of one embedding call
+    assert len(set(counts)) >= 4 and counts == sorted(counts), counts
+    assert "20 added" in screen

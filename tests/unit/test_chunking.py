@@ -30,3 +30,23 @@ def test_a_sentence_longer_than_the_budget_is_split_at_words() -> None:
     assert len(chunks) > 5
     assert all(token_counter()([c.text])[0] <= 50 for c in chunks)
     assert all(text[c.start:c.end] == c.text for c in chunks)
+
+
+def test_text_without_spaces_is_chunked_by_tokens_within_the_budget() -> None:
+    count = token_counter()
+    for text in ("中华人民共和国外交部发言人表示双方将继续就粮食出口问题进行磋商。" * 300,
+                 "ประเทศไทยมีความสัมพันธ์ที่ดีกับประเทศเพื่อนบ้าน" * 300, "x" * 20_000):
+        chunks = chunk_article(Article(id="x", title="t", text=text), count, max_tokens=200)
+        assert len(chunks) > 1
+        assert all(count([c.text])[0] <= 200 and len(c.text) <= 2_400 for c in chunks)
+        assert all(text[c.start:c.end] == c.text for c in chunks)
+        assert chunks[0].start == 0 and chunks[-1].end == len(text)
+
+
+def test_a_huge_title_is_capped_at_a_word() -> None:
+    from qa.ingest import TITLE_TOKENS, _capped_title
+
+    title = " ".join(f"word{i}" for i in range(6_000))
+    capped = _capped_title(Article(id="x", title=title, text="t"))
+    assert title.startswith(capped) and title[len(capped)] == " "
+    assert 0 < token_counter()([capped])[0] <= TITLE_TOKENS

@@ -109,3 +109,45 @@ def test_credentials_in_urls_are_redacted(user: str, secret: str) -> None:
 
 def test_a_password_with_an_at_sign_is_redacted_whole() -> None:
     assert redact("http://u:p@ss@host:1/x") == "http://***@host:1/x"
+
+
+def test_relative_paths_in_a_config_file_are_relative_to_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("QA_HOME")
+    cfg = tmp_path / "conf" / "qa.toml"
+    cfg.parent.mkdir()
+    cfg.write_text('home = "data"\ncorpus = "../articles"\n')
+    monkeypatch.chdir(tmp_path)
+    s = load_settings(cfg)
+    assert s.home == tmp_path / "conf" / "data" and s.corpus == tmp_path / "conf" / ".." / "articles"
+
+
+toml_values = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+                           lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner,
+                                                                                      max_size=3), max_leaves=5)
+
+
+@given(values=st.dictionaries(st.sampled_from(sorted(Settings.model_fields)) | st.text(max_size=12), toml_values,
+                              max_size=4))
+def test_any_config_file_loads_or_is_one_settings_error(tmp_path_factory: pytest.TempPathFactory,
+                                                        values: dict[str, object]) -> None:
+    import json
+
+    cfg = tmp_path_factory.mktemp("cfg") / "qa.toml"
+    # TOML has no null: None values are written as strings "None" (still a value of the wrong kind for most keys)
+    cfg.write_text("\n".join(f"{json.dumps(k)} = {json.dumps(v if v is not None else 'None')}"
+                             for k, v in values.items()), encoding="utf-8")
+    try:
+        load_settings(cfg)
+    except SettingsError as e:
+        assert e.exit_code == 2 and "\n" not in e.message
+
+
+@given(name=st.sampled_from(sorted(Settings.model_fields)),
+       value=st.text(st.characters(exclude_characters="\x00", exclude_categories=("Cs",)), max_size=30))
+def test_any_environment_value_loads_or_is_one_settings_error(name: str, value: str) -> None:
+    with pytest.MonkeyPatch.context() as m:
+        m.setenv(f"QA_{name.upper()}", value)
+        try:
+            load_settings()
+        except SettingsError as e:
+            assert f"QA_{name.upper()}" in e.message or "Invalid settings:" in e.message

@@ -99,8 +99,7 @@ def test_chunk_offsets_map_back_and_chunks_cover_the_text(text: str, budget: int
         assert 0 <= c.start < c.end <= len(text) and text[c.start:c.end] == c.text
         for j in range(c.start, c.end):
             covered[j] = True
-        if len(c.text.split()) > 1:  # a single over-long word cannot be cut at a word boundary
-            assert approximate_tokens([c.text])[0] <= budget, c.text
+        assert approximate_tokens([c.text])[0] <= budget, c.text  # an over-long word is cut too
     assert all(covered[j] for j, ch in enumerate(text) if not ch.isspace()), "a character is in no chunk"
     assert [c.start for c in chunks] == sorted(c.start for c in chunks)
 
@@ -153,3 +152,27 @@ def test_question_set_reports_each_bad_line_by_number_and_keeps_the_rest(
         return
     assert [int(p[len(str(path)) + 1:].split(":", 1)[0]) for p in qs.problems] == bad
     assert {q.id: q.question for q in qs.questions} == {i: q["question"].strip() for i, q in good.items()}
+
+
+YAML_SCALAR = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=40),
+                        st.binary(max_size=10), st.dates(), st.datetimes())
+YAML_VALUE = st.recursive(YAML_SCALAR, lambda inner: st.one_of(st.lists(inner, max_size=3),
+                                                               st.dictionaries(st.text(max_size=4), inner, max_size=3)),
+                          max_leaves=6)
+
+
+@FAST
+@given(st.dictionaries(st.sampled_from(["id", "title", "date", "source", "url", "author", "published", "outlet"]),
+                       YAML_VALUE), st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=30))
+def test_no_front_matter_value_of_any_type_raises(meta: dict, date_text: str) -> None:
+    warnings: list[str] = []
+    raw = "---\n" + yaml.safe_dump(meta, allow_unicode=True) + "---\nBody text. More."
+    a = parse_text(raw, "stem", warnings)
+    assert a.text == "Body text. More." and a.id
+    assert all("\n" not in w for w in warnings)
+    for value in (a.title, a.source, a.url, a.author, a.date):
+        assert isinstance(value, str)
+    from qa.loading import parse_date
+
+    iso, why = parse_date(date_text)
+    assert bool(iso) != bool(why) or (not iso and not why and not date_text.strip())
