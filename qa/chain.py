@@ -310,6 +310,8 @@ class Assistant:
         shown: list[str] = []
         if passages and evidence.question_support(query) >= gate_min:
             for token in self.generate.stream(self.messages(query, passages, evidence)):
+                if not token:
+                    continue  # the backends' empty opening chunk: nothing generated yet
                 if first_token is None:
                     first_token = time.perf_counter()
                 text += token

@@ -586,7 +586,7 @@ class Chat:
                         line(con, note, "dim")
                     con.print()
                     state["label"] = "reading the passages…"
-                elif ev.kind == "token":
+                elif ev.kind == "token" and ev.token:
                     marks.setdefault("first draft word", now)
                     draft += ev.token
                 elif ev.kind == "sentence":
