@@ -53,8 +53,10 @@ class Event:
     reason: str = ""  # "withdrawn": why
 
 
-def refusal_reason(question: str, shown: str) -> str:
+def refusal_reason(question: str, shown: str, draft: str = "") -> str:
     """Why an answer whose sentences were each supported is refused as a whole."""
+    if draft and is_refusal(split_short_answer(draft)[0]):
+        return "read as a whole, the draft says the sources do not answer this"
     if not gives_answer_type(question, MARKER.sub("", shown)):
         return "it does not give what the question asks for (a number, a date or a name)"
     return "the answer as a whole does not hold up against the sources"
@@ -308,6 +310,8 @@ class Assistant:
         shown: list[str] = []
         if passages and evidence.question_support(query) >= gate_min:
             for token in self.generate.stream(self.messages(query, passages, evidence)):
+                if not token:
+                    continue  # the backends' empty opening chunk: nothing generated yet
                 if first_token is None:
                     first_token = time.perf_counter()
                 text += token
@@ -330,11 +334,12 @@ class Assistant:
             raise Cancelled()
         t3 = time.perf_counter()
         if answer.refused and shown:
-            yield Event("withdrawn", token=" ".join(shown), reason=refusal_reason(query, " ".join(shown)))
+            yield Event("withdrawn", token=" ".join(shown), reason=refusal_reason(query, " ".join(shown), text))
         answer.timings = {"retrieve_s": round(t1 - t0, 3), "generate_s": round(t2 - t1, 3),
                           "first_token_s": round((first_token or t2) - t0, 3),
-                          "first_sentence_s": round((first_sentence or t3) - t0, 3), "verify_s": round(t3 - t2, 3),
-                          "total_s": round(t3 - t0, 3)}
+                          "verify_s": round(t3 - t2, 3), "total_s": round(t3 - t0, 3)}
+        if live:  # when the first checked sentence could be shown (the whole answer, when none was)
+            answer.timings["first_sentence_s"] = round((first_sentence or t3) - t0, 3)
         yield Event("answer", answer=answer)
 
     def sentence_gate(self, query: str, evidence: Evidence, filters: Filters | None) -> SentenceGate:

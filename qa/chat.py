@@ -31,10 +31,12 @@ from rich.text import Text
 
 from qa.errors import QAError
 from qa.followup import (
+    REWRITE_TURNS,
     Turn,
     answer_for_history,
     clean_rewrite,
     needs_rewrite,
+    resolve_travel,
     rewrite_again_prompt,
     rewrite_prompt,
     split_paste,
@@ -95,12 +97,14 @@ class Worker:
         self.thread.start()
 
     def _run(self) -> None:
+        _trace(f"worker {threading.get_ident()} starts")
         try:
             for ev in self._events():
                 self.queue.put(("event", ev))
         except BaseException as e:  # noqa: BLE001 - handed to the main thread, which decides
             self.queue.put(("error", e))
         finally:
+            _trace(f"worker {threading.get_ident()} ends")
             self.queue.put(("end", None))
 
     def events(self) -> Iterator[Any]:
@@ -125,6 +129,11 @@ class Worker:
             except KeyboardInterrupt:
                 continue
         return not self.thread.is_alive()
+
+
+def _trace(message: str) -> None:
+    if os.environ.get("QA_CHAT_TRACE"):
+        print(f"{time.monotonic():.3f} {message}", file=sys.stderr, flush=True)
 
 
 @contextmanager
@@ -403,7 +412,10 @@ class Chat:
                 self.wait_for_pending()
             if not self.backend.ready():
                 if self.live:
-                    with self.console.status(self.backend.loading_status() or "loading the models…"):
+                    with self.console.status(self.backend.loading_status() or "loading the models…") as status:
+                        while not self.backend.ready():
+                            status.update(self.backend.loading_status() or "loading the models…")
+                            time.sleep(0.1)
                         self.backend.wait_ready()
                 else:
                     self.backend.wait_ready()
@@ -416,10 +428,11 @@ class Chat:
             self.console.print("[yellow]stopped[/] [dim]— nothing was asked; the models go on loading[/]")
             return
         self.backend.uncancel()
-        worker = Worker(lambda: self.pipeline(question))
+        worker = self.pending = Worker(lambda: self.pipeline(question))  # pending until it has ended
         shown: list[str] = []
         try:
             answer, marks = self.consume(worker, t0, shown)
+            self.pending = None
         except KeyboardInterrupt:
             self.stop(worker, shown)
             return
@@ -449,16 +462,17 @@ class Chat:
             render_answer(self.console, answer)
             return
         self.finish_live(answer, shown)
-        self.console.print("[dim]" + " · ".join(f"{k} {v:.1f} s" for k, v in marks.items()
-                                                if not k.endswith("_s")) + "[/]")
+        self.console.print(Text(" · ".join(f"{k} {v:.1f} s" for k, v in marks.items() if not k.endswith("_s")),
+                                style="dim"), soft_wrap=True)
 
     def stop(self, worker: Worker, shown: list[str]) -> None:
         """Ctrl-C: the generator is asked to stop; the prompt comes back within STOP_WAIT_S."""
+        self.pending = worker  # until it has ended, the next question waits for it
         self.backend.cancel()
-        if not worker.join(STOP_WAIT_S):
-            self.pending = worker  # the next question waits for it (retrieval or a decode winding down)
-        else:
-            self.backend.uncancel()
+        _trace(f"stop: cancel sent to {worker.thread.ident}")
+        if worker.join(STOP_WAIT_S):
+            _trace(f"stop: {worker.thread.ident} ended")  # else retrieval or a decode is still winding down
+            self.pending = None  # the cancel stays requested until the next question starts its own worker
         self.backend.on_interrupt()
         kept = f"; the {len(shown)} checked sentence{'s' * (len(shown) != 1)} above stand" if shown else ""
         self.console.print(f"[yellow]stopped[/] [dim]— the answer was cut short{kept}; ask again or go on[/]",
@@ -468,6 +482,7 @@ class Chat:
         worker, self.pending = self.pending, None
         if worker is None:
             return
+        _trace(f"waiting for {worker.thread.ident}")
         if self.live:
             with self.console.status("[dim]finishing the stopped answer…[/]"):
                 while not worker.join(0.2):
@@ -475,7 +490,6 @@ class Chat:
         else:
             while not worker.join(0.2):
                 pass
-        self.backend.uncancel()
 
     def pipeline(self, question: str) -> Iterator[Any]:
         """In the worker thread: the follow-up rewrite, then the answer's events."""
@@ -491,13 +505,20 @@ class Chat:
         rewrite failed or left a pointer unresolved."""
         if not needs_rewrite(question, self.turns):
             return None, ""
+        asked = question
+        # "go there": the place that the sources of the last turns say was visited
+        texts = [str(x.get(key, "")) for t in self.record[-REWRITE_TURNS:] for key, rows in
+                 (("quote", t.get("citations", [])), ("text", t.get("passages", []))) for x in rows]
+        question = resolve_travel(question, texts)
         standalone = clean_rewrite(self.backend.complete(rewrite_prompt(question, self.turns)), question)
+        if standalone is None and question != asked:
+            standalone = question
         left = unresolved(question, standalone) if standalone else []
         if left:
             again = clean_rewrite(self.backend.complete(rewrite_again_prompt(question, self.turns, left)), question)
             if again and len(unresolved(question, again)) < len(left):
                 standalone, left = again, unresolved(question, again)
-        if standalone is None or standalone == question:
+        if standalone is None or standalone == asked:
             return None, "could not rewrite it; name who or what you mean if the answer is off"
         if left:
             return standalone, f"could not tell what “{'”, “'.join(left)}” means here; name it if the answer is off"
@@ -543,9 +564,10 @@ class Chat:
             if not draft:
                 return Spinner("dots", Text(state["label"], style="dim"))
             body, _ = draft_body(draft)
-            width = max(20, self.console.width - 30)
-            tail = body[-width:].replace("\n", " ")
-            label = Text("checking as it is written · draft, unchecked: ", style="dim")
+            label = Text("checking as it is written · draft, unchecked: ", style="dim", no_wrap=True,
+                         overflow="ellipsis")
+            width = max(10, self.console.width - len(label) - 5)
+            tail = " ".join(body.split())[-width:]
             label.append(("…" if len(body) > width else "") + tail, style="dim italic")
             return Spinner("dots", label)
 
@@ -564,7 +586,7 @@ class Chat:
                         line(con, note, "dim")
                     con.print()
                     state["label"] = "reading the passages…"
-                elif ev.kind == "token":
+                elif ev.kind == "token" and ev.token:
                     marks.setdefault("first draft word", now)
                     draft += ev.token
                 elif ev.kind == "sentence":
@@ -593,7 +615,12 @@ class Chat:
             render_answer(con, answer)
             return
         final = [s for s, _ in answer_sentences(answer.answer)]
-        if final != [s for s, _ in answer_sentences(" ".join(shown))]:
+        streamed = [s for s, _ in answer_sentences(" ".join(shown))]
+        if final[:len(streamed)] == streamed and " ".join(shown) in answer.answer:
+            extra = one_line(answer.answer[answer.answer.index(" ".join(shown)) + len(" ".join(shown)):])
+            if extra:  # what the whole-answer checks add, e.g. where the sources disagree
+                line(con, extra)
+        elif final != streamed:
             line(con, "Checked as a whole, the answer reads:", "dim")
             line(con, one_line(answer.answer))
         cits = unique_citations(answer)
@@ -698,7 +725,9 @@ def run_chat(backend: ChatBackend, read_line: Callable[[Callable[[], str]], str]
         try:
             if not chat.handle(text):
                 break
-        except KeyboardInterrupt:  # between two steps of a command: the session goes on
+        except KeyboardInterrupt:  # between two steps: stop whatever still runs; the session goes on
+            if chat.pending is not None:
+                backend.cancel()
             console.print("[yellow]stopped[/]")
     if chat.pending is not None:
         backend.cancel()

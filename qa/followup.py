@@ -79,6 +79,34 @@ def unresolved(question: str, standalone: str) -> list[str]:
     return left
 
 
+# "Why did he go there?": with a verb of travel, "there" is where someone travelled, which news states as "a visit
+# to Iraq", "arrived in Baghdad". Found in the passages the last answer drew on, it is put in before the rewrite
+# (the small generator otherwise takes the last place named, which may be one the question is not about).
+TRAVEL = re.compile(r"\b(?:go|goes|went|gone|going|travel(?:l?ed|s)?|visit(?:ed|s)?|fly|flew|come|came|return(?:ed)?|"
+                    r"head(?:ed)?)\b[^.?!]*\bthere\b", re.IGNORECASE)
+VISITED = re.compile(r"\b(?:visit|trip|travel(?:l?ed)?|journey|went|arrived?|flew|came|landed)\s+(?:to|in|at)\s+"
+                     r"((?:[A-Z][\w'’-]+)(?:\s+[A-Z][\w'’-]+){0,2})")
+
+
+def travelled_to(texts: list[str]) -> str | None:
+    """The place most often said to be visited in the texts ("visit to Iraq" -> "Iraq"), or None."""
+    counts: dict[str, int] = {}
+    for text in texts:
+        for m in VISITED.finditer(text):
+            counts[m.group(1)] = counts.get(m.group(1), 0) + 1
+    return max(counts, key=lambda k: counts[k]) if counts else None
+
+
+def resolve_travel(question: str, texts: list[str]) -> str:
+    """The question with "there" after a verb of travel replaced by the place the texts say was visited."""
+    if not TRAVEL.search(question):
+        return question
+    place = travelled_to(texts)
+    if place is None:
+        return question
+    return re.sub(r"\b(?:to\s+)?there\b", f"to {place}", question, count=1)
+
+
 def history(turns: list[Turn]) -> str:
     lines = []
     for t in turns[-REWRITE_TURNS:]:

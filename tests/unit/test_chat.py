@@ -245,9 +245,9 @@ def test_a_generator_that_cannot_load_is_one_line_with_a_hint(fake_env: None, mo
 
 # --- verified streaming -------------------------------------------------------------------------------------------
 
-from qa.citations import Evidence, verify  # noqa: E402
-from qa.streaming import SentenceGate  # noqa: E402
-from qa.types import Passage  # noqa: E402
+from qa.citations import Evidence, verify
+from qa.streaming import SentenceGate
+from qa.types import Passage
 
 PASSAGES = [Passage(n=1, article_id="seed", chunk_id="c1", score=1.0, title="Blinken in Baghdad", source="Wire",
                     date="2024-12-13", text=TEXT),
@@ -356,7 +356,7 @@ def test_ctrl_c_while_streaming_keeps_the_checked_sentences_and_says_so() -> Non
 
 # --- follow-ups -----------------------------------------------------------------------------------------------
 
-from qa.followup import pointers, unresolved  # noqa: E402
+from qa.followup import pointers, unresolved
 
 
 @pytest.mark.parametrize(("question", "expected"), [
@@ -539,3 +539,36 @@ def test_the_start_line_names_the_index_and_the_models(fake_env: None) -> None:
     line = start_line(Settings(llm="llamacpp", embeddings="minilm"))
     assert "1 article, 5 chunks" in line
     assert "generator qwen2.5-coder-1.5b-instruct-q4_k_m" in line and "embeddings all-MiniLM-L6-v2" in line
+
+
+def test_there_after_a_verb_of_travel_is_the_place_the_sources_say_was_visited() -> None:
+    from qa.followup import resolve_travel
+
+    texts = ["Tensions rose in Syria.", "In summary, Secretary Blinken’s visit to Iraq highlights a pivotal moment.",
+             "He arrived in Baghdad on Friday after a visit to Iraq's north."]
+    assert resolve_travel("Why did he go there now?", texts) == "Why did he go to Iraq now?"
+    assert resolve_travel("What happened there?", texts) == "What happened there?"  # not travel: left to the model
+    assert resolve_travel("Why did he go there?", ["Nothing about a trip."]) == "Why did he go there?"
+
+
+def test_the_follow_up_with_there_searches_the_visited_place() -> None:
+    class Echo(Script):
+        def complete(self, prompt: str) -> str:
+            self.prompts.append(prompt)
+            return "Why did Blinken go to Iraq now?" if "go to Iraq" in prompt else "Why did Blinken go to Syria now?"
+
+    script = Echo()
+    original = _answer
+
+    def with_visit(question: str, standalone: str | None) -> Any:
+        a = original(question, standalone)
+        a.passages[0].text += " Blinken's visit to Iraq came at a pivotal moment."
+        return a
+
+    globals()["_answer"] = with_visit
+    try:
+        _code, _out = _run(script, ["What did Blinken ask Sudani?", "Why did he go there now?"])
+    finally:
+        globals()["_answer"] = original
+    assert "Last question: Why did he go to Iraq now?" in script.prompts[0]
+    assert script.calls[1][3] == "Why did Blinken go to Iraq now?"
