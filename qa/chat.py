@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -76,6 +76,7 @@ class ChatBackend:
     complete: Callable[[str], str] = lambda _prompt: ""
     article: Callable[[str], Any] = lambda _id: None
     k: int = 4
+    max_k: int = 20  # passages that fit in the generator's context (qa.config.max_passages)
     ready: Callable[[], bool] = lambda: True
     wait_ready: Callable[[], None] = lambda: None  # blocks until loaded; raises QAError if loading failed
     loading_status: Callable[[], str] = lambda: ""
@@ -274,8 +275,10 @@ class Chat:
         return True
 
     def set_k(self, args: list[str]) -> bool:
-        if len(args) != 1 or not args[0].isdigit() or not 1 <= int(args[0]) <= 20:
-            return self.say_error("/k needs a number of passages from 1 to 20", "for example: /k 6")
+        top = self.backend.max_k
+        if len(args) != 1 or not args[0].isdigit() or not 1 <= int(args[0]) <= top:
+            return self.say_error(f"/k needs a number of passages from 1 to {top} (what fits in the generator's "
+                                  "context)", "for example: /k 6")
         self.k = int(args[0])
         self.console.print(f"[dim]Showing the generator {self.k} passages per question.[/]")
         return True
@@ -293,10 +296,13 @@ class Chat:
                 return self.say_error(f"cannot read filter {arg!r}",
                                       "use source=OUTLET since=YYYY-MM-DD until=YYYY-MM-DD, or /filter off")
             if key != "source" and value and value != "off":
+                from qa.config import parse_day
+                from qa.errors import QAError
+
                 try:
-                    date.fromisoformat(value)
-                except ValueError:
-                    return self.say_error(f"{value!r} is not a date", "write dates as YYYY-MM-DD, e.g. 2024-12-13")
+                    parse_day(value, key.replace("_", "-"))  # the same days `qa ask` accepts, 1800-2199
+                except QAError as e:
+                    return self.say_error(e.message, e.hint or "write dates as YYYY-MM-DD, e.g. 2024-12-13")
             if value and value != "off":
                 new[key] = value
             else:

@@ -115,9 +115,11 @@ def make_backend(settings: Settings, loader: Loader, k: int | None) -> Any:
     def on_interrupt() -> None:
         pass  # llama.cpp's state stays consistent when a decode is aborted: the prompt cache is kept
 
+    from qa.config import max_passages
     from qa.llms import clear_cancel, request_cancel
 
-    return ChatBackend(stream=stream, complete=complete, article=article, k=k or settings.k, ready=loader.ready,
+    return ChatBackend(stream=stream, complete=complete, article=article, k=k or settings.k,
+                       max_k=max_passages(settings), ready=loader.ready,
                        wait_ready=loader.wait, loading_status=lambda: loader.status, on_interrupt=on_interrupt,
                        cancel=request_cancel, uncancel=clear_cancel)
 
@@ -174,10 +176,10 @@ def chat(
     debug = bool(os.environ.get("QA_DEBUG"))
     interactive = sys.stdin.isatty() and sys.stdout.isatty()
     if as_json:
-        console = Console(stderr=True, highlight=False)
+        console = Console(stderr=True, highlight=False, emoji=False)  # no :emoji: codes from article text
         json_out: Callable[[str], None] | None = lambda line: print(line, flush=True)
     else:
-        console = Console(highlight=False)
+        console = Console(highlight=False, emoji=False)
         json_out = None
     confirm = None
     if interactive:
