@@ -171,13 +171,21 @@ def test_k_filter_and_asof_reach_the_search() -> None:
     assert "Filters off" in out
 
 
+def test_k_and_days_are_checked_as_qa_ask_checks_them() -> None:
+    script = Script()
+    _code, out = _run(script, ["/asof 0001-01-01", "/filter until=2024-08-031", "Q about Blinken?"])
+    assert "as-of '0001-01-01' is out of range" in out
+    assert "until '2024-08-031' is not a date" in out
+    assert script.calls[0][2] == {}
+
+
 def test_bad_commands_say_what_to_do_and_change_nothing() -> None:
     script = Script()
     code, out = _run(script, ["/filter since=last-week", "/k many", "/open 1", "/sources", "/frobnicate",
                               "Q about Blinken?"])
     assert code == 0
-    assert "'last-week' is not a date — write dates as YYYY-MM-DD" in out
-    assert "/k needs a number of passages from 1 to 20" in out
+    assert "since 'last-week' is not a date — write it as YYYY-MM-DD" in out
+    assert "/k needs a number of passages from 1 to 20" in out  # the fake backend's context fits 20
     assert out.count("no answer yet — ask a question first") == 2
     assert "unknown command /frobnicate — type /help" in out
     assert script.calls[0][1:3] == (4, {})
