@@ -28,9 +28,10 @@ from qa.citations import (
 )
 from qa.config import Settings
 from qa.embedding import token_counter
-from qa.llms import content_words
+from qa.llms import Cancelled, cancel_on_interrupt, cancel_requested, clear_cancel, content_words
 from qa.prompts import REFUSAL, SHORT_ANSWER, SYSTEM, format_passage, neutral, user_message
 from qa.retrieval import Filters, Retriever, time_intent
+from qa.streaming import SentenceGate
 from qa.terminal import one_line
 from qa.types import Answer, Citation, Passage, check_question
 
@@ -43,11 +44,20 @@ TITLE_TOKENS = 24  # a title in the prompt is cut to this: it is context, the pa
 class Event:
     """What `Assistant.stream` yields: the passages found, each generated token, and the final answer."""
 
-    kind: str  # "passages" | "token" | "answer"
+    kind: str  # "passages" | "token" | "sentence" | "withdrawn" | "answer"
     passages: list[Passage] | None = None
-    token: str = ""
+    token: str = ""  # a token; for "sentence" a checked sentence with its markers; for "withdrawn" the sentence
     answer: Answer | None = None
     notes: list[str] = field(default_factory=list)
+    citations: list[Citation] = field(default_factory=list)  # "sentence": its checked citations
+    reason: str = ""  # "withdrawn": why
+
+
+def refusal_reason(question: str, shown: str) -> str:
+    """Why an answer whose sentences were each supported is refused as a whole."""
+    if not gives_answer_type(question, MARKER.sub("", shown)):
+        return "it does not give what the question asks for (a number, a date or a name)"
+    return "the answer as a whole does not hold up against the sources"
 
 
 def dated(answer: str, iso_date: str) -> str:
@@ -274,33 +284,66 @@ class Assistant:
         return self.retriever.search(question, k or self.settings.k, filters)
 
     def stream(self, question: str, k: int | None = None, filters: Filters | None = None,
-               standalone: str | None = None) -> Iterator[Event]:
-        """Passages first, then tokens as they are generated, then the verified Answer."""
+               standalone: str | None = None, live: bool = True) -> Iterator[Event]:
+        """Passages first, then the draft's tokens as they are generated, each draft sentence as soon as it is
+        complete and checked ("sentence", with its citations, or "withdrawn", with the reason), then the verified
+        Answer. A cancel request (`qa.llms.request_cancel`, Ctrl-C) stops the generator itself and raises
+        `Cancelled` here; the caller keeps the sentences it has shown. `live=False` skips the per-sentence checks
+        (nobody watches: `ask`, evaluation); the final Answer is the same either way."""
         check_question(question)
         t0 = time.perf_counter()
         query = standalone or question
         passages = self.retrieve(query, k, filters)
+        if cancel_requested():
+            raise Cancelled()
         if self.settings.check_sources:
             self.annotate(passages)
         t1 = time.perf_counter()
         yield Event("passages", passages=passages)
         evidence = self.evidence(passages)
         text = ""
-        first_token = None
-        gate = self.settings.min_evidence if self.settings.verify else 0.0
-        if passages and evidence.question_support(query) >= gate:
+        first_token = first_sentence = None
+        gate_min = self.settings.min_evidence if self.settings.verify else 0.0
+        gate = self.sentence_gate(query, evidence, filters)
+        shown: list[str] = []
+        if passages and evidence.question_support(query) >= gate_min:
             for token in self.generate.stream(self.messages(query, passages, evidence)):
                 if first_token is None:
                     first_token = time.perf_counter()
                 text += token
                 yield Event("token", token=token)
+                for item in gate.feed(text) if live else ():
+                    if item.kind == "sentence":
+                        first_sentence = first_sentence or time.perf_counter()
+                        shown.append(item.text)
+                    yield Event(item.kind, token=item.text, citations=item.citations, reason=item.reason)
+            if cancel_requested():
+                raise Cancelled()
+            for item in gate.feed(text, done=True) if live else ():
+                if item.kind == "sentence":
+                    first_sentence = first_sentence or time.perf_counter()
+                    shown.append(item.text)
+                yield Event(item.kind, token=item.text, citations=item.citations, reason=item.reason)
         t2 = time.perf_counter()
         answer = self.finish(question, query, text, passages, evidence, filters)
+        if cancel_requested():  # the short-answer call was stopped
+            raise Cancelled()
         t3 = time.perf_counter()
+        if answer.refused and shown:
+            yield Event("withdrawn", token=" ".join(shown), reason=refusal_reason(query, " ".join(shown)))
         answer.timings = {"retrieve_s": round(t1 - t0, 3), "generate_s": round(t2 - t1, 3),
-                          "first_token_s": round((first_token or t2) - t0, 3), "verify_s": round(t3 - t2, 3),
+                          "first_token_s": round((first_token or t2) - t0, 3),
+                          "first_sentence_s": round((first_sentence or t3) - t0, 3), "verify_s": round(t3 - t2, 3),
                           "total_s": round(t3 - t0, 3)}
         yield Event("answer", answer=answer)
+
+    def sentence_gate(self, query: str, evidence: Evidence, filters: Filters | None) -> SentenceGate:
+        """The per-sentence checker for one answer, with the same settings `finish` applies to the whole."""
+        filters = filters or Filters()
+        window = time_intent(query, filters.today())
+        not_before = (window.since - ANNOUNCED_AHEAD).isoformat() if window.since and not FUTURE.search(query) else ""
+        return SentenceGate(evidence, query, self.settings.unsupported, check=self.settings.verify,
+                            not_before=not_before, dated=dated if (filters.as_of or window.bound) else None)
 
     def finish(self, question: str, query: str, text: str, passages: list[Passage],
                evidence: Evidence | None = None, filters: Filters | None = None) -> Answer:
@@ -342,9 +385,18 @@ class Assistant:
 
     def ask(self, question: str, k: int | None = None, filters: Filters | None = None,
             standalone: str | None = None) -> Answer:
-        for event in self.stream(question, k, filters, standalone):
-            if event.answer is not None:
-                return event.answer
+        """The verified answer. Ctrl-C (in the main thread) stops the generator itself, then raises
+        KeyboardInterrupt here, so `qa ask` ends at once and no half-read stream is left for Python to close."""
+        clear_cancel()
+        try:
+            with cancel_on_interrupt():
+                for event in self.stream(question, k, filters, standalone, live=False):
+                    if event.answer is not None:
+                        return event.answer
+        except Cancelled:
+            raise KeyboardInterrupt from None
+        finally:
+            clear_cancel()
         raise AssertionError("stream ended without an answer")
 
     def as_runnable(self) -> Runnable[dict[str, Any], Answer]:

@@ -1,53 +1,73 @@
-"""run_chat(backend, read_line, console): the terminal chat loop. Knows nothing of LangChain: the answer pipeline
-comes in as callbacks (`ChatBackend`), so a test can drive the loop with lambdas."""
+"""run_chat(backend, read_line, console): the terminal chat session. Knows nothing of LangChain: the answer pipeline
+comes in as callbacks (`ChatBackend`), so a test can drive the session with lambdas.
+
+The pipeline of a question (rewrite, retrieval, generation, checking) runs in a worker thread; the main thread only
+shows its events and waits for Ctrl-C, which asks the generator to stop (`ChatBackend.cancel`) and gives the
+prompt back at once. Follow-up rewriting is in qa/followup.py, rendering in qa/render.py.
+"""
 
 from __future__ import annotations
 
 import json
-import re
+import os
+import queue
 import shlex
-import signal
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
+from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
-from rich.console import Console, Group
+from rich.console import Console
 from rich.live import Live
 from rich.markup import escape
 from rich.spinner import Spinner
 from rich.text import Text
 
 from qa.errors import QAError
-from qa.prompts import REWRITE
+from qa.followup import (
+    Turn,
+    answer_for_history,
+    clean_rewrite,
+    needs_rewrite,
+    rewrite_again_prompt,
+    rewrite_prompt,
+    split_paste,
+    unresolved,
+)
+from qa.render import (
+    excerpt,
+    line,
+    markdown,
+    meta,
+    render_answer,
+    render_citations,
+    render_found,
+    render_sources,
+    unique_citations,
+)
+from qa.streaming import draft_body
+from qa.terminal import clean, dumps, one_line
 from qa.types import check_question
 
-REWRITE_TURNS = 2  # earlier turns shown to the rewriter: enough for "he"/"that", and the prompt stays short
-
-HELP = """\
-Ask a question about the indexed articles; follow-ups ("What did he say about Syria?") are rewritten into a
-standalone question, shown as "Searching for: …" (↑ recalls it so you can correct it).
-
-  /sources              the last answer's sources in full (quotes, URLs, every passage retrieved)
-  /open N               the article of source N, around the quoted words
-  /clear                forget the conversation (the next question is not a follow-up)
-  /k N                  passages shown to the generator (now {k})
-  /filter source=OUTLET since=YYYY-MM-DD until=YYYY-MM-DD    restrict retrieval; /filter off removes all
-  /asof YYYY-MM-DD      answer as of a date: nothing published after it is used; /asof off
-  /help                 this text
-  /quit                 leave (also Ctrl-D); Ctrl-C stops an answer and returns to the prompt"""
+STOP_WAIT_S = 0.8  # after Ctrl-C, wait this long for the generator to stop before giving the prompt back
+REFRESH_PER_SECOND = 4  # the live line (spinner and draft) is redrawn at most this often
 
 
 @dataclass
 class ChatBackend:
     """What the chat needs from the answer pipeline, as plain callables.
 
-    `stream(question, k, filters, standalone)` yields events with `.kind` "passages" | "token" | "answer" (and
-    `.passages`, `.token`, `.answer`), like `qa.chain.Assistant.stream`; `filters` is a dict with any of
-    source/since/until/as_of. `complete(prompt)` is a short generator call used to rewrite follow-ups.
+    `stream(question, k, filters, standalone)` yields events with `.kind` "passages" | "token" | "sentence" |
+    "withdrawn" | "answer" (and `.passages`, `.token`, `.citations`, `.reason`, `.answer`), like
+    `qa.chain.Assistant.stream`; `filters` is a dict with any of source/since/until/as_of. `complete(prompt)` is a
+    short generator call used to rewrite follow-ups. `cancel()` asks a running generation to stop; `uncancel()`
+    clears that before the next question.
     """
 
     stream: Callable[[str, int, dict[str, str], str | None], Iterator[Any]]
@@ -59,171 +79,96 @@ class ChatBackend:
     loading_status: Callable[[], str] = lambda: ""
     on_interrupt: Callable[[], None] = lambda: None  # an answer was stopped with Ctrl-C
     remember: Callable[[str], None] = lambda _text: None  # put a rewritten question into the line history
+    cancel: Callable[[], None] = lambda: None
+    uncancel: Callable[[], None] = lambda: None
 
+
+# --- the worker -------------------------------------------------------------------------------------------------
+
+class Worker:
+    """Runs one question's pipeline (a generator of events) in a thread; the main thread reads its events."""
+
+    def __init__(self, events: Callable[[], Iterator[Any]]) -> None:
+        self.queue: queue.Queue[tuple[str, Any]] = queue.Queue()
+        self._events = events
+        self.thread = threading.Thread(target=self._run, name="qa-chat-answer", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            for ev in self._events():
+                self.queue.put(("event", ev))
+        except BaseException as e:  # noqa: BLE001 - handed to the main thread, which decides
+            self.queue.put(("error", e))
+        finally:
+            self.queue.put(("end", None))
+
+    def events(self) -> Iterator[Any]:
+        """The events as they come; an exception of the pipeline is raised here, in the main thread."""
+        while True:
+            try:
+                kind, item = self.queue.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            if kind == "end":
+                return
+            if kind == "error":
+                raise item
+            yield item
+
+    def join(self, seconds: float) -> bool:
+        """Wait up to `seconds` for the thread to end (Ctrl-C meanwhile is ignored); True when it ended."""
+        deadline = time.monotonic() + seconds
+        while self.thread.is_alive() and time.monotonic() < deadline:
+            try:
+                self.thread.join(0.05)
+            except KeyboardInterrupt:
+                continue
+        return not self.thread.is_alive()
+
+
+@contextmanager
+def hold_typing(active: bool) -> Iterator[None]:
+    """While an answer is shown, what the user types is neither echoed into it nor lost: the terminal's echo (and
+    line buffering) is off, so the keys wait in the input queue and the next prompt reads them. Ctrl-C still
+    interrupts. No-op without a terminal."""
+    fd = -1
+    saved = None
+    if active:
+        try:
+            import termios
+
+            fd = sys.stdin.fileno()
+            if os.isatty(fd):
+                saved = termios.tcgetattr(fd)
+                quiet = list(saved)
+                quiet[3] &= ~(termios.ECHO | termios.ICANON)
+                termios.tcsetattr(fd, termios.TCSANOW, quiet)  # not TCSAFLUSH: that would drop typed keys
+        except (ImportError, OSError, ValueError):
+            saved = None
+    try:
+        yield
+    finally:
+        if saved is not None:
+            import termios
+
+            try:
+                termios.tcsetattr(fd, termios.TCSANOW, saved)
+            except (OSError, ValueError):
+                pass
+
+
+# --- commands ----------------------------------------------------------------------------------------------------
 
 @dataclass
-class Turn:
-    question: str
-    standalone: str
-    answer: str
+class Command:
+    names: tuple[str, ...]
+    usage: str
+    help: str
+    run: Callable[[Chat, list[str]], bool]
 
 
-# --- follow-up rewriting ------------------------------------------------------------------------------------
-
-# Words that point back into the conversation. "that" only counts at the end ("When was that?"): elsewhere it is
-# mostly a conjunction. Definite descriptions ("the meeting") are not detected (documented in the README).
-ANAPHORA = frozenset(["he", "him", "his", "she", "her", "hers", "they", "them", "their", "theirs", "it", "its", "this", "these", "those", "there"])
-EXISTENTIAL = re.compile(r"\b(is|are|was|were|will|would|has|have|had|be) there\b")
-OPENERS = ("and", "but", "also", "so", "or", "then", "what about", "how about", "what else", "who else",
-           "anything else", "same")
-
-
-def names_something(question: str) -> bool:
-    """A capitalised word after the first one ("Sudani", "Syria", "U.S.") or a year."""
-    return any((w[0].isupper() and w != "I") or re.fullmatch(r"\d{4}", w.strip("?.,!"))
-               for w in question.split()[1:])
-
-
-def needs_rewrite(question: str, turns: list[Turn]) -> bool:
-    """Whether a question depends on the conversation: there is one, and the question opens with a connective
-    ("And …"), points back (he/it/those/…/"…that?"), or is a short fragment naming nothing ("Why?")."""
-    if not turns:
-        return False
-    text = " ".join(re.findall(r"[a-z0-9]+", question.lower()))
-    if not text:
-        return False
-    words = text.split()
-    if any(text == o or text.startswith(o + " ") for o in OPENERS):
-        return True
-    if ANAPHORA & set(EXISTENTIAL.sub(" ", text).split()):
-        return True
-    if words[-1] == "that":
-        return True
-    return len(words) <= 4 and not names_something(question)
-
-
-def rewrite_prompt(question: str, turns: list[Turn]) -> str:
-    """prompts.REWRITE with only the last REWRITE_TURNS turns (their standalone questions and short answers)."""
-    lines = []
-    for t in turns[-REWRITE_TURNS:]:
-        lines.append(f"Question: {t.standalone}")
-        if t.answer:
-            lines.append(f"Answer: {t.answer}")
-    return REWRITE.format(history="\n".join(lines), question=question)
-
-
-def clean_rewrite(text: str, question: str) -> str | None:
-    """The rewritten question from the model's reply, or None when the reply is not a usable question."""
-    line = next((x.strip() for x in text.strip().splitlines() if x.strip()), "")
-    line = re.sub(r"^(\**\s*(standalone|rewritten)?\s*question\s*:\**\s*)", "", line, flags=re.IGNORECASE).strip()
-    line = line.strip("\"'“”*` ").strip()
-    if not line or "cannot answer" in line.lower() or "provided sources" in line.lower():
-        return None
-    if len(line.split()) > max(40, 3 * len(question.split()) + 15):
-        return None
-    return line
-
-
-def answer_for_history(answer: Any) -> str:
-    """A previous answer as the rewriter sees it: the text without [n] markers, at most ~300 characters."""
-    if getattr(answer, "refused", False):
-        return ""
-    text = re.sub(r"\s*\[\d+(?:\s*[,;]\s*\d+)*\]", "", str(getattr(answer, "answer", "")))
-    return text if len(text) <= 300 else text[:300].rsplit(" ", 1)[0] + " …"
-
-
-# --- rendering ----------------------------------------------------------------------------------------------
-
-def _meta(*parts: str) -> str:
-    return " · ".join(p for p in parts if p)
-
-
-def render_found(con: Console, passages: list[Any]) -> None:
-    """'Found 3 passages from 2 articles:' and one line per article with the passage numbers it gave."""
-    if not passages:
-        con.print("[yellow]Found no passages[/] [dim](check /filter, or `qa sources` for what is indexed)[/]")
-        return
-    articles: dict[str, list[Any]] = {}
-    for p in passages:
-        articles.setdefault(p.article_id, []).append(p)
-    np, na = len(passages), len(articles)
-    con.print(f"[bold]Found {np} passage{'s' * (np != 1)} from {na} article{'s' * (na != 1)}:[/]")
-    for group in articles.values():
-        p = group[0]
-        nums = ",".join(str(x.n) for x in group)
-        con.print(f"  [cyan]\\[{nums}][/] {escape(p.title or p.article_id)} [dim]— "
-                  f"{escape(_meta(p.source, p.date[:10]))}[/]", overflow="ellipsis", no_wrap=True)
-
-
-def unique_citations(answer: Any) -> list[Any]:
-    """Citations once each: several sentences citing the same words of the same source show one entry."""
-    seen: set[tuple[int, str, int, int]] = set()
-    out = []
-    for c in answer.citations:
-        key = (c.n, c.article_id, c.start, c.end)
-        if key not in seen:
-            seen.add(key)
-            out.append(c)
-    return out
-
-
-def render_answer(con: Console, answer: Any) -> None:
-    """The checked answer, then each numbered source with its quoted words."""
-    if answer.refused:
-        con.print(f"[yellow]{escape(answer.answer)}[/]")
-        if answer.passages:
-            con.print("[dim]The closest passages are listed above; /open N shows one in its article.[/]")
-        return
-    con.print(escape(answer.answer))
-    for c in unique_citations(answer):
-        mark = "[green]✓[/]" if c.verified else "[yellow]? unverified[/]"
-        con.print(f"  [cyan]\\[{c.n}][/] {escape(c.title)} [dim]— {escape(_meta(c.source, c.date[:10]))}[/]\n"
-                  f"      {mark} “{escape(c.quote)}”")
-
-
-def render_sources(con: Console, answer: Any) -> None:
-    """/sources: every citation in full (title, outlet, date, URL, id, quote), then the other passages."""
-    if not answer.citations:
-        con.print("[dim]The last answer cites no sources.[/]")
-    for c in unique_citations(answer):
-        con.print(f"[bold cyan]\\[{c.n}][/] [bold]{escape(c.title)}[/]\n"
-                  f"    {escape(_meta(c.source, c.date[:10], c.url))}\n"
-                  f"    [dim]id {escape(c.article_id)}, characters {c.start}–{c.end}[/]\n"
-                  f"    {'[green]✓ verified[/]' if c.verified else '[yellow]? not verified[/]'} "
-                  f"“{escape(c.quote)}”")
-    cited = {c.n for c in answer.citations}
-    rest = [p for p in answer.passages if p.n not in cited]
-    if rest:
-        con.print("[dim]Also retrieved (not cited):[/]")
-        for p in rest:
-            con.print(f"  [dim]\\[{p.n}] {escape(p.title)} — {escape(_meta(p.source, p.date[:10]))} "
-                      f"(score {p.score:.2f})[/]")
-    con.print("[dim]/open N shows source N in its article.[/]")
-
-
-def excerpt(text: str, start: int, end: int, around: int = 500) -> tuple[str, str, str]:
-    """(before, span, after): the span with up to `around` characters each side, cut at word boundaries."""
-    a, b = max(0, start - around), min(len(text), end + around)
-    before, after = text[a:start], text[end:b]
-    if a > 0:
-        before = "…" + before.split(" ", 1)[-1]
-    if b < len(text):
-        after = after.rsplit(" ", 1)[0] + "…"
-    return before, text[start:end], after
-
-
-def visible_stream(text: str) -> str:
-    """Streamed text as shown while generating: without the trailing "Short answer:" line (or its beginning)."""
-    m = re.search(r"\n\s*\**short answer", text, re.IGNORECASE)
-    if m:
-        text = text[:m.start()]
-    last = text.rsplit("\n", 1)
-    if len(last) == 2 and "short answer:".startswith(last[1].strip(" *").lower()):
-        text = last[0]
-    return text.strip()
-
-
-# --- the session --------------------------------------------------------------------------------------------
+# --- the session --------------------------------------------------------------------------------------------------
 
 @dataclass
 class Chat:
@@ -231,16 +176,21 @@ class Chat:
 
     backend: ChatBackend
     console: Console
-    live: bool = False  # stream tokens and show spinners (a terminal); False prints finished answers only
+    live: bool = False  # stream checked sentences and show a spinner (a terminal); False prints finished answers
     echo: bool = False  # print each question (piped input, so the output reads as a transcript)
     json_out: Callable[[str], None] | None = None  # --json: one Answer.to_dict() per question goes here
     debug: bool = False  # QA_DEBUG: let unexpected errors raise with their traceback
+    confirm: Callable[[str], str] | None = None  # asks the user one short question (a multi-line paste)
+    autosave: Path | None = None  # the conversation is written here after every answer (`qa chat --continue`)
     k: int = 4
     filters: dict[str, str] = field(default_factory=dict)
     turns: list[Turn] = field(default_factory=list)
+    record: list[dict[str, Any]] = field(default_factory=list)  # every answer as `qa ask --json` has it
     last: Any = None
     failures: int = 0
     fatal: bool = False
+    pending: Worker | None = None  # a stopped answer still winding down
+    started: str = field(default_factory=lambda: datetime.now().strftime("%Y-%m-%d %H:%M"))
 
     def toolbar(self) -> str:
         state = self.backend.loading_status() if not self.backend.ready() else ""
@@ -252,46 +202,73 @@ class Chat:
         return " ".join(f"{names.get(key, key)}={v}" for key, v in self.filters.items() if v)
 
     # Lines -------------------------------------------------------------------------------------------------
-    def handle(self, line: str) -> bool:
-        """Act on one input line; False when the session should end."""
-        line = line.strip()
-        if not line:
+    def handle(self, text: str) -> bool:
+        """Act on one input (a line, or a pasted block of lines); False when the session should end."""
+        lines = split_paste(text)
+        if not lines:
             return True
-        if line.startswith("/"):
-            return self.command(line)
-        self.ask(line)
+        if len(lines) > 1:
+            return self.pasted(lines)
+        if lines[0].startswith("/"):
+            return self.command(lines[0])
+        self.ask(lines[0])
         return not self.fatal
 
-    def command(self, line: str) -> bool:
+    def pasted(self, lines: list[str]) -> bool:
+        """Several lines at once: asked once whether they are separate questions, one question, or a mistake."""
+        choice = "s"
+        if self.confirm is not None:
+            try:
+                choice = self.confirm(f"You pasted {len(lines)} lines. Ask them as [s]eparate questions (Enter), "
+                                      "as [o]ne question, or [c]ancel? ").strip().lower()[:1] or "s"
+            except (KeyboardInterrupt, EOFError):
+                choice = "c"
+        if choice == "c":
+            self.console.print("[dim]Nothing asked.[/]")
+            return True
+        if choice == "o":
+            self.ask(" ".join(lines))
+            return not self.fatal
+        for i, question in enumerate(lines, 1):
+            if question.startswith("/"):
+                if not self.command(question):
+                    return False
+                continue
+            if self.live:
+                self.console.print(f"[bold]({i}/{len(lines)})[/] {escape(one_line(question))}")
+            self.ask(question)
+            if self.fatal:
+                return False
+        return True
+
+    def command(self, text: str) -> bool:
         try:
-            words = shlex.split(line)
+            words = shlex.split(text)
         except ValueError as e:
             return self.say_error(f"cannot read that command: {e}", "close the quotes")
         name, args = words[0].lower(), words[1:]
-        if name in ("/quit", "/exit", "/q"):
-            return False
-        if name in ("/help", "/?"):
-            self.console.print(escape(HELP.format(k=self.k)))
-        elif name == "/clear":
-            self.turns.clear()
-            self.console.print("[dim]Conversation forgotten; the next question starts fresh.[/]")
-        elif name == "/k":
-            if len(args) != 1 or not args[0].isdigit() or not 1 <= int(args[0]) <= 20:
-                return self.say_error("/k needs a number of passages from 1 to 20", "for example: /k 6")
-            self.k = int(args[0])
-            self.console.print(f"[dim]Showing the generator {self.k} passages per question.[/]")
-        elif name == "/filter":
-            return self.set_filter(args)
-        elif name == "/asof":
-            return self.set_filter(["as_of=" + a for a in args] if args != ["off"] else ["as_of="])
-        elif name == "/sources":
-            if self.last is None:
-                return self.say_error("no answer yet", "ask a question first")
-            render_sources(self.console, self.last)
-        elif name == "/open":
-            return self.open(args)
-        else:
-            return self.say_error(f"unknown command {name}", "type /help for the commands")
+        for cmd in COMMANDS:
+            if name in cmd.names:
+                return cmd.run(self, args)
+        return self.say_error(f"unknown command {name}", "type /help for the commands")
+
+    def help(self, _args: list[str]) -> bool:
+        self.console.print(Text(HELP_HEAD), soft_wrap=True)
+        width = max(len(c.usage) for c in COMMANDS) + 2
+        for c in COMMANDS:
+            self.console.print(Text(f"  {c.usage.ljust(width)}{c.help.format(k=self.k)}"), soft_wrap=True)
+        return True
+
+    def clear(self, _args: list[str]) -> bool:
+        self.turns.clear()
+        self.console.print("[dim]Conversation forgotten; the next question starts fresh.[/]")
+        return True
+
+    def set_k(self, args: list[str]) -> bool:
+        if len(args) != 1 or not args[0].isdigit() or not 1 <= int(args[0]) <= 20:
+            return self.say_error("/k needs a number of passages from 1 to 20", "for example: /k 6")
+        self.k = int(args[0])
+        self.console.print(f"[dim]Showing the generator {self.k} passages per question.[/]")
         return True
 
     def set_filter(self, args: list[str]) -> bool:
@@ -315,11 +292,17 @@ class Chat:
                 new[key] = value
             else:
                 new.pop(key, None)
-        if not args:
-            self.console.print(f"[dim]Filters: {escape(self.describe_filters() or 'none')}[/]")
-            return True
         self.filters = new
         self.console.print(f"[dim]Filters: {escape(self.describe_filters() or 'none')}[/]")
+        return True
+
+    def as_of(self, args: list[str]) -> bool:
+        return self.set_filter(["as_of=" + a for a in args] if args != ["off"] else ["as_of="])
+
+    def sources(self, _args: list[str]) -> bool:
+        if self.last is None:
+            return self.say_error("no answer yet", "ask a question first")
+        render_sources(self.console, self.last)
         return True
 
     def open(self, args: list[str]) -> bool:
@@ -338,26 +321,86 @@ class Chat:
         if article is None:
             return self.say_error(f"article {spot.article_id!r} is no longer in the index", "re-run `qa ingest`")
         before, span, after = excerpt(article.text, spot.start, spot.end)
-        self.console.print(f"[bold]{escape(article.title)}[/]\n[dim]{escape(_meta(article.source, article.date[:10], article.url))}[/]\n")
+        line(self.console, one_line(article.title), "bold")
+        line(self.console, meta(article.source, article.date[:10], article.url), "dim")
+        self.console.print()
         body = Text(before)
         body.append(span, style="bold yellow")
         body.append(after)
         self.console.print(body)
-        self.console.print(f"[dim]The whole article: qa show {escape(article.id)}[/]")
+        self.console.print(f"[dim]The whole article: qa show {escape(one_line(article.id))}[/]")
         return True
 
+    def save(self, args: list[str]) -> bool:
+        """/save [FILE]: the conversation as Markdown, answers with their sources."""
+        return self._write(args, ".md", lambda: markdown(self.record, f"qa chat, {self.started}"))
+
+    def export(self, args: list[str]) -> bool:
+        """/export [FILE]: the conversation as JSON (what `qa chat --load FILE` reads)."""
+        return self._write(args, ".json", lambda: conversation_json(self.record, self.started))
+
+    def _write(self, args: list[str], suffix: str, text: Callable[[], str]) -> bool:
+        if len(args) > 1:
+            return self.say_error("give one file name", f"for example: /save chat{suffix}")
+        if not self.record:
+            return self.say_error("nothing to save yet", "ask a question first")
+        path = Path(args[0]).expanduser() if args else \
+            Path(f"qa-chat-{self.started.replace(' ', '-').replace(':', '')}{suffix}")
+        try:
+            write_atomic(path, text())
+        except OSError as e:
+            return self.say_error(f"cannot write {path}: {e.strerror or e}", "choose another file or folder")
+        n = len(self.record)
+        self.console.print(f"[dim]Saved {n} answer{'s' * (n != 1)} to[/] {escape(str(path))}", soft_wrap=True)
+        return True
+
+    def quit(self, _args: list[str]) -> bool:
+        return False
+
     def say_error(self, message: str, hint: str = "") -> bool:
-        self.console.print(f"[red]error:[/] {escape(message)}" + (f" [dim]— {escape(hint)}[/]" if hint else ""),
+        self.console.print(f"[red]error:[/] {escape(clean(message))}" + (f" [dim]— {escape(hint)}[/]" if hint else ""),
                            soft_wrap=True)
         return True
 
+    # The conversation ------------------------------------------------------------------------------------------
+    def resume(self, saved: dict[str, Any]) -> None:
+        """Take up a saved conversation: its turns feed follow-ups, its last answer /sources and /open."""
+        self.record = list(saved.get("turns", []))
+        self.started = str(saved.get("started") or self.started)
+        for t in self.record:
+            answer = answer_from_dict(t)
+            self.turns.append(Turn(answer.question, answer.standalone_question or answer.question,
+                                   answer_for_history(answer)))
+            self.last = answer
+
+    def remember_answer(self, answer: Any) -> None:
+        self.last = answer
+        self.turns.append(Turn(answer.question, answer.standalone_question or answer.question,
+                               answer_for_history(answer)))
+        if hasattr(answer, "to_dict"):
+            self.record.append(answer.to_dict())
+        if self.autosave is not None and self.record:
+            try:
+                write_atomic(self.autosave, conversation_json(self.record, self.started))
+            except OSError:
+                pass  # `--continue` will not have this answer; the session itself goes on
+
     # Questions ---------------------------------------------------------------------------------------------
     def ask(self, question: str) -> None:
-        """Rewrite a follow-up, show what was found, stream the answer, then the sources; Ctrl-C stops it."""
+        """Rewrite a follow-up, show what was found, then each sentence once it is checked, then the sources;
+        Ctrl-C stops the generator and returns to the prompt, keeping what was shown."""
         t0 = time.perf_counter()
         if self.echo:
-            self.console.print(f"[bold]» {escape(question)}[/]")
+            self.console.print(Text(f"» {one_line(question)}", style="bold"), soft_wrap=True)
         try:
+            check_question(question)
+        except QAError as e:
+            self.failures += 1
+            self.say_error(e.message, e.hint)
+            return
+        try:
+            if self.pending is not None:
+                self.wait_for_pending()
             if not self.backend.ready():
                 if self.live:
                     with self.console.status(self.backend.loading_status() or "loading the models…"):
@@ -370,25 +413,24 @@ class Chat:
             self.say_error(e.message, e.hint)
             return
         except KeyboardInterrupt:
-            self.console.print("[dim]stopped[/]")
+            self.console.print("[yellow]stopped[/] [dim]— nothing was asked; the models go on loading[/]")
             return
-        events: Any = None
+        self.backend.uncancel()
+        worker = Worker(lambda: self.pipeline(question))
+        shown: list[str] = []
         try:
-            check_question(question)
-            standalone, rewrite_s = self.rewrite(question)
-            events = self.backend.stream(question, self.k, dict(self.filters), standalone)
-            answer, marks = self.consume(events, t0)
+            answer, marks = self.consume(worker, t0, shown)
         except KeyboardInterrupt:
-            if events is not None and hasattr(events, "close"):
-                events.close()
-            self.backend.on_interrupt()
-            self.console.print("\n[yellow]stopped[/] [dim]— the answer was cut short; ask again or go on[/]")
+            self.stop(worker, shown)
             return
         except QAError as e:
             self.failures += 1
             self.say_error(e.message, e.hint)
             return
         except Exception as e:
+            if type(e).__name__ == "Cancelled":
+                self.stop(worker, shown)
+                return
             if self.debug:
                 raise
             self.failures += 1
@@ -398,117 +440,270 @@ class Chat:
             self.failures += 1
             self.say_error("the pipeline ended without an answer", "QA_DEBUG=1 and try again")
             return
-        answer.timings = {**getattr(answer, "timings", {}), "rewrite_s": round(rewrite_s, 3)}
-        self.last = answer
-        self.turns.append(Turn(question, answer.standalone_question or question, answer_for_history(answer)))
+        answer.timings = {**getattr(answer, "timings", {}), "rewrite_s": round(marks.get("rewrite_s", 0.0), 3)}
+        self.remember_answer(answer)
         if self.json_out is not None:
-            self.json_out(json.dumps(answer.to_dict(), ensure_ascii=False))
+            self.json_out(dumps(answer.to_dict()) if hasattr(answer, "to_dict") else json.dumps({}))
             return
-        render_answer(self.console, answer)
-        if self.live:
-            self.console.print("[dim]" + " · ".join(f"{k} {v:.1f} s" for k, v in marks.items()) + "[/]")
+        if not self.live:
+            render_answer(self.console, answer)
+            return
+        self.finish_live(answer, shown)
+        self.console.print("[dim]" + " · ".join(f"{k} {v:.1f} s" for k, v in marks.items()
+                                                if not k.endswith("_s")) + "[/]")
 
-    def rewrite(self, question: str) -> tuple[str | None, float]:
-        """The standalone question for a follow-up (shown as "Searching for: …"), or None to use it as asked."""
-        if not needs_rewrite(question, self.turns):
-            return None, 0.0
-        t = time.perf_counter()
-        prompt = rewrite_prompt(question, self.turns)
-        if self.live:
-            with self.console.status("[dim]rewriting the follow-up…[/]"):
-                reply = self.backend.complete(prompt)
+    def stop(self, worker: Worker, shown: list[str]) -> None:
+        """Ctrl-C: the generator is asked to stop; the prompt comes back within STOP_WAIT_S."""
+        self.backend.cancel()
+        if not worker.join(STOP_WAIT_S):
+            self.pending = worker  # the next question waits for it (retrieval or a decode winding down)
         else:
-            reply = self.backend.complete(prompt)
-        standalone = clean_rewrite(reply, question)
-        elapsed = time.perf_counter() - t
-        if standalone is None or standalone == question:
-            if self.json_out is None:
-                self.console.print(f"[dim]Searching for:[/] {escape(question)} [dim](could not rewrite it; "
-                                   "name who or what you mean if the answer is off)[/]")
-            return None, elapsed
-        if self.json_out is None:
-            self.console.print(f"[dim]Searching for:[/] [italic]{escape(standalone)}[/]")
-        self.backend.remember(standalone)
-        return standalone, elapsed
+            self.backend.uncancel()
+        self.backend.on_interrupt()
+        kept = f"; the {len(shown)} checked sentence{'s' * (len(shown) != 1)} above stand" if shown else ""
+        self.console.print(f"[yellow]stopped[/] [dim]— the answer was cut short{kept}; ask again or go on[/]",
+                           soft_wrap=True)
 
-    def consume(self, events: Iterator[Any], t0: float) -> tuple[Any, dict[str, float]]:
-        """Show the passages at once, stream tokens (in a terminal), return the final answer and timings."""
+    def wait_for_pending(self) -> None:
+        worker, self.pending = self.pending, None
+        if worker is None:
+            return
+        if self.live:
+            with self.console.status("[dim]finishing the stopped answer…[/]"):
+                while not worker.join(0.2):
+                    pass
+        else:
+            while not worker.join(0.2):
+                pass
+        self.backend.uncancel()
+
+    def pipeline(self, question: str) -> Iterator[Any]:
+        """In the worker thread: the follow-up rewrite, then the answer's events."""
+        t = time.perf_counter()
+        standalone, note = self.rewrite(question)
+        if standalone is not None or note:
+            yield SimpleNamespace(kind="standalone", token=standalone or "", question=question, reason=note,
+                                  rewrite_s=time.perf_counter() - t)
+        yield from self.backend.stream(question, self.k, dict(self.filters), standalone)
+
+    def rewrite(self, question: str) -> tuple[str | None, str]:
+        """The standalone question for a follow-up, or None to search the question as asked; and a note when the
+        rewrite failed or left a pointer unresolved."""
+        if not needs_rewrite(question, self.turns):
+            return None, ""
+        standalone = clean_rewrite(self.backend.complete(rewrite_prompt(question, self.turns)), question)
+        left = unresolved(question, standalone) if standalone else []
+        if left:
+            again = clean_rewrite(self.backend.complete(rewrite_again_prompt(question, self.turns, left)), question)
+            if again and len(unresolved(question, again)) < len(left):
+                standalone, left = again, unresolved(question, again)
+        if standalone is None or standalone == question:
+            return None, "could not rewrite it; name who or what you mean if the answer is off"
+        if left:
+            return standalone, f"could not tell what “{'”, “'.join(left)}” means here; name it if the answer is off"
+        return standalone, ""
+
+    def show_standalone(self, con: Console, ev: Any) -> None:
+        if self.json_out is not None:
+            return
+        if ev.token:
+            text = Text("Searching for: ", style="dim")
+            text.append(one_line(ev.token), style="italic")
+            self.backend.remember(one_line(ev.token))
+        else:
+            text = Text("Searching for: ", style="dim")
+            text.append(one_line(ev.question))
+        if ev.reason:
+            text.append(f" ({ev.reason})", style="dim")
+        con.print(text, soft_wrap=True)
+
+    def consume(self, worker: Worker, t0: float, shown: list[str]) -> tuple[Any, dict[str, float]]:
+        """Show the passages at once, then (in a terminal) each checked sentence as it comes, with a one-line
+        labelled draft beneath it; return the final answer and timings."""
         answer: Any = None
         marks: dict[str, float] = {}
-        text = ""
         quiet = self.json_out is not None
         if not self.live:
-            for ev in events:
-                if ev.kind == "passages" and not quiet:
+            for ev in worker.events():
+                if ev.kind == "standalone":
+                    marks["rewrite_s"] = ev.rewrite_s
+                    self.show_standalone(self.console, ev)
+                elif ev.kind == "passages" and not quiet:
                     render_found(self.console, ev.passages or [])
                     for note in getattr(ev, "notes", None) or []:
-                        self.console.print(f"[dim]{escape(note)}[/]")
+                        line(self.console, note, "dim")
                 elif ev.kind == "answer":
                     answer = ev.answer
             return answer, marks
 
-        def view() -> Any:
-            if not text:
-                return Spinner("dots", Text("reading the passages…", style="dim"))
-            return Group(Text(visible_stream(text)), Spinner("dots", style="dim"))
+        draft = ""
+        state = {"label": "searching…"}
 
-        with Live(Spinner("dots", Text("searching…", style="dim")), console=self.console, transient=True,
-                  refresh_per_second=8) as live, interrupt_flag() as stop:
-            for ev in events:
-                if stop.is_set():  # Ctrl-C while llama.cpp read the prompt (in C): stop at the next event
-                    raise KeyboardInterrupt
+        def view() -> Any:
+            if not draft:
+                return Spinner("dots", Text(state["label"], style="dim"))
+            body, _ = draft_body(draft)
+            width = max(20, self.console.width - 30)
+            tail = body[-width:].replace("\n", " ")
+            label = Text("checking as it is written · draft, unchecked: ", style="dim")
+            label.append(("…" if len(body) > width else "") + tail, style="dim italic")
+            return Spinner("dots", label)
+
+        with hold_typing(True), Live(view(), console=self.console, transient=True,
+                                     refresh_per_second=REFRESH_PER_SECOND, redirect_stderr=False) as live:
+            con = live.console
+            for ev in worker.events():
                 now = time.perf_counter() - t0
-                if ev.kind == "passages":
+                if ev.kind == "standalone":
+                    marks["rewrite_s"] = ev.rewrite_s
+                    self.show_standalone(con, ev)
+                elif ev.kind == "passages":
                     marks["sources"] = now
-                    live.console.print(Text())
-                    render_found(live.console, ev.passages or [])
+                    render_found(con, ev.passages or [])
                     for note in getattr(ev, "notes", None) or []:
-                        live.console.print(f"[dim]{escape(note)}[/]")
-                    live.console.print(Text())
-                    live.update(view())
+                        line(con, note, "dim")
+                    con.print()
+                    state["label"] = "reading the passages…"
                 elif ev.kind == "token":
-                    marks.setdefault("first words", now)
-                    text += ev.token
-                    live.update(view())
+                    marks.setdefault("first draft word", now)
+                    draft += ev.token
+                elif ev.kind == "sentence":
+                    marks.setdefault("first checked sentence", now)
+                    shown.append(ev.token)
+                    text = Text(one_line(ev.token))
+                    text.append(" ✓", style="green")
+                    con.print(text, soft_wrap=True)
+                elif ev.kind == "withdrawn":
+                    text = Text("✗ withdrawn: ", style="yellow")
+                    text.append(f"“{one_line(ev.token)}” — {one_line(ev.reason)}", style="dim")
+                    con.print(text, soft_wrap=True)
                 elif ev.kind == "answer":
                     marks["answer"] = now
                     answer = ev.answer
-            if stop.is_set():
-                raise KeyboardInterrupt
+                live.update(view(), refresh=False)
         return answer, marks
 
+    def finish_live(self, answer: Any, shown: list[str]) -> None:
+        """After the streamed sentences: the refusal, or the answer as checked whole when it reads otherwise than
+        what was shown, then the sources."""
+        from qa.citations import answer_sentences
 
-@contextmanager
-def interrupt_flag() -> Iterator[threading.Event]:
-    """Ctrl-C sets a flag instead of raising wherever Python happens to be: a KeyboardInterrupt raised inside a
-    finalizer of the model's objects is printed and dropped, and the answer would run on. Main thread only (where
-    signal handlers can be set); elsewhere the flag is never set and Ctrl-C behaves as usual."""
-    stop = threading.Event()
-    if threading.current_thread() is not threading.main_thread():
-        yield stop
-        return
-    previous = signal.signal(signal.SIGINT, lambda _sig, _frame: stop.set())
+        con = self.console
+        if answer.refused:
+            render_answer(con, answer)
+            return
+        final = [s for s, _ in answer_sentences(answer.answer)]
+        if final != [s for s, _ in answer_sentences(" ".join(shown))]:
+            line(con, "Checked as a whole, the answer reads:", "dim")
+            line(con, one_line(answer.answer))
+        cits = unique_citations(answer)
+        if cits:
+            con.print()
+            render_citations(con, cits)
+
+
+HELP_HEAD = """\
+Ask a question about the indexed articles. Each sentence of an answer is shown once it has been checked against \
+the passage it cites (✓); a sentence that fails is withdrawn with the reason. Follow-ups ("What did he say about \
+Syria?") are rewritten into a standalone question, shown as "Searching for: …" (↑ recalls it to correct it). A \
+paste of several lines asks whether they are one question or several."""
+
+COMMANDS = [
+    Command(("/sources",), "/sources", "the last answer's sources in full (quotes, URLs, other passages)",
+            Chat.sources),
+    Command(("/open",), "/open N", "source N in its article, the quoted words highlighted", Chat.open),
+    Command(("/save",), "/save [FILE]", "the conversation as Markdown, answers with their sources", Chat.save),
+    Command(("/export",), "/export [FILE]", "the conversation as JSON (qa chat --load FILE resumes it)",
+            Chat.export),
+    Command(("/clear",), "/clear", "forget the conversation (the next question is not a follow-up)", Chat.clear),
+    Command(("/k",), "/k N", "passages shown to the generator (now {k})", Chat.set_k),
+    Command(("/filter",), "/filter KEY=VALUE…", "source=OUTLET since=YYYY-MM-DD until=YYYY-MM-DD; /filter off",
+            Chat.set_filter),
+    Command(("/asof",), "/asof YYYY-MM-DD", "answer as of a date: nothing published after it; /asof off",
+            Chat.as_of),
+    Command(("/help", "/?"), "/help", "this text", Chat.help),
+    Command(("/quit", "/exit", "/q"), "/quit", "leave (also Ctrl-D); Ctrl-C stops an answer", Chat.quit),
+]
+
+
+def conversation_json(record: list[dict[str, Any]], started: str) -> str:
+    return json.dumps({"format": "qa-chat", "version": 1, "started": started, "turns": record},
+                      ensure_ascii=False, indent=1) + "\n"
+
+
+def load_conversation(path: Path) -> dict[str, Any]:
+    """A conversation written by /export or kept for `--continue`; QAError naming the file when it is not one."""
     try:
-        yield stop
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise QAError(f"No saved conversation at {path}", "ask something in `qa chat` first, or give the file "
+                      "that /export wrote") from None
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        raise QAError(f"Cannot read the conversation {path}: {str(e).splitlines()[0][:160]}",
+                      "give a file written by /export") from None
+    if not isinstance(data, dict) or not isinstance(data.get("turns"), list) or \
+            not all(isinstance(t, dict) and isinstance(t.get("question"), str) for t in data["turns"]):
+        raise QAError(f"{path} is not a qa chat conversation", "give a file written by /export")
+    return data
+
+
+def answer_from_dict(d: dict[str, Any]) -> Any:
+    """An Answer from its `to_dict()` form (a saved conversation), for /sources and /open after `--continue`."""
+    from qa.types import Answer, Citation, Passage
+
+    def pick(cls: Any, row: dict[str, Any]) -> Any:
+        names = cls.__dataclass_fields__
+        return cls(**{k: v for k, v in row.items() if k in names})
+
+    return Answer(question=str(d.get("question", "")), standalone_question=str(d.get("standalone_question", "")),
+                  answer=str(d.get("answer", "")), short_answer=str(d.get("short_answer", "")),
+                  refused=bool(d.get("refused", False)),
+                  citations=[pick(Citation, c) for c in d.get("citations", []) if isinstance(c, dict)],
+                  passages=[pick(Passage, p) for p in d.get("passages", []) if isinstance(p, dict)],
+                  timings=dict(d.get("timings") or {}), draft=str(d.get("draft", "")))
+
+
+def write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
     finally:
-        signal.signal(signal.SIGINT, previous)
+        tmp.unlink(missing_ok=True)
 
 
 def run_chat(backend: ChatBackend, read_line: Callable[[Callable[[], str]], str], console: Console, *,
              live: bool = False, echo: bool = False, json_out: Callable[[str], None] | None = None,
-             debug: bool = False) -> int:
+             debug: bool = False, confirm: Callable[[str], str] | None = None, autosave: Path | None = None,
+             resume: dict[str, Any] | None = None) -> int:
     """The loop: read a line (Ctrl-C clears it, Ctrl-D or EOF ends), act on it. Returns the exit code: 0, or 1
     when the models could not load or (without a terminal) any question failed."""
-    chat = Chat(backend, console, live=live, echo=echo, json_out=json_out, debug=debug, k=backend.k)
+    chat = Chat(backend, console, live=live, echo=echo, json_out=json_out, debug=debug, k=backend.k,
+                confirm=confirm, autosave=autosave)
+    if resume:
+        chat.resume(resume)
+        n = len(chat.record)
+        if n and json_out is None:
+            last = one_line(chat.record[-1].get("question", ""))
+            console.print(Text(f"Continuing the conversation of {chat.started} ({n} question{'s' * (n != 1)}; "
+                               f"the last: “{last}”). /clear starts afresh.", style="dim"), soft_wrap=True)
     while True:
         try:
-            line = read_line(chat.toolbar)
+            text = read_line(chat.toolbar)
         except KeyboardInterrupt:
             continue
         except EOFError:
             break
-        if not chat.handle(line):
-            break
+        try:
+            if not chat.handle(text):
+                break
+        except KeyboardInterrupt:  # between two steps of a command: the session goes on
+            console.print("[yellow]stopped[/]")
+    if chat.pending is not None:
+        backend.cancel()
+        chat.pending.join(2.0)
     if chat.fatal or (not live and chat.failures):
         return 1
     return 0
+

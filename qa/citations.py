@@ -464,8 +464,11 @@ def verify(answer: str, evidence: Evidence, unsupported: str = "remove", check: 
         if check and sentence.rstrip().endswith("?"):  # a reporter's question copied from a briefing claims nothing
             checked.removed.append(sentence)
             continue
-        if is_refusal(sentence):  # "The sources do not say how Sudani responded." is honest as it stands
-            out_text.append(sentence)
+        if is_refusal(sentence):  # "The sources do not say how Sudani responded." cites nothing: a checked answer
+            if check:             # holds only cited sentences (the refusal of a whole answer is decided before)
+                checked.removed.append(sentence)
+            else:
+                out_text.append(sentence)
             continue
         cited = [n for n in dict.fromkeys(nums) if n in shown]
         supports = {n: evidence.support(sentence, shown[n], vec, given, question) for n in cited}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import sys
@@ -12,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 import typer
 
 from qa.errors import QAError
+from qa.terminal import clean, dumps, one_line, redact
 from qa.types import check_question
 
 if TYPE_CHECKING:
@@ -19,10 +19,11 @@ if TYPE_CHECKING:
 
     from qa.config import Settings
     from qa.ingest import IngestReport
+    from qa.loading import Problem
     from qa.types import Answer
 
 app = typer.Typer(help="Ask questions about a folder of news articles; every answer cites its sources.",
-                  no_args_is_help=True, pretty_exceptions_show_locals=False, add_completion=False)
+                  pretty_exceptions_show_locals=False, add_completion=False)  # `qa` alone: "Missing command."
 
 
 def settings(ctx: typer.Context) -> Settings:
@@ -36,18 +37,33 @@ def err_console() -> Console:
     return Console(stderr=True, highlight=False)
 
 
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            typer.echo(f"qa {version('qa')}")
+        except PackageNotFoundError:  # running from a source tree that was never installed
+            typer.echo("qa (not installed)")
+        raise typer.Exit()
+
+
 @app.callback()
 def main_options(
     ctx: typer.Context,
     home: Annotated[Optional[Path], typer.Option(help="Data directory (env QA_HOME).")] = None,
     chroma_url: Annotated[Optional[str], typer.Option(help="Chroma server URL (env QA_CHROMA_URL).")] = None,
     llm: Annotated[Optional[str], typer.Option(help="Generator: llamacpp, openai, ollama, fake (env QA_LLM).")] = None,
+    config: Annotated[Optional[Path], typer.Option(
+        help="Config file (env QA_CONFIG; default: qa.toml in the user's config directory).")] = None,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
 ) -> None:
-    from qa.config import Settings
+    from qa.config import load_settings
 
     overrides: dict[str, Any] = {k: v for k, v in
                                  {"home": home, "chroma_url": chroma_url, "llm": llm}.items() if v is not None}
-    ctx.obj = Settings(**overrides)
+    ctx.obj = load_settings(config, **overrides)
 
 
 @app.command()
@@ -58,36 +74,83 @@ def setup(ctx: typer.Context) -> None:
 
     s = settings(ctx)
     con = err_console()
-    con.print(f"embedding model: {minilm_path()}")
+    con.print(f"embedding model: {_safe(minilm_path())}", soft_wrap=True)
     if s.llm == "llamacpp":
-        con.print(f"generator model: {ensure_gguf(s, lambda m: con.print(m))}")
+        con.print(f"generator model: {_safe(ensure_gguf(s, lambda m: con.print(_safe(m))))}", soft_wrap=True)
 
 
-def _ingest(s: Settings, paths: list[Path], prune: bool = False, rebuild: bool = False) -> IngestReport:
+PROGRESS_S = 5.0  # without a terminal, a progress line this often
+
+
+def _eta(seconds: float) -> str:
+    seconds = int(seconds)
+    return f"{seconds // 60} min {seconds % 60:02d} s" if seconds >= 60 else f"{seconds} s"
+
+
+class _PipedProgress:
+    """Progress for a log file or a pipe: one line every PROGRESS_S seconds (articles, chunks, chunks/s, ETA)."""
+
+    def __init__(self, con: Console) -> None:
+        import time
+
+        self.con, self.clock = con, time.monotonic
+        self.t0 = self.last = self.clock()
+
+    def __call__(self, done: int, total: int, chunks: int) -> None:
+        now = self.clock()
+        if now - self.last < PROGRESS_S or total == 0:
+            return
+        self.last = now
+        elapsed = now - self.t0
+        left = f"about {_eta(elapsed / done * (total - done))} left" if done else "time left not known yet"
+        self.con.print(f"ingest: {done:,}/{total:,} articles, {chunks:,} chunks embedded, "
+                       f"{chunks / max(elapsed, 1e-9):.0f} chunks/s, {left}", highlight=False, soft_wrap=True)
+
+
+def _ingest(s: Settings, paths: list[Path], prune: bool = False, rebuild: bool = False,
+            follow_symlinks: bool = False) -> IngestReport:
+    import contextlib
+    import time
+
     from rich.markup import escape
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from qa.embedding import make_embeddings
     from qa.ingest import ingest
     from qa.locking import ingest_lock
-    from qa.store import open_store
+    from qa.store import open_store, writing
 
     con = err_console()
-    with ingest_lock(s):
+    with writing(s), ingest_lock(s):
         if rebuild:
             from qa.store import wipe_store
 
             wipe_store(s)
-            con.print(f"removed the index under {s.home}; rebuilding it")
+            con.print(f"removed the index under {escape(str(s.home))}; rebuilding it", highlight=False)
         store = open_store(s, make_embeddings(s))
-        with Progress(TextColumn("ingesting"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                      console=con, transient=True) as progress:
-            task = progress.add_task("ingest", total=None)
-            report = ingest(paths, store, s, prune=prune,
-                            on_problem=lambda p: progress.console.print(f"[yellow]skipped[/] {escape(str(p))}",
-                                                         soft_wrap=True),
-                            on_progress=lambda done, total: progress.update(task, completed=done, total=total))
-    con.print(report.summary())
+        live = con.is_terminal
+        progress = Progress(TextColumn("ingesting"), BarColumn(), MofNCompleteColumn(), TextColumn("articles"),
+                            TextColumn("{task.fields[chunks]:,} chunks, {task.fields[rate]:.0f}/s"),
+                            TimeRemainingColumn(), console=con, transient=True, disable=not live)
+        piped = _PipedProgress(con)
+        t0 = time.monotonic()
+        with progress if live else contextlib.nullcontext():
+            task = progress.add_task("ingest", total=None, chunks=0, rate=0.0)
+
+            def on_progress(done: int, total: int, chunks: int) -> None:
+                rate = chunks / max(time.monotonic() - t0, 1e-9)
+                progress.update(task, completed=done, total=total, chunks=chunks, rate=rate)
+                if not live:
+                    piped(done, total, chunks)
+
+            def on_problem(p: Problem) -> None:
+                label = "[yellow]skipped[/]" if p.skipped else "[yellow]warning[/]"
+                (progress.console if live else con).print(f"{label} {escape(str(p))}", soft_wrap=True,
+                                                          highlight=False)
+
+            report = ingest(paths, store, s, prune=prune, on_problem=on_problem, on_progress=on_progress,
+                            follow_symlinks=follow_symlinks)
+    con.print(report.summary(), highlight=False)
     return report
 
 
@@ -95,46 +158,99 @@ def _ingest(s: Settings, paths: list[Path], prune: bool = False, rebuild: bool =
 def ingest_cmd(
     ctx: typer.Context,
     paths: Annotated[Optional[list[Path]], typer.Argument(help="Files or folders (default: the bundled corpus/).")] = None,
-    prune: Annotated[bool, typer.Option(help="Remove articles whose files are gone.")] = False,
-    rebuild: Annotated[bool, typer.Option(help="Delete the index and build it again from the files.")] = False,
+    prune: Annotated[bool, typer.Option(help="Remove articles whose files are gone (only under PATHS; never "
+                                        "under a folder that is missing or unreadable).")] = False,
+    rebuild: Annotated[bool, typer.Option(help="Delete the index and build it again from PATHS (which must be "
+                                          "given).")] = False,
+    follow_symlinks: Annotated[bool, typer.Option(help="Also read files and folders that links lead to outside "
+                                                  "PATHS.")] = False,
 ) -> None:
     """Index articles (.md, .txt, .html) so they can be asked about; unchanged articles are skipped."""
     s = settings(ctx)
-    if _ingest(s, paths or [s.corpus], prune=prune, rebuild=rebuild).problems:
+    if rebuild and not paths:
+        raise QAError("--rebuild deletes the index and builds it again only from the folders you name; none was "
+                      "given, so nothing was deleted", "run `qa ingest --rebuild PATH...` with every folder of your "
+                      "articles")
+    if _ingest(s, paths or [s.corpus], prune=prune, rebuild=rebuild, follow_symlinks=follow_symlinks).problems:
         raise typer.Exit(3)  # the rest was ingested; scripts can tell "some files skipped" from failure (1)
+
+
+@app.command("rm")
+def rm(ctx: typer.Context,
+       article_ids: Annotated[list[str], typer.Argument(help="Ids of the articles to remove (see `qa sources`).")]
+       ) -> None:
+    """Remove articles from the index (their chunks, keyword rows and record); their files are not touched."""
+    from rich.markup import escape
+
+    from qa.embedding import make_embeddings
+    from qa.ingest import remove
+    from qa.locking import ingest_lock
+    from qa.store import open_store, writing
+    from qa.terminal import one_line
+
+    s = settings(ctx)
+    con = err_console()
+    with writing(s), ingest_lock(s):
+        removed, unknown = remove(article_ids, open_store(s, make_embeddings(s)), s)
+    for a in removed:
+        again = f" (its file {a.path} is still there: ingesting that folder adds it again)" if a.path else ""
+        con.print(escape(one_line(f"removed {a.id}: {a.title}{again}")), highlight=False, soft_wrap=True)
+    for article_id in unknown:
+        con.print(escape(one_line(f"not removed {article_id}: no such article in the index (see `qa sources`)")),
+                  highlight=False, soft_wrap=True)
+    if unknown:
+        raise typer.Exit(3 if removed else 1)
 
 
 def _assistant(s: Settings):  # type: ignore[no-untyped-def]
     from qa.chain import make_assistant
+    from qa.ingest import demo_allowed
     from qa.store import open_store
 
-    if open_store(s).count_articles() == 0:  # a fresh Chroma server too: everything behaves the same
-        err_console().print(f"The index is empty; ingesting {s.corpus} first.")
+    if open_store(s).count_articles() == 0:
+        where = s.chroma_url or str(s.home)
+        if not demo_allowed(s):  # a Chroma server, or an index that held articles: never fill it with the demo
+            raise QAError(f"The index at {where} is empty", "add your articles with `qa ingest PATH...`")
+        err_console().print(f"The index is empty; ingesting the demo article from {s.corpus} first.")
         _ingest(s, [s.corpus])
     return make_assistant(s)
+
+
+def _safe(value: object) -> str:
+    """Text from outside qa (articles, file names, servers) as rich markup: no escape sequence or control
+    character (newline and tab kept) and no markup of its own. The one way such text reaches the terminal here."""
+    from rich.markup import escape
+
+    return escape(clean(str(value)))
+
+
+def _line(value: object) -> str:
+    """`_safe` on one line (titles, outlets, dates, URLs)."""
+    from rich.markup import escape
+
+    return escape(one_line(str(value)))
 
 
 def print_answer(answer: Answer, con: Console | None = None) -> None:
     """An answer for people: the text, then each citation with title, outlet, date, URL and quoted words."""
     from rich.console import Console
-    from rich.markup import escape
 
     con = con or Console(highlight=False)
-    con.print(escape(answer.answer))
+    con.print(_safe(answer.answer))
     if answer.refused:
-        con.print(f"\n[dim]Searched for: {escape(answer.standalone_question)}[/]")
+        con.print(f"\n[dim]Searched for: {_line(answer.standalone_question)}[/]")
         con.print("[dim]Closest passages found (none supports an answer):[/]" if answer.passages
                   else "[dim]No passages matched.[/]")
         for p in answer.passages[:3]:
             first = " ".join(p.text.split()[:30])
-            con.print(f"  [dim]\\[{p.n}] {escape(p.title)} — {escape(p.source)} {p.date[:10]}\n"
-                      f"      “{escape(first)}…”[/]")
+            con.print(f"  [dim]\\[{p.n}] {_line(p.title)} — {_line(p.source)} {_line(p.date[:10])}\n"
+                      f"      “{_line(first)}…”[/]")
     for c in answer.citations:
         meta = " · ".join(x for x in (c.source, c.date[:10], c.url) if x)
         mark = "✓" if c.verified else "?"
-        con.print(f"\n[bold]\\[{c.n}][/] {escape(c.title)}\n    {escape(meta)}\n    {mark} “{escape(c.quote)}”")
+        con.print(f"\n[bold]\\[{c.n}][/] {_line(c.title)}\n    {_line(meta)}\n    {mark} “{_safe(c.quote)}”")
         if c.flags:  # the article holds text that imitates the assistant (qa/flags.py); the quote is not that text
-            con.print(f"    [yellow]⚑ flagged article: {escape('; '.join(c.flags))}[/]")
+            con.print(f"    [yellow]⚑ flagged article: {_line('; '.join(c.flags))}[/]")
 
 
 @app.command()
@@ -150,8 +266,7 @@ def ask(
     as_json: Annotated[bool, typer.Option("--json", help="Print the answer as one JSON object.")] = False,
 ) -> None:
     """Answer a question from the indexed articles, citing the passages that support it."""
-    from datetime import date
-
+    from qa.config import check_k, parse_day
     from qa.retrieval import Filters
 
     if not question.strip():
@@ -160,13 +275,12 @@ def ask(
     s = settings(ctx)
     for name, value in (("--since", since), ("--until", until), ("--as-of", as_of)):
         if value:
-            try:
-                date.fromisoformat(value[:10])
-            except ValueError:
-                raise QAError(f"{name} {value!r} is not a date", "write it as YYYY-MM-DD, e.g. 2022-08-03") from None
+            parse_day(value, name)
+    if k is not None:
+        check_k(s, k)
     answer = _assistant(s).ask(question, k=k, filters=Filters(source=source, since=since, until=until, as_of=as_of))
     if as_json:
-        typer.echo(json.dumps(answer.to_dict(), ensure_ascii=False))
+        typer.echo(dumps(answer.to_dict()))
     else:
         print_answer(answer)
 
@@ -184,14 +298,15 @@ def sources(ctx: typer.Context,
 
     rows = open_store(settings(ctx)).list_articles()
     if as_json:
-        typer.echo(json.dumps(rows, ensure_ascii=False))
+        typer.echo(dumps(rows))
         return
     from rich.console import Console
     from rich.table import Table
 
     table = Table("id", "title", "source", "date", "chunks")
     for r in rows:
-        table.add_row(r["id"], r["title"][:70], r["source"], r["date"][:10], str(r["chunks"]))
+        table.add_row(_line(r["id"]), _line(one_line(r["title"])[:70]), _line(r["source"]), _line(r["date"][:10]),
+                      str(r["chunks"]))
     Console().print(table)
     err_console().print(f"{len(rows)} articles")
 
@@ -207,9 +322,10 @@ def show(ctx: typer.Context, article_id: Annotated[str, typer.Argument(help="The
         raise QAError(f"No article {article_id!r} in the index", "list the ids with `qa sources`")
     if as_json:
         keys = ("id", "title", "source", "date", "url", "author", "text")
-        typer.echo(json.dumps({k: getattr(article, k) for k in keys}, ensure_ascii=False))
+        typer.echo(dumps({k: getattr(article, k) for k in keys}))
     else:
-        typer.echo(f"{article.title}\n{article.source} · {article.date} · {article.url}\n\n{article.text}")
+        meta = " · ".join(one_line(x) for x in (article.source, article.date, article.url))
+        typer.echo(f"{one_line(article.title)}\n{meta}\n\n{clean(article.text)}")
 
 
 from qa.cli_eval import eval_app  # noqa: E402 - `qa eval QUESTIONS` and `qa eval compare A B`
@@ -217,43 +333,106 @@ from qa.cli_eval import eval_app  # noqa: E402 - `qa eval QUESTIONS` and `qa eva
 app.add_typer(eval_app, name="eval")
 
 
+def _fail(message: str, hint: str = "", code: int = 1) -> None:
+    """The one way qa ends with an error: one line saying what went wrong, one saying what to do. Both are made
+    safe here (no escape sequences, no credentials of a URL), wherever the text came from."""
+    from rich.markup import escape
+
+    con = err_console()
+    con.print(f"[red]error:[/] {escape(one_line(redact(message)))}", soft_wrap=True)
+    if hint:
+        con.print(f"[dim]hint:[/] {escape(one_line(redact(hint)))}", soft_wrap=True)
+    sys.exit(code)
+
+
+def _usage(e: Any) -> None:
+    """A command-line usage error (click's, from the copy of click inside typer): one line and exit 2."""
+    ctx = getattr(e, "ctx", None)
+    path = ctx.command_path if ctx is not None else "qa"
+    usage = " ".join(ctx.get_usage().split()).removeprefix("Usage: ") if ctx is not None else "qa [OPTIONS] COMMAND"
+    usage = re.sub(r"\{(\w+)\}", lambda m: m.group(1).upper(), usage)  # typer writes arguments as {question}
+    message = re.sub(r"argument '(\w+)'", lambda m: f"argument '{m.group(1).upper()}'", e.format_message())
+    commands = getattr(ctx.command, "commands", {}) if ctx is not None else {}
+    if getattr(e, "option_name", "") in GLOBAL_OPTIONS:  # `qa sources --home` with no value after it
+        message = f"Option '{e.option_name}' requires an argument."
+    if message == "Missing command." and commands:  # `qa`, `qa eval`: name the commands
+        _fail(message, f"usage: {usage}; commands: {', '.join(commands)}; `{path} --help` explains them", 2)
+    _fail(message, f"usage: {usage}; `{path} --help` shows the options", 2)
+
+
+GLOBAL_OPTIONS = frozenset({"--home", "--chroma-url", "--llm", "--config"})
+
+
+def _argv(args: list[str]) -> list[str]:
+    """The global options (--home, --chroma-url, --llm, --config) are accepted after the command too
+    (`qa ask "..." --home X`): they are moved before it. Anything after `--` is left alone."""
+    takes_value = GLOBAL_OPTIONS
+    commands = {c.name or (c.callback.__name__.replace("_", "-") if c.callback else "") for c in
+                app.registered_commands} | {g.name for g in app.registered_groups}
+    first = 0
+    while first < len(args) and args[first].startswith("-"):  # the options before the command
+        first += 2 if args[first] in takes_value else 1
+    if first >= len(args) or args[first] not in commands:
+        return args
+    moved: list[str] = []
+    rest: list[str] = []
+    i = first + 1
+    while i < len(args):
+        a = args[i]
+        if a == "--":
+            rest.extend(args[i:])
+            break
+        name = a.split("=", 1)[0]
+        if name in takes_value and ("=" in a or i + 1 < len(args)):
+            moved.extend([a] if "=" in a else [a, args[i + 1]])
+            i += 1 if "=" in a else 2
+            continue
+        rest.append(a)
+        i += 1
+    return args[:first] + moved + [args[first]] + rest
+
+
 def main() -> None:
-    """Entry point: user mistakes print one line and a hint, never a traceback (QA_DEBUG=1 shows it)."""
+    """Entry point: a user's mistake prints one line and a hint, never a traceback (QA_DEBUG=1 shows it).
+    Exit status: 0 done, 1 failed, 2 usage error or invalid setting, 3 ingest finished with skipped files,
+    130 interrupted."""
+    from typer._click import exceptions as click_exceptions  # typer 0.29 ships its own click: these are its
+    from typer.exceptions import Abort, Exit
+
+    debug = bool(os.environ.get("QA_DEBUG"))
     try:
-        code = app(standalone_mode=False)  # returns the code of a `typer.Exit(code)` instead of exiting
-        if isinstance(code, int) and code:
+        code = app(args=_argv(sys.argv[1:]), prog_name="qa", standalone_mode=False)
+        if isinstance(code, int) and code:  # the code of a `typer.Exit(code)`
             sys.exit(code)
     except QAError as e:
-        if os.environ.get("QA_DEBUG"):
+        if debug:
             raise
-        con = err_console()
-        con.print(f"[red]error:[/] {e.message}", soft_wrap=True)
-        if e.hint:
-            con.print(f"[dim]hint:[/] {e.hint}", soft_wrap=True)
-        sys.exit(1)
-    except KeyboardInterrupt:
+        _fail(e.message, e.hint, e.exit_code)
+    except (KeyboardInterrupt, Abort):
         sys.exit(130)
-    except Exception as e:  # click usage errors and the rest
-        import click
-
-        if isinstance(e, click.exceptions.Exit):
-            sys.exit(e.exit_code)
-        if isinstance(e, click.ClickException):
-            e.show()
-            sys.exit(e.exit_code)
-        if isinstance(e, click.exceptions.Abort):
-            sys.exit(130)
-        if type(e).__module__.startswith("chromadb") and not os.environ.get("QA_DEBUG"):
-            from rich.markup import escape
-
-            con = err_console()  # e.g. "Error loading hnsw index": files under the index folder are damaged
-            first = (str(e).splitlines() or [type(e).__name__])[0][:200]
+    except Exit as e:
+        sys.exit(e.exit_code)
+    except click_exceptions.UsageError as e:
+        _usage(e)
+    except click_exceptions.ClickException as e:
+        _fail(e.format_message(), "", e.exit_code)
+    except BrokenPipeError:  # `qa sources | head`: the reader left; say nothing more
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)
+    except Exception as e:
+        if debug:
+            raise
+        first = (str(e).splitlines() or [""])[0][:300]
+        if type(e).__module__.startswith("chromadb"):  # e.g. "Error loading hnsw index": files under the index
             if m := re.search(r"dimension of (\d+), got (\d+)", first):  # not damaged: built with another model
-                con.print(f"[red]error:[/] The index was built with another embedding model ({m.group(1)}-dimensional "
-                          f"vectors; the configured one, QA_EMBEDDINGS, gives {m.group(2)})", soft_wrap=True)
-            else:
-                con.print(f"[red]error:[/] The index could not be read; it may be damaged: {escape(first)}",
-                          soft_wrap=True)
-            con.print("[dim]hint:[/] run `qa ingest --rebuild PATH...` to build it again from your articles")
-            sys.exit(1)
-        raise
+                _fail(f"The index was built with another embedding model ({m.group(1)}-dimensional vectors; the "
+                      f"configured one, QA_EMBEDDINGS, gives {m.group(2)})",
+                      "run `qa ingest --rebuild PATH...` to build it again from your articles")
+            _fail(f"The index could not be read; it may be damaged: {first}",
+                  "run `qa ingest --rebuild PATH...` to build it again from your articles")
+        if isinstance(e, OSError) and e.strerror:  # a full disk, a read-only or missing folder: not a bug
+            where = f": {e.filename}" if e.filename else ""
+            _fail(f"{e.strerror}{where}", "free some space, or check that the folder exists and is writable "
+                  "(another --home / QA_HOME can be used); QA_DEBUG=1 shows where it happened")
+        _fail(f"Unexpected {type(e).__name__}: {first}" if first else f"Unexpected {type(e).__name__}",
+              "this is a bug in qa or its setup; QA_DEBUG=1 shows the traceback (please report it)")

@@ -7,6 +7,7 @@ import os
 import sys
 import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -41,12 +42,15 @@ class Loader:
 
             assistant = make_assistant(s)  # the BM25 index and duplicate map are read on first search, below
             store = assistant.retriever.store
-            if store.count_articles() == 0 and not s.chroma_url:
+            from qa.ingest import demo_allowed
+
+            if store.count_articles() == 0 and demo_allowed(s):  # never into a server or a used index
                 from qa.ingest import ingest
                 from qa.locking import ingest_lock
+                from qa.store import writing
 
-                self.status = f"the index is empty: ingesting {s.corpus}…"
-                with ingest_lock(s, wait_s=600):
+                self.status = f"the index is empty: ingesting the demo article from {s.corpus}…"
+                with writing(s), ingest_lock(s, wait_s=600):
                     ingest([s.corpus], store, s)
             self.status = "loading the generator…"
             # The local model loads lazily; load it now, not on question 1. Not while a question is shown:
@@ -109,13 +113,39 @@ def make_backend(settings: Settings, loader: Loader, k: int | None) -> Any:
         return loader.wait().retriever.store.get_article(article_id)
 
     def on_interrupt() -> None:
-        # A decode stopped by Ctrl-C may leave llama.cpp's cache out of step with its token list: start clean.
-        client = getattr(getattr(loader.assistant, "llm", None), "client", None)
-        if client is not None and hasattr(client, "reset"):
-            client.reset()
+        pass  # llama.cpp's state stays consistent when a decode is aborted: the prompt cache is kept
+
+    from qa.llms import clear_cancel, request_cancel
 
     return ChatBackend(stream=stream, complete=complete, article=article, k=k or settings.k, ready=loader.ready,
-                       wait_ready=loader.wait, loading_status=lambda: loader.status, on_interrupt=on_interrupt)
+                       wait_ready=loader.wait, loading_status=lambda: loader.status, on_interrupt=on_interrupt,
+                       cancel=request_cancel, uncancel=clear_cancel)
+
+
+def start_line(s: Settings) -> str:
+    """What the chat runs on, read without loading anything: the index (articles and chunks, from the keyword
+    index's manifest) and the two models."""
+    import json
+
+    from qa.config import GGUF_NAME
+
+    index = f"index {s.home}"
+    if s.chroma_url:
+        index = f"index on the Chroma server {s.chroma_url}"
+    else:
+        try:
+            pointer = (s.bm25_dir / "current").read_text().strip()
+            manifest = json.loads((s.bm25_dir / pointer / "manifest.json").read_text())
+            na, nc = len(manifest["articles"]), len(manifest["chunk_ids"])
+            index = f"{na:,} article{'s' * (na != 1)}, {nc:,} chunks in {s.home}"
+        except (OSError, ValueError, KeyError, TypeError):
+            if not s.chroma_dir.exists():
+                index = f"an empty index in {s.home} (the bundled corpus is ingested first)"
+    generator = {"llamacpp": (s.model_path.name if s.model_path else GGUF_NAME).removesuffix(".gguf"),
+                 "openai": f"{s.openai_model} at {s.openai_base_url}",
+                 "ollama": f"{s.ollama_model} at {s.ollama_base_url}"}.get(s.llm, s.llm)
+    embeddings = {"minilm": "all-MiniLM-L6-v2"}.get(s.embeddings, s.embeddings)
+    return f"{index} · generator {generator} · embeddings {embeddings}"
 
 
 def chat(
@@ -123,13 +153,22 @@ def chat(
     k: Annotated[int | None, typer.Option("-k", help="Passages shown to the generator (/k changes it).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print each answer as one JSON object (the `qa ask "
                                           "--json` keys), one per line.")] = False,
+    resume_last: Annotated[bool, typer.Option("--continue", help="Take up the last conversation (kept in "
+                                              "QA_HOME/chats/last.json).")] = False,
+    load: Annotated[Path | None, typer.Option("--load", help="Take up a conversation saved with /export.",
+                                              dir_okay=False)] = None,
 ) -> None:
-    """Chat about the indexed articles: follow-ups, /commands, streamed cited answers; reads lines when piped."""
+    """Chat about the indexed articles: follow-ups, /commands, checked sentences as they come; reads lines when
+    piped."""
     from rich.console import Console
+    from rich.markup import escape
 
-    from qa.chat import run_chat
+    from qa.chat import load_conversation, run_chat
+    from qa.terminal import one_line
 
     s: Settings = ctx.find_root().obj
+    autosave = s.home / "chats" / "last.json"
+    resume = load_conversation(load) if load else load_conversation(autosave) if resume_last else None
     loader = Loader(s).start()
     backend = make_backend(s, loader, k)
     debug = bool(os.environ.get("QA_DEBUG"))
@@ -140,14 +179,15 @@ def chat(
     else:
         console = Console(highlight=False)
         json_out = None
+    confirm = None
     if interactive:
-        read_line = _prompt_reader(s, backend)
-        console.print("[bold]qa chat[/] — ask about the indexed articles. [dim]/help for commands, "
-                      "Ctrl-D to leave.[/]")
+        read_line, confirm = _prompt_reader(s, backend)
+        console.print(f"[bold]qa chat[/] [dim]— {escape(one_line(start_line(s)))}. /help for commands, Ctrl-D to "
+                      "leave.[/]", soft_wrap=True)
     else:
         read_line = _line_reader()
     code = run_chat(backend, read_line, console, live=interactive and not as_json, echo=not interactive and not
-                    as_json, json_out=json_out, debug=debug)
+                    as_json, json_out=json_out, debug=debug, confirm=confirm, autosave=autosave, resume=resume)
     if interactive and loader.thread.is_alive():  # /quit while models load: don't wait for the imports
         sys.stdout.flush()
         sys.stderr.flush()
@@ -166,8 +206,10 @@ def _line_reader() -> Callable[[Callable[[], str]], str]:
     return read
 
 
-def _prompt_reader(settings: Settings, backend: Any) -> Callable[[Callable[[], str]], str]:
-    """prompt_toolkit: line editing, history persisted in QA_HOME/chat_history, a status bar at the bottom."""
+def _prompt_reader(settings: Settings, backend: Any) -> tuple[Callable[[Callable[[], str]], str],
+                                                                 Callable[[str], str]]:
+    """prompt_toolkit: line editing, history persisted in QA_HOME/chat_history, a status bar at the bottom; and a
+    one-line question to the user (a multi-line paste)."""
     from prompt_toolkit import PromptSession
     from prompt_toolkit.history import FileHistory, InMemoryHistory
 
@@ -184,4 +226,9 @@ def _prompt_reader(settings: Settings, backend: Any) -> Callable[[Callable[[], s
         return session.prompt("qa> ", bottom_toolbar=lambda: " " + toolbar(),
                               refresh_interval=0 if backend.ready() else 0.5)
 
-    return read
+    ask: PromptSession[str] = PromptSession()
+
+    def confirm(message: str) -> str:
+        return ask.prompt(message)
+
+    return read, confirm

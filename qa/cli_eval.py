@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -11,6 +10,7 @@ import typer
 from typer.core import TyperGroup
 
 from qa.errors import QAError
+from qa.terminal import clean, dumps, one_line
 
 if TYPE_CHECKING:
     from qa.config import Settings
@@ -25,7 +25,7 @@ class EvalGroup(TyperGroup):
         return super().parse_args(ctx, args)
 
 
-eval_app = typer.Typer(cls=EvalGroup, no_args_is_help=True, add_completion=False,
+eval_app = typer.Typer(cls=EvalGroup, add_completion=False,
                        help="Evaluate on a question set: `qa eval QUESTIONS [OPTIONS]`, or compare two runs: "
                             "`qa eval compare RUN_A RUN_B`.")
 
@@ -36,11 +36,16 @@ def _err(message: str) -> None:
     Console(stderr=True, highlight=False).print(message, soft_wrap=True)
 
 
-def _list(kind: str, items: list[str], limit: int = 10) -> None:
+def _line(value: object) -> str:
+    """Text from a question set or a file name as one safe line of rich markup (the terminal boundary)."""
     from rich.markup import escape
 
+    return escape(one_line(str(value)))
+
+
+def _list(kind: str, items: list[str], limit: int = 10) -> None:
     for item in items[:limit]:
-        _err(f"[yellow]{kind}[/] {escape(item)}")
+        _err(f"[yellow]{kind}[/] {_line(item)}")
     if len(items) > limit:
         _err(f"[yellow]{kind}[/] … and {len(items) - limit} more")
 
@@ -56,22 +61,29 @@ def run_cmd(
     retrieval_only: Annotated[bool, typer.Option(help="Score retrieval only; no generation.")] = False,
     split: Annotated[str | None, typer.Option(help="Only questions with this `split` (dev or heldout).")] = None,
     strict: Annotated[bool, typer.Option(help="Stop at the first malformed line instead of skipping it.")] = False,
+    force: Annotated[bool, typer.Option(help="Write into an --out folder that holds other files (never over "
+                                               "them).")] = False,
     use_as_of: Annotated[bool, typer.Option("--as-of/--no-as-of",
                                             help="Pass each question's `as_of` date to retrieval.")] = True,
 ) -> None:
     """Run a question set through the assistant; write results.jsonl, summary.json, report.md, report.html."""
     from qa import evaluation as ev
+    from qa.config import check_k
 
     s: Settings = ctx.find_root().obj
+    if out is not None:
+        ev.check_out(out, force)  # before any work: a folder of the user's is refused at once
     qset = ev.load_questions(questions, strict=strict)
     _list("skipped", qset.problems)
     _list("warning", qset.warnings)
     chosen = [q for q in qset.questions if split is None or q.extra.get("split") == split]
     if not chosen:
         raise typer.BadParameter(f"no question has split {split!r}", param_hint="--split")
-    k = k or s.k
+    k = s.k if k is None else k
     if k < 1:
         raise typer.BadParameter("must be at least 1", param_hint="-k")
+    if not retrieval_only:  # retrieval alone shows the generator nothing: any depth is fine
+        check_k(s, k)
     if corpus:
         from qa.cli import _ingest
 
@@ -89,7 +101,7 @@ def run_cmd(
         "settings": ev.settings_snapshot(s)}
     out = out or Path("eval/runs") / f"{time.strftime('%Y%m%d-%H%M%S')}-{questions.stem}"
     ev.prepare_run(out, meta)
-    _err(f"{len(chosen)} questions → {out}")
+    _err(f"{len(chosen)} questions → {_line(out)}")
     t0 = time.perf_counter()
     summary = _run(ev, chosen, assistant, out, meta)
     _print_summary(summary, out, time.perf_counter() - t0)
@@ -123,7 +135,7 @@ def _run(ev: Any, questions: list[Any], assistant: Any, out: Path, meta: dict[st
             if not started:
                 started.extend((done, time.perf_counter()))
                 if done:
-                    progress.console.print(f"resuming: {done} of {total} already done in {out}")
+                    progress.console.print(f"resuming: {done} of {total} already done in {_line(out)}")
                 progress.reset(task, total=total, completed=done)  # ETA counts only this session's pace
             progress.update(task, completed=done, total=total)
             if not con.is_terminal and done > started[0] and (done % max(1, total // 20) == 0 or done == total):
@@ -143,7 +155,7 @@ def _print_summary(summary: dict[str, Any], out: Path, wall_s: float) -> None:
             "recall_at_5", "mrr", "citation_precision", "citation_recall", "latency_p50_s", "latency_p95_s")
     typer.echo("  ".join(f"{k}={fmt(summary.get(k))}" for k in keys))
     typer.echo("failure classes: " + ", ".join(f"{c} {n}" for c, n in summary["failure_classes"].items()))
-    typer.echo(f"report: {out / 'report.html'}  ({wall_s:.1f} s)")
+    typer.echo(f"report: {one_line(str(out / 'report.html'))}  ({wall_s:.1f} s)")
 
 
 @eval_app.command("compare")
@@ -156,4 +168,4 @@ def compare_cmd(
     from qa.evaluation import compare_runs, format_comparison
 
     c = compare_runs(run_a, run_b)
-    typer.echo(json.dumps(c, ensure_ascii=False, indent=2) if as_json else format_comparison(c), nl=False)
+    typer.echo(dumps(c, indent=2) + "\n" if as_json else clean(format_comparison(c)), nl=False)

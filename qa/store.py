@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import errno
 import json
-from collections.abc import Iterable
+import os
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 from langchain_core.embeddings import Embeddings
@@ -85,6 +89,8 @@ class Store:
             raise
         except Exception as e:  # noqa: BLE001 - chromadb raises many types; all mean the store is unusable
             where = settings.chroma_url or str(settings.chroma_dir)
+            if not settings.chroma_url and (fault := resource_fault(e, settings.home)):
+                raise fault_error(settings, fault) from None
             hint = ("check that `chroma run` is serving there (QA_CHROMA_URL)" if settings.chroma_url
                     else "run `qa ingest --rebuild` to recreate the index from your articles")
             raise QAError(f"Cannot open the index at {where}: {str(e).splitlines()[0][:200]}", hint) from None
@@ -190,6 +196,79 @@ class Store:
 
         items = sorted(self.article_hashes().items())
         return hashlib.sha256(json.dumps([(i, h) for i, (h, _) in items]).encode()).hexdigest()[:16]
+
+
+# Resource faults ----------------------------------------------------------------------------------------------
+_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+_READ_ONLY = {errno.EROFS, errno.EACCES, errno.EPERM}
+_FULL_TEXT = ("no space left", "disk is full", "database or disk is full", "sqlite_full", "quota exceeded",
+              "file too large")
+_READ_ONLY_TEXT = ("read-only file system", "readonly database", "permission denied", "sqlite_readonly")
+
+
+LOW_SPACE = 256_000_000  # a Chroma error with less free space than this under QA_HOME is a full disk
+
+
+def resource_fault(error: BaseException, home: Path | None = None) -> str:
+    """"full" or "read-only" when `error` (or what caused it) is the disk refusing a write, else "". Chroma
+    wraps OS errors in its own exceptions, so their messages are read too; its Rust core loses them ("Error in
+    compaction: Failed to apply logs to the metadata segment" on a full disk), so with `home` a Chroma error is
+    also a full disk when little space is left there, and read-only when the folder cannot be written."""
+    seen: set[int] = set()
+    e: BaseException | None = error
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        if isinstance(e, OSError) and e.errno in _FULL:
+            return "full"
+        if isinstance(e, OSError) and e.errno in _READ_ONLY:
+            return "read-only"
+        text = str(e).lower()
+        if any(t in text for t in _FULL_TEXT):
+            return "full"
+        if any(t in text for t in _READ_ONLY_TEXT):
+            return "read-only"
+        e = e.__cause__ or e.__context__
+    if home is not None and type(error).__module__.split(".")[0] in ("chromadb", "sqlite3"):
+        import shutil
+
+        existing = next((p for p in (home, *home.parents) if p.exists()), None)
+        try:
+            if existing is not None and shutil.disk_usage(existing).free < LOW_SPACE:
+                return "full"
+        except OSError:
+            pass
+        if existing is not None and not os.access(existing, os.W_OK):
+            return "read-only"
+    return ""
+
+
+def fault_error(settings: Settings, fault: str) -> QAError:
+    """What a user reads when the disk refuses a write: what happened, that the index is intact, what to do."""
+    where = settings.home
+    if fault == "full":
+        return QAError(f"The disk holding {where} is full: qa stopped before finishing; the index is intact "
+                       "(what was stored is kept, an article cut short is redone next time)",
+                       "free some space (or set QA_HOME to a folder on another disk) and run the same command "
+                       "again: it continues where this one stopped")
+    return QAError(f"Cannot write to {where} (read-only or not permitted): nothing was changed, the index is intact",
+                   "make that folder writable, or set QA_HOME to a folder you can write to")
+
+
+@contextmanager
+def writing(settings: Settings) -> Iterator[None]:
+    """The write boundary of ingest and rm: a full disk or an unwritable QA_HOME becomes one QAError that says
+    the index is intact (it is: every write is redone or repaired by the next run), never a traceback and never
+    advice to rebuild."""
+    try:
+        yield
+    except QAError as e:
+        if (fault := resource_fault(e)) and not settings.chroma_url:
+            raise fault_error(settings, fault) from None
+        raise
+    except Exception as e:  # noqa: BLE001 - chromadb, sqlite, numpy and the OS all report a full disk their way
+        if (fault := resource_fault(e, settings.home)) and not settings.chroma_url:
+            raise fault_error(settings, fault) from None
+        raise
 
 
 def open_store(settings: Settings, embeddings: Embeddings | None = None) -> Store:

@@ -24,8 +24,9 @@ _JSON_UNSAFE = re.compile(r"[\x7f-\x9f\u2028\u2029]")  # json.dumps leaves these
 
 
 def clean(text: str) -> str:
-    """`text` without escape sequences and control characters (newline and tab kept); `\\r\\n` becomes `\\n`."""
-    text = text.replace("\r\n", "\n")
+    """`text` without escape sequences and control characters (newline and tab kept); `\\r\\n` and a lone `\\r`
+    (old Mac line ends) become `\\n`, so no line is overwritten and none is merged with the next."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
     return _CONTROL.sub("", _SEQUENCE.sub("", text))
 
 
@@ -34,6 +35,18 @@ def one_line(text: str) -> str:
     return " ".join(clean(text).split())
 
 
-def dumps(obj: Any) -> str:
+def dumps(obj: Any, indent: int | None = None) -> str:
     """JSON for stdout: text exact (non-ASCII kept readable) but every control character escaped as \\uXXXX."""
-    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", json.dumps(obj, ensure_ascii=False))
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", json.dumps(obj, ensure_ascii=False, indent=indent))
+
+
+# Credentials in URLs (`http://user:secret@host`, `?api_key=...`) never reach a terminal, a log line or a file qa
+# writes: the user part and secret-looking query values are replaced by `***`.
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s]*@")
+_SECRET_QUERY = re.compile(r"(?i)([?&](?:api[_-]?key|key|token|access[_-]?token|secret|password|passwd|pwd|auth)=)"
+                           r"[^&\s#]+")
+
+
+def redact(text: str) -> str:
+    """`text` with the credentials of every URL in it replaced by `***` (the host and path are kept)."""
+    return _SECRET_QUERY.sub(r"\1***", _USERINFO.sub(r"\1***@", text))

@@ -5,6 +5,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from qa.cli import app
@@ -287,3 +289,15 @@ def test_the_run_records_the_embedding_dtype_it_resolved() -> None:
     assert emb["dtype"] in ("float32", "bfloat16")  # what ran on this CPU, not "auto"
     assert model_checksums(Settings(embeddings="minilm", embed_dtype="float32"), True)["embeddings"]["dtype"] == \
         "float32"
+
+
+@given(st.text())
+def test_report_md_cells_cannot_act(text: str) -> None:
+    """Question, answer and article text in report.md: no HTML, no link or image, no extra cell, one line."""
+    import re
+
+    from qa.eval_report import md
+
+    out = md(text)
+    assert "<" not in out and ">" not in out and "\n" not in out
+    assert not re.search(r"(?<!\\)\]\(|(?<!\\)\]\[|(?<!\\)\|", out.replace("\\\\", ""))
