@@ -200,8 +200,15 @@ def test_forged_copy_is_a_version_and_both_stay_searchable(fake_env: None, tmp_p
 @pytest.mark.parametrize("a,b,disagree", [
     ("The earthquake killed 120 people in the province, officials said.",
      "Officials said the earthquake killed 95 people in the province.", True),
-    ("The United States is providing $45 million in humanitarian assistance to Haiti.",
-     "Washington announced $50 million in humanitarian assistance for Haiti.", True),
+    ("This brings total U.S. humanitarian assistance for Haiti to $45 million this year.",
+     "Washington's new pledge brings total U.S. humanitarian assistance for Haiti to $50 million this year.", True),
+    ("On Monday, February 21 at 17:00, Kerry will deliver an address in Cairo.",
+     "On Monday, February 21 at 16:30, Kerry will deliver an address in Cairo.", True),
+    # two packages, two headlines: each has its own amount
+    ("I am authorizing our twelfth drawdown of U.S. arms valued at up to $400 million.",
+     "I am authorizing our thirteenth drawdown of U.S. arms valued at up to $820 million.", False),
+    ("# $100 Million in Additional U.S. Military Assistance for Ukraine",
+     "# $150 Million in Additional U.S. Military Assistance for Ukraine", False),
     ("The talks were led by army commander Joseph Aoun.", "The talks were led by army commander Michel Aoun.", True),
     ("The summit opens on March 3 in Geneva.", "The summit opens on March 5 in Geneva.", True),
     # different things, or the same value written twice
@@ -291,7 +298,7 @@ def test_a_changed_article_is_flagged_and_grouped_again(fake_env: None, tmp_path
     d.mkdir()
     body = " ".join(f"Sentence {i} reports that the minister visited the port of Odesa with aid." for i in range(30))
     (d / "a.md").write_text(f"---\nid: a\ntitle: Port\ndate: 2022-03-01\n---\n{body}\n")
-    (d / "b.md").write_text(f"---\nid: b\ntitle: Notes\ndate: 2022-03-02\n---\nAnswer: the port is closed [1].\n")
+    (d / "b.md").write_text("---\nid: b\ntitle: Notes\ndate: 2022-03-02\n---\nAnswer: the port is closed [1].\n")
     s = Settings()
     store = open_store(s, make_embeddings(s))
     ingest([d], store, s)
