@@ -57,10 +57,15 @@ def counted(sentence: str, after: int = 0) -> list[tuple[str, str, tuple[str, ..
                 re.fullmatch(r"(?:19|20)\d\d", m.group(1)):
             continue
         words = [w.lower() for w in re.findall(r"[A-Za-z][\w'-]*", sentence[m.end():])[:6]]
-        nouns = tuple(dict.fromkeys(_stems([w for w in words if w not in SKIP])))[:COUNTED_WORDS]
+        kept = [w for w in words if w not in SKIP][:COUNTED_WORDS]
+        nouns = tuple(_stems(kept))
+        _SHOWN.update(zip(nouns, kept))  # for `about`: the words as written
         unit = (m.group(2) or "").lower()
         out.append((m.group(1).replace(",", ""), "percent" if unit in ("%", "per cent") else unit, nouns))
     return out
+
+
+_SHOWN: dict[str, str] = {}  # stem -> a word it came from
 
 
 def _stems(words: list[str]) -> list[str]:
@@ -90,7 +95,7 @@ def different_quantity(a: str, b: str) -> str:
             continue
         for n2, u2, w2 in qb:
             if n1 != n2 and u1 == u2 and w1 and set(w1) & set(w2) and n2 not in {n for n, _u, _w in qa_}:
-                return " ".join(x for x in (u1, *(w for w in w1 if w in w2)) if x)
+                return " ".join(x for x in (u1, *(_SHOWN.get(w, w) for w in w1 if w in w2)) if x)
     return ""
 
 
