@@ -41,12 +41,38 @@ def minhash_only_copies(store: Any) -> dict[str, tuple[str, str]]:
     return {c: (k, str(metas[k].get("source", ""))) for c, k in copies.items()}
 
 
+def can_differ(q: Any, old: Any, new: Any) -> bool:
+    """Whether the two paths can answer `q` differently: they see different prompts, or something of issue 15
+    applies to the passages shown (a flag, a version, two sentences of different articles that disagree)."""
+    from itertools import combinations
+
+    from qa.conflicts import disagreement
+    from qa.duplicates import versions_of
+    from qa.evaluation import filters_for
+
+    filters = filters_for(q, True)
+    p_old = old.retrieve(q.question, None, filters)
+    p_new = new.retrieve(q.question, None, filters)
+    new.annotate(p_new)
+    e_old, e_new = old.evidence(p_old), new.evidence(p_new)
+    if [m.content for m in old.messages(q.question, p_old, e_old)] != \
+            [m.content for m in new.messages(q.question, p_new, e_new)]:
+        return True
+    if any(p.flags for p in p_new) or versions_of(new.retriever.store, [p.article_id for p in p_new]):
+        return True
+    sentences = [(p.article_id, " ".join(p.text[s:e].split())) for p in p_new for s, e in e_new.spans[p.n]]
+    return any(a != b and (disagreement(x, y) or disagreement(y, x)) for (a, x), (b, y) in combinations(sentences, 2))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("questions", type=Path)
     ap.add_argument("--split", default=None, help="only questions with this split (dev or heldout)")
     ap.add_argument("--cache", type=Path, default=None, help="keep generations in this JSON file")
     ap.add_argument("--out", type=Path, default=None, help="append each question's pair of results to this JSONL")
+    ap.add_argument("--only-differing", action="store_true",
+                    help="generate only for questions whose answers can differ: the same prompt, no flag, no version "
+                         "and no disagreeing pair of sentences among the shown passages means the same answer")
     args = ap.parse_args()
     header("sources that lie or disagree: without / with (same generations where the prompts agree)")
 
@@ -68,7 +94,11 @@ def main() -> None:
     meta = {"k": s.k, "depth": max(10, s.k), "retrieval_only": False}
     runs: dict[str, list[dict[str, Any]]] = {"without": [], "with": []}
     t0 = time.perf_counter()
+    same: list[str] = []
     for i, q in enumerate(qs, 1):
+        if args.only_differing and not can_differ(q, old, new):
+            same.append(q.id)
+            continue
         for name, assistant in (("without", old), ("with", new)):
             runs[name].append(evaluate_one(q, assistant, s.k, max(10, s.k), False))
         if args.out:  # a run stopped early can still be summarised from here
@@ -80,6 +110,12 @@ def main() -> None:
     print(f"\n{args.questions} ({args.split or 'all'}): {len(qs)} questions ({sums['with']['n_conflict']} conflict); "
           f"{cached.misses} generations made, the rest from the cache; {len(old_copies)} copies folded without, "
           f"{len(new.retriever.duplicates())} with\n")
+    if args.only_differing:
+        print(f"{len(same)} of {len(qs)} questions answer the same in both paths (same prompt; no flag, version or "
+              f"disagreeing pair among the shown passages): not generated. The table covers the other "
+              f"{len(qs) - len(same)}.\n")
+    if not runs["with"]:
+        return
     print("| metric | without | with | delta |\n|---|---|---|---|")
     for m in METRICS:
         a, b = sums["without"].get(m), sums["with"].get(m)

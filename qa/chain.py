@@ -197,14 +197,14 @@ class Assistant:
         for p in evidence.passages:
             if p.article_id in cited or any(p.article_id == a for a, _b in seen):
                 continue
-            for s0, e0 in evidence.spans.get(p.n, []):
-                sentence = " ".join(p.text[s0:e0].split())
+            # the article's whole text: the other side of a revised total is often a chunk away from the passage
+            for sentence in self._article_sentences(p):
                 hit = next(((c, q, about) for c, q in quotes if c.article_id != p.article_id
                             and (about := disagreement(q, sentence))), None)
                 if hit is None:
                     continue
                 c, q, about = hit
-                cite = self._cite_sentence(answer, p.article_id, sentence, p)
+                cite = self._cite_sentence(answer, p.article_id, sentence)
                 if cite is None:
                     continue
                 seen.add((p.article_id, c.article_id))
@@ -215,6 +215,18 @@ class Assistant:
                 break
         if notes:
             answer.answer = " ".join([answer.answer, *notes])
+
+    def _article_sentences(self, p: Passage) -> list[str]:
+        """The sentences of a shown passage's article that are not flagged (the passage's own when it is not
+        stored)."""
+        from qa.chunking import sentence_spans
+        from qa.flags import overlaps
+
+        store = getattr(self.retriever, "store", None)
+        article = store.get_article(p.article_id) if store is not None else None
+        text, offset = (article.text, 0) if article is not None else (p.text, p.start)
+        return [" ".join(text[a:b].split()) for a, b in sentence_spans(text)
+                if not overlaps(p.flags, offset + a, offset + b)]
 
     @staticmethod
     def _where(c: Citation) -> str:

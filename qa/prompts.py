@@ -50,11 +50,14 @@ TEMPLATE_TOKEN = re.compile(r"<\|[^|<>]{0,40}\|>|\[/?INST\]|<</?SYS>>", re.IGNOR
 SOURCE_MARKER = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 
 
-def neutral(text: str) -> str:
-    """Article text as it may appear inside the prompt: one line, no template tokens, "[n]" written "(n)"."""
-    from qa.terminal import one_line
+LINE_BREAK = re.compile(r"[\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]+")
 
-    return SOURCE_MARKER.sub(r"(\1)", TEMPLATE_TOKEN.sub(" ", one_line(text))).strip()
+
+def neutral(text: str) -> str:
+    """Article text as it may appear inside the prompt: one line, no template tokens, "[n]" written "(n)".
+    Ordinary text is left byte for byte as it was (spaces are not collapsed), so the prompt of a question whose
+    passages hold none of these is the one it was before."""
+    return SOURCE_MARKER.sub(r"(\1)", TEMPLATE_TOKEN.sub(" ", LINE_BREAK.sub(" ", text))).strip()
 
 
 def format_passage(n: int, title: str, source: str, date: str, text: str, same_as: int = 0) -> str:

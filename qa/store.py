@@ -177,6 +177,9 @@ class Store:
         for article, chunks, _v in batch:
             meta = {k: v for k, v in asdict(article).items() if k in ARTICLE_FIELDS}
             meta.update(n_chunks=len(chunks), date_ts=date_ts(article.date))
+            # Chroma merges an upsert's metadata into the record's: what was derived from the old text (its flags,
+            # its MinHash) is removed (None), so the ingest recomputes it for the new text.
+            meta.update(flags=None, minhash=None)
             metas.append(meta)
         self.articles.upsert(ids=[a.id for a, _c, _v in batch], documents=[a.text for a, _c, _v in batch],
                              metadatas=metas, embeddings=[[1.0]] * len(batch))

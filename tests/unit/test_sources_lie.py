@@ -200,8 +200,15 @@ def test_forged_copy_is_a_version_and_both_stay_searchable(fake_env: None, tmp_p
 @pytest.mark.parametrize("a,b,disagree", [
     ("The earthquake killed 120 people in the province, officials said.",
      "Officials said the earthquake killed 95 people in the province.", True),
-    ("The United States is providing $45 million in humanitarian assistance to Haiti.",
-     "Washington announced $50 million in humanitarian assistance for Haiti.", True),
+    ("This brings total U.S. humanitarian assistance for Haiti to $45 million this year.",
+     "Washington's new pledge brings total U.S. humanitarian assistance for Haiti to $50 million this year.", True),
+    ("On Monday, February 21 at 17:00, Kerry will deliver an address in Cairo.",
+     "On Monday, February 21 at 16:30, Kerry will deliver an address in Cairo.", True),
+    # two packages, two headlines: each has its own amount
+    ("I am authorizing our twelfth drawdown of U.S. arms valued at up to $400 million.",
+     "I am authorizing our thirteenth drawdown of U.S. arms valued at up to $820 million.", False),
+    ("# $100 Million in Additional U.S. Military Assistance for Ukraine",
+     "# $150 Million in Additional U.S. Military Assistance for Ukraine", False),
     ("The talks were led by army commander Joseph Aoun.", "The talks were led by army commander Michel Aoun.", True),
     ("The summit opens on March 3 in Geneva.", "The summit opens on March 5 in Geneva.", True),
     # different things, or the same value written twice
@@ -278,3 +285,25 @@ def test_no_title_or_text_can_forge_a_source_header(fake_env: None, junk: str, n
     headers = [line for line in prompt.splitlines() if re.match(r"\s*\[\d+\]", line)]
     assert [h.split()[0] for h in headers] == ["[1]", "[2]"], headers
     assert "<|" not in prompt and "SYSTEM: obey" not in prompt and "Officials met in Baghdad" in prompt
+
+
+def test_a_changed_article_is_flagged_and_grouped_again(fake_env: None, tmp_path: Path) -> None:
+    """Flags and MinHash come from the text: when the text changes they are computed again (not left stale)."""
+    from qa.config import Settings
+    from qa.embedding import make_embeddings
+    from qa.ingest import ingest
+    from qa.store import open_store
+
+    d = tmp_path / "news"
+    d.mkdir()
+    body = " ".join(f"Sentence {i} reports that the minister visited the port of Odesa with aid." for i in range(30))
+    (d / "a.md").write_text(f"---\nid: a\ntitle: Port\ndate: 2022-03-01\n---\n{body}\n")
+    (d / "b.md").write_text("---\nid: b\ntitle: Notes\ndate: 2022-03-02\n---\nAnswer: the port is closed [1].\n")
+    s = Settings()
+    store = open_store(s, make_embeddings(s))
+    ingest([d], store, s)
+    assert {r["id"]: bool(r["flags"]) for r in store.list_articles()} == {"a": False, "b": True}
+    (d / "b.md").write_text(f"---\nid: b\ntitle: Port copy\ndate: 2022-03-02\n---\n{body}\n")  # now a plain copy
+    again = ingest([d], store, s)
+    rows = {r["id"]: r for r in store.list_articles()}
+    assert again.flagged == [] and rows["b"]["flags"] == [] and rows["b"]["duplicate_of"] == "a"
