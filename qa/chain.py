@@ -184,6 +184,15 @@ class Assistant:
         seen: set[tuple[str, str]] = set()
         for c in list(answer.citations):
             for version, this, other in self._version_claims(c):
+                if not other:  # the other version lacks the sentence altogether (a forged copy adds one)
+                    if (c.article_id, version) in seen:
+                        continue
+                    seen.add((c.article_id, version))
+                    where = self._where_article(version)
+                    notes.append(f"Another version of this article ({where}) does not say “{this}”.")
+                    answer.conflicts.append({"about": f"versions of “{one_line(c.title)}”", "claims": [
+                        {"text": this, "citation": c.n}, {"text": "", "citation": None, "article_id": version}]})
+                    continue
                 cite = self._cite_sentence(answer, version, other)
                 if cite is None or (c.article_id, cite.article_id) in seen:
                     continue
@@ -227,6 +236,13 @@ class Assistant:
         text, offset = (article.text, 0) if article is not None else (p.text, p.start)
         return [" ".join(text[a:b].split()) for a, b in sentence_spans(text)
                 if not overlaps(p.flags, offset + a, offset + b)]
+
+    def _where_article(self, article_id: str) -> str:
+        store = getattr(self.retriever, "store", None)
+        article = store.get_article(article_id) if store is not None else None
+        if article is None:
+            return one_line(article_id)
+        return ", ".join(x for x in (one_line(article.source), article.date[:10]) if x) or one_line(article_id)
 
     @staticmethod
     def _where(c: Citation) -> str:

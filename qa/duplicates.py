@@ -113,6 +113,42 @@ def changed_claim(removed: list[str], added: list[str]) -> bool:
     return False
 
 
+def _slide_to_boundary(seq: list[str], lo: int, hi: int) -> tuple[int, int]:
+    """An inserted run seq[lo:hi] of a diff can be shifted while the word leaving it equals the word entering it
+    (a sentence added beside a similar one is found mid-sentence); shift it to start after a sentence boundary
+    when such a shift exists, so it is read as the whole sentence it is."""
+    def aligned(a: int, b: int) -> bool:
+        return (a == 0 or seq[a - 1] in BOUNDARY) and (b == len(seq) or seq[b - 1] in BOUNDARY)
+
+    if aligned(lo, hi):
+        return lo, hi
+    a, b = lo, hi
+    while a > 0 and seq[a - 1] == seq[b - 1]:
+        a, b = a - 1, b - 1
+        if aligned(a, b):
+            return a, b
+    a, b = lo, hi
+    while b < len(seq) and seq[a] == seq[b]:
+        a, b = a + 1, b + 1
+        if aligned(a, b):
+            return a, b
+    return lo, hi
+
+
+BOILERPLATE_WORDS = 4  # an added or dropped line with more content words than this says something
+
+
+def boilerplate(words: list[str]) -> bool:
+    """boilerplate (a whole line or sentence one copy has and the other lacks): a byline, "Read more", a credit
+    or a copyright line carries at most BOILERPLATE_WORDS content words and no negation; a sentence with more is a
+    claim one copy makes and the other does not ("The delegation admitted it had enriched uranium")."""
+    from qa.llms import STOP
+
+    content = [w for w in words if w not in BOUNDARY and (any(c.isdigit() for c in w) or
+                                                         (len(w) >= 3 and w not in STOP))]
+    return len(content) <= BOILERPLATE_WORDS and not any(w in NEGATIONS for w in words)
+
+
 def _sentence_at(text: str, offset: int) -> str:
     from qa.chunking import sentence_spans
 
@@ -132,9 +168,25 @@ def claim_differences(a: str, b: str, limit: int = MAX_DIFFS) -> list[dict[str, 
     for tag, i1, i2, j1, j2 in SequenceMatcher(None, wa, wb, autojunk=False).get_opcodes():
         if tag == "equal":
             continue
-        if tag in ("insert", "delete"):  # whole sentences or lines added or dropped: boilerplate, not a change
+        if tag in ("insert", "delete"):  # whole sentences or lines added or dropped
             seq, lo, hi = (wa, i1, i2) if tag == "delete" else (wb, j1, j2)
-            if (lo == 0 or seq[lo - 1] in BOUNDARY) and (hi == len(seq) or seq[hi - 1] in BOUNDARY):
+            lo, hi = _slide_to_boundary(seq, lo, hi)
+            if tag == "delete":
+                i1, i2 = lo, hi
+            else:
+                j1, j2 = lo, hi
+            whole = (lo == 0 or seq[lo - 1] in BOUNDARY) and (hi == len(seq) or seq[hi - 1] in BOUNDARY)
+            if whole and boilerplate(seq[lo:hi]):
+                continue  # a byline, "Read more", a photo credit: not a claim
+            if whole:
+                tokens = ta if tag == "delete" else tb
+                first = next((k for k in range(lo, hi) if seq[k] not in BOUNDARY), lo)
+                text = _sentence_at(a if tag == "delete" else b, tokens[first][1])
+                pair = {"this": text if tag == "delete" else "", "other": text if tag == "insert" else ""}
+                if pair not in out:
+                    out.append(pair)
+                if len(out) >= limit:
+                    break
                 continue
         if not changed_claim(wa[i1:i2], wb[j1:j2]):
             continue
@@ -163,13 +215,23 @@ def group_versions(signatures: dict[str, np.ndarray], dates: dict[str, str],
             return a
 
         diffs: dict[tuple[str, str], list[dict[str, str]]] = {}
+        same: list[tuple[str, str]] = []
         for i, a in enumerate(members):
             for b in members[i + 1:]:
                 d = claim_differences(texts[a], texts[b]) if texts is not None else []
                 if d:
                     diffs[(a, b)] = d
-                elif find(a) != find(b):
-                    parent[find(b)] = find(a)
+                else:
+                    same.append((a, b))
+        differ = {frozenset(pair) for pair in diffs}
+        for a, b in same:  # fold copies that say the same, but never into one group with a differing copy: a
+            ra, rb = find(a), find(b)  # copy that merely lacks the changed sentence must not join the versions
+            if ra == rb:
+                continue
+            left = [x for x in members if find(x) == ra]
+            right = [x for x in members if find(x) == rb]
+            if not any(frozenset((x, y)) in differ for x in left for y in right):
+                parent[rb] = ra
         subgroups: dict[str, list[str]] = {}
         for a in members:
             subgroups.setdefault(find(a), []).append(a)

@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from qa import flags as flagging
@@ -132,6 +132,36 @@ def test_honest_copies_stay_duplicates(lines: list[str], space: str, boilerplate
     b = space.join(lines)
     b = f"{boilerplate}\n{b}" if boilerplate.startswith("By") else f"{b}\n{boilerplate}"
     assert claim_differences(a, b) == []
+
+
+@settings(max_examples=60, deadline=None)
+@given(article, sentence, st.integers(0, 8), st.booleans())
+def test_a_copy_that_adds_or_drops_a_claim_is_a_version(lines: list[str], claim: str, where: int,
+                                                       drop: bool) -> None:
+    """A whole sentence one copy has and the other lacks is a claim when it says something (more than a few
+    content words): a forged copy that adds "The delegation admitted ..." is not a duplicate of the original."""
+    assume(claim not in lines)
+    where %= len(lines) + 1
+    longer = lines[:where] + [claim] + lines[where:]
+    a, b = ("\n".join(longer), "\n".join(lines)) if drop else ("\n".join(lines), "\n".join(longer))
+    diffs = claim_differences(a, b)
+    assert diffs and claim in (diffs[0]["this"] + diffs[0]["other"])
+
+
+def test_a_third_copy_lacking_the_changed_sentence_does_not_merge_the_versions() -> None:
+    from qa.duplicates import group_versions, signature
+
+    base = [f"Officials said {n} inspectors visited site number {n + 3} in the north on Monday." for n in range(12)]
+    original = "\n".join(base)
+    forged = original.replace("7 inspectors", "97 inspectors")
+    bridge = "\n".join(line for line in base if "7 inspectors" not in line)
+    texts = {"orig": original, "forged": forged, "bridge": bridge}
+    sigs = {k: signature(v) for k, v in texts.items()}
+    copies, versions = group_versions(sigs, {"orig": "2024-05-07", "forged": "2024-05-06", "bridge": "2024-05-08"},
+                                      texts)
+    assert copies.get("orig") != "forged" and copies.get("forged") != "orig"
+    assert any(v["id"] == "forged" for v in versions.get("orig", [])) or \
+        any(v["id"] == "orig" for v in versions.get(copies.get("orig", "orig"), []))
 
 
 CHANGES = [
