@@ -381,7 +381,7 @@ def main() -> None:
         if debug:
             raise
         first = (str(e).splitlines() or [""])[0][:300]
-        fault = _resource_fault(e)
+        fault = "" if isinstance(e, OSError) else _resource_fault(e)  # an OSError names itself below
         if fault:  # a full disk or a read-only home is not a damaged index: never advise --rebuild for it
             _fail(f"The disk holding the index is {fault}, so qa could not finish; the index is not damaged",
                   "free some space (or set QA_HOME to a folder on another disk), then run the command again")
