@@ -120,11 +120,12 @@ def _note_shared_index(s: Any, corpus: list[Path]) -> None:
     articles (a user's own), so a question set's constructed or planted pages never join it unnoticed."""
     import os
 
+    from qa.loading import inside
     from qa.store import open_store
 
     roots = [os.path.realpath(p) for p in corpus]
     others = [i for i, (_, path) in open_store(s).article_hashes().items()
-              if not any(os.path.realpath(path or "/").startswith(r.rstrip(os.sep) + os.sep) for r in roots)]
+              if not inside(os.path.realpath(path or "/"), roots)]
     if others:
         _err(f"note: adding {', '.join(one_line(str(p)) for p in corpus)} to the index at "
              f"{one_line(redact(s.chroma_url) or str(s.home))}, which holds {len(others)} other articles; "

@@ -64,7 +64,8 @@ def safe_id(stem: str) -> str:
     return shown_path(stem)
 
 
-def _inside(real: str, roots: list[str]) -> bool:
+def inside(real: str, roots: list[str]) -> bool:
+    """The real path `real` is one of `roots` (real paths) or under one."""
     return any(real == r or real.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
 
 
@@ -106,7 +107,7 @@ def find_files(paths: Iterable[Path], follow_symlinks: bool = False) -> Iterator
                 full = os.path.join(dirpath, d)
                 if d.startswith("."):
                     continue
-                if not follow_symlinks and os.path.islink(full) and not _inside(os.path.realpath(full), roots):
+                if not follow_symlinks and os.path.islink(full) and not inside(os.path.realpath(full), roots):
                     yield outside(full, os.path.realpath(full))
                     continue
                 keep.append(d)
@@ -121,7 +122,7 @@ def find_files(paths: Iterable[Path], follow_symlinks: bool = False) -> Iterator
                     article_target = os.path.splitext(target)[1].lower() in SUFFIXES
                     if not (article_name or article_target):
                         continue
-                    if not follow_symlinks and not _inside(target, roots):
+                    if not follow_symlinks and not inside(target, roots):
                         yield outside(p, target)
                         continue
                     if not article_target:

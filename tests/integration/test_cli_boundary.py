@@ -18,20 +18,13 @@ from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
 from qa.terminal import clean, one_line
+from tests.hostile import TERMINAL_ATTACKS
 
 pytestmark = pytest.mark.integration
 
 QA = Path(sys.executable).parent / "qa"
 ATTACKS = [
-    "\x1b]0;pwned\x07",                               # window title (OSC, BEL)
-    "\x1b]0;pwned\x1b\\",                             # window title (OSC, ST)
-    "\x1b[2J\x1b[H",                                  # clear screen, cursor home
-    "\x1b]8;;http://evil/\x1b\\click\x1b]8;;\x1b\\",  # OSC 8 link
-    "\x1b[5A\x1b[10C",                                # cursor moves
-    "\x9b2J",                                         # C1 CSI
-    "\x9d0;pwned\x9c",                                # C1 OSC ... C1 ST
-    "\x1bc",                                          # full reset
-    "\r\x1b[K",                                       # overwrite the line
+    *TERMINAL_ATTACKS,
     "[bold red]markup[/] [/oops]",                    # rich markup that would style, or crash, the table
     "<script>alert(1)</script>",                      # HTML, for the reports
     "[link](javascript:alert(1)) | cell",             # Markdown, for report.md
@@ -253,14 +246,20 @@ def test_text_from_question_sets_never_drives_the_terminal_or_the_reports(
     assert compared.returncode == 0 and not controls(compared.stdout)
 
 
-# Credentials -------------------------------------------------------------------------------------------------
-def test_credentials_in_urls_are_never_written_or_printed(tmp_path: Path) -> None:
+def _one_question_run(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """(home, corpus, question file): one article and one question about it, for the `qa eval` tests."""
     home, corpus = tmp_path / "home", tmp_path / "corpus"
     corpus.mkdir()
     (corpus / "a.md").write_text(_article("meets Sudani", "State", "", 0))
     qfile = tmp_path / "q.jsonl"
     qfile.write_text(json.dumps({"id": "q1", "question": "What did Blinken ask Sudani?", "answerable": True,
                                  "sources": ["a0"]}) + "\n")
+    return home, corpus, qfile
+
+
+# Credentials -------------------------------------------------------------------------------------------------
+def test_credentials_in_urls_are_never_written_or_printed(tmp_path: Path) -> None:
+    home, corpus, qfile = _one_question_run(tmp_path)
     secrets = {"QA_OPENAI_BASE_URL": "http://alice:s3cret-pw@llm.example:8000/v1?api_key=s3cret-key",
                "QA_OLLAMA_BASE_URL": "https://bob:s3cret-pw2@ollama.example"}
     out = tmp_path / "run"
@@ -275,12 +274,7 @@ def test_credentials_in_urls_are_never_written_or_printed(tmp_path: Path) -> Non
 
 # qa eval --out -----------------------------------------------------------------------------------------------
 def test_eval_out_never_touches_files_it_did_not_write(tmp_path: Path) -> None:
-    home, corpus = tmp_path / "home", tmp_path / "corpus"
-    corpus.mkdir()
-    (corpus / "a.md").write_text(_article("meets Sudani", "State", "", 0))
-    qfile = tmp_path / "q.jsonl"
-    qfile.write_text(json.dumps({"id": "q1", "question": "What did Blinken ask Sudani?", "answerable": True,
-                                 "sources": ["a0"]}) + "\n")
+    home, corpus, qfile = _one_question_run(tmp_path)
     ask = ("eval", str(qfile), "--corpus", str(corpus), "--retrieval-only", "--out")
 
     mine = tmp_path / "mine"
