@@ -109,7 +109,7 @@ def normalised(text: str) -> tuple[str, list[int]]:
     return _unspaced("".join(parts).translate(SEPARATORS), where)
 
 
-SPACED = re.compile(r"(?<![A-Za-z0-9])(?:[A-Za-z0-9][ \t]){1,}[A-Za-z0-9](?![A-Za-z0-9])")
+SPACED = re.compile(r"(?<![A-Za-z0-9'’])(?:[A-Za-z0-9'’][ \t]){1,}[A-Za-z0-9'’](?![A-Za-z0-9'’])")
 
 
 def _unspaced(view: str, where: list[int]) -> tuple[str, list[int]]:
