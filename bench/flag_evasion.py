@@ -19,7 +19,7 @@ from pathlib import Path
 from types import ModuleType
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tests.unit import test_flag_evasion as t  # noqa: E402
+from tests.unit import test_flag_evasion as t
 
 
 def obfuscate(rng: random.Random, label: str, glued: bool) -> str:

@@ -18,7 +18,6 @@ offsets of the original text, so a stored span is always `text[start:end]` of th
 
 from __future__ import annotations
 
-import bisect
 import json
 import re
 import unicodedata
@@ -182,8 +181,7 @@ LEAD = re.compile(r"(?:\s|[>*_#•·▪‣◦~=|\-–—\"“”'‘’(\[{]|\[\
 SENTENCE_END = re.compile(r"[.!?…;:][\"”’')\]]*$")
 SENTENCE_END_NO_COLON = re.compile(r"[.!?…;][\"”’')\]]*$")
 # Words after which "answer:" is ordinary prose ("the short answer:", "his answer:", "an answer:").
-DETERMINERS = frozenset("a an the his her their its our my your whose this that these those one no any every each "
-                        "some another what which of in to for and or but as with without".split())
+DETERMINERS = frozenset(["a", "an", "the", "his", "her", "their", "its", "our", "my", "your", "whose", "this", "that", "these", "those", "one", "no", "any", "every", "each", "some", "another", "what", "which", "of", "in", "to", "for", "and", "or", "but", "as", "with", "without"])
 
 
 def _where(text: str, start: int, colon: bool = True) -> str:
@@ -287,18 +285,18 @@ _SAY = (r"(?:answer|say|state|report|reply|respond|tell|claim|assert|write|menti
 _IMPERATIVE_LEAD = r"(?:^|(?<=[.!?;])|(?<=[.!?;][\"”’')]))[ \t>*\-•\"“]*(?:\d{1,3}[.)]\s*)?"
 # Each instruction pattern with the words (lower-case) one of which it needs: most articles lack them all, and a
 # substring test is far cheaper than a regular-expression scan.
-INSTRUCTIONS: tuple[tuple[tuple[str, ...], re.Pattern[str]], ...] = tuple((words, re.compile(p, re.I | re.M)) for words, p in (
+_INSTRUCTION_PATTERNS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("ignore", "disregard", "forget", "override", "bypass"),
-     r"\b(?:ignore|disregard|forget|override|bypass)\b[^.\n]{0,40}?\b(?:previous|prior|above|earlier|preceding|all|"
+     (r"\b(?:ignore|disregard|forget|override|bypass)\b[^.\n]{0,40}?\b(?:previous|prior|above|earlier|preceding|all|"
      r"any|other|your|the)\b[^.\n]{0,25}?\b(?:instructions?|prompts?|rules|directions|guidelines|sources?|text|content"
-     r"|context|passages?|messages?|articles?|page)\b"),
+     r"|context|passages?|messages?|articles?|page)\b")),
     (("you",),
-     r"\byou\s+(?:must|should|shall|are to|have to|need to|will)\s+(?:now\s+|always\s+|only\s+|instead\s+)*"
+     (r"\byou\s+(?:must|should|shall|are to|have to|need to|will)\s+(?:now\s+|always\s+|only\s+|instead\s+)*"
      r"(?:answer|reply|respond|say|state|write|output|cite|report|tell|claim|mention)\s+(?:with|only|exactly|that|every"
-     r"|any|all|to (?:any|every|all)|users?|the\s+users?|readers?)\b"),
+     r"|any|all|to (?:any|every|all)|users?|the\s+users?|readers?)\b")),
     (("asked",),
-     r"\b(?:if|when(?:ever)?)\s+(?:you\s+are|you're|the\s+(?:assistant|model|ai)\s+is)\s+asked\b"
-     r"|\bif\s+asked\b[^.\n]{0,80}?\b(?:answer|reply|respond|say)\s+(?:that|with|only)\b"),
+     (r"\b(?:if|when(?:ever)?)\s+(?:you\s+are|you're|the\s+(?:assistant|model|ai)\s+is)\s+asked\b"
+     r"|\bif\s+asked\b[^.\n]{0,80}?\b(?:answer|reply|respond|say)\s+(?:that|with|only)\b")),
     (("instructions", "prompt"), r"\b(?:new|updated|revised|real)\s+(?:instructions|system\s+prompt)\b"),
     # "When asked about X, answer Y", "When summarising this article, state that ..."
     (("asked", "questioned", "queried", "prompted", "summari", "paraphras", "answering", "responding"),
@@ -315,7 +313,8 @@ INSTRUCTIONS: tuple[tuple[tuple[str, ...], re.Pattern[str]], ...] = tuple((words
     ((), _IMPERATIVE_LEAD + r"(?:please\s+|always\s+|just\s+|simply\s+|instead\s*,?\s+|now\s+)*" + _SAY +
      r"\s+(?:(?:to\s+)?(?:the\s+)?(?:users?|readers?|questioners?|anyone|everyone)\s+)?(?:only\s+)?"
      r"(?:that\b|with\s+(?:the\s+)?(?:words?|sentence|phrase|answer|statement)\b|exactly\b|only\b|:)"),
-))
+)
+INSTRUCTIONS = tuple((words, re.compile(p, re.IGNORECASE | re.MULTILINE)) for words, p in _INSTRUCTION_PATTERNS)
 
 
 ADDRESSED = re.compile(
