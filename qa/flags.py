@@ -162,9 +162,12 @@ def template_labels() -> dict[str, frozenset[str]]:
             "other": frozenset(found - answer - question)}
 
 
+LEET = {"a": "a4@", "e": "e3", "i": "i1l!|", "l": "l1i|", "o": "o0", "s": "s5$", "t": "t7", "b": "b8", "g": "g9"}
+
+
 def _word(word: str) -> str:
-    """A label word as a pattern: its letters may be spaced out ("S h o r t")."""
-    return r"[ \t]?".join(re.escape(c) for c in word)
+    """A label word as a pattern: its letters may be spaced out ("S h o r t") or written as digits ("Sh0rt")."""
+    return r"[ \t]?".join(f"[{re.escape(LEET[c])}]" if c in LEET else re.escape(c) for c in word)
 
 
 @lru_cache(maxsize=8)

@@ -35,10 +35,10 @@ def _fullwidth(c: str) -> str:
 
 @st.composite
 def obfuscated(draw: st.DrawFn, label: str, glued: bool = True) -> str:
-    """The label with one or more obfuscations applied; `glued`: its words may also be run together ("ShortAnswer:",
-    for labels; a whole sentence run together is a known gap, see README)."""
+    """The label with one or more obfuscations applied; `glued`: its words may also be run together ("ShortAnswer:")
+    and written with digits ("Sh0rt"), for labels (a whole sentence run together or in digits is a known gap)."""
     kinds = draw(st.sets(st.sampled_from(["invisible", "homoglyph", "fullwidth", "case", "spacing", "accent",
-                                          "letterspaced", "colon"]), max_size=3))
+                                          "letterspaced", "colon"] + ["leet"] * glued), max_size=3))
     out = label
     if "case" in kinds:
         out = "".join(c.upper() if draw(st.booleans()) else c.lower() for c in out)
@@ -47,6 +47,8 @@ def obfuscated(draw: st.DrawFn, label: str, glued: bool = True) -> str:
         out = out.replace(":", draw(st.sampled_from([" :", ":", "  :"])))
     if "colon" in kinds:
         out = out.replace(":", draw(st.sampled_from(["：", "꞉", "∶", "︓"])))
+    if "leet" in kinds:  # labels only: "Sh0rt 4nsw3r:"
+        out = "".join({"o": "0", "a": "4", "e": "3", "s": "5"}.get(c, c) if draw(st.booleans()) else c for c in out)
     if "letterspaced" in kinds:
         head, colon, tail = out.partition(":")
         out = " ".join(head) + colon + tail
