@@ -1,10 +1,12 @@
 """Near-duplicate articles (re-posted releases, syndicated copies): grouped at ingest by MinHash of word 5-grams.
 
 Copies fold only when they say the same thing. Two near-copies that differ in what they claim — a number, a
-name, a negation, a changed word of a sentence (a forged copy, a release re-issued with a revised total) — are
-*versions*: both stay searchable, and each lists the other under `versions` with the sentences that differ. Words
-added or dropped as whole sentences or lines (a byline, "Read more at ...", an extra paragraph) and differences of
-whitespace, case or punctuation do not make a version.
+name, a negation, a word swapped for its opposite, a changed word of a sentence, a sentence added or dropped (a
+forged copy, a release re-issued with a revised total) — are *versions*: both stay searchable, and each lists the
+other under `versions` with the sentences that differ. Short lines added or dropped (a byline, "Read more at ..."),
+a changed byline or credit line, and differences of whitespace, case or punctuation do not make a version. Titles
+claim things too: a title edited to say something else (most of its words kept) makes a version; a wholly new
+headline over the same text does not (outlets re-headline wire copy).
 
 Among copies that say the same thing, the earliest-dated is canonical (same day: the lowest id); the others get
 `duplicate_of` in their article record and the canonical one lists them in `duplicates`, so `qa sources` can
@@ -94,9 +96,18 @@ def _one_edit(a: str, b: str) -> bool:
     return abs(len(a) - len(b)) <= 1 and one_edit(a, b)
 
 
+# Short function words that flip a claim when swapped for their opposite ("before" / "after", "for" / "against");
+# content words ("denied" / "confirmed", "most" / "least") differ anyway. Hand-written: no library lists these.
+OPPOSITES = {frozenset(p) for p in (("before", "after"), ("for", "against"), ("over", "under"), ("above", "below"),
+                                     ("up", "down"), ("in", "out"), ("on", "off"), ("more", "less"), ("more", "fewer"),
+                                     ("most", "least"), ("many", "few"), ("all", "none"), ("with", "without"),
+                                     ("to", "from"), ("into", "out"), ("yes", "no"), ("can", "cannot"))}
+
+
 def changed_claim(removed: list[str], added: list[str]) -> bool:
-    """changed_claim (a replaced/inserted run of words): it changes what is claimed — a number, a negation, or a
-    meaningful word that is not a one-letter typo fix of a word on the other side."""
+    """changed_claim (a replaced/inserted run of words): it changes what is claimed — a number, a negation, a
+    function word swapped for its opposite, or a meaningful word that is not a one-letter typo fix of a word on
+    the other side."""
     from qa.llms import STOP
 
     mine, theirs = [w for w in removed if w not in BOUNDARY], [w for w in added if w not in BOUNDARY]
@@ -107,6 +118,8 @@ def changed_claim(removed: list[str], added: list[str]) -> bool:
             if w in other:
                 continue
             if any(c.isdigit() for c in w) or w in NEGATIONS:
+                return True
+            if any(frozenset((w, o)) in OPPOSITES for o in other):
                 return True
             if len(w) >= 3 and w not in STOP and not any(_one_edit(w, o) for o in other):
                 return True
@@ -138,7 +151,7 @@ def _slide_to_boundary(seq: list[str], lo: int, hi: int) -> tuple[int, int]:
 BOILERPLATE_WORDS = 4  # an added or dropped line with more content words than this says something
 
 
-def boilerplate(words: list[str]) -> bool:
+def boilerplate(words: list[str], limit: int = BOILERPLATE_WORDS) -> bool:
     """boilerplate (a whole line or sentence one copy has and the other lacks): a byline, "Read more", a credit
     or a copyright line carries at most BOILERPLATE_WORDS content words and no negation; a sentence with more is a
     claim one copy makes and the other does not ("The delegation admitted it had enriched uranium")."""
@@ -146,7 +159,40 @@ def boilerplate(words: list[str]) -> bool:
 
     content = [w for w in words if w not in BOUNDARY and (any(c.isdigit() for c in w) or
                                                          (len(w) >= 3 and w not in STOP))]
-    return len(content) <= BOILERPLATE_WORDS and not any(w in NEGATIONS for w in words)
+    return len(content) <= limit and not any(w in NEGATIONS for w in words)
+
+
+# How a byline, a credit or a publishing note begins; such a line changed in a copy ("By John Smith, Reuters" /
+# "By Jane Doe, AFP", "Updated 12 March" / "Updated 13 March") does not make it a version.
+CREDIT = frozenset({"by", "reporting", "reported", "editing", "edited", "written", "writing", "additional", "photo",
+                    "photos", "image", "images", "picture", "credit", "credits", "copyright", "source", "updated",
+                    "update", "published", "posted", "first", "read", "follow", "share", "subscribe", "contact",
+                    "email", "video", "graphic", "translated", "compiled"})
+
+
+DATED = frozenset({"updated", "update", "published", "posted", "first"})  # their numbers are a date or a time
+
+
+def _line(seq: list[str], lo: int, hi: int) -> tuple[int, int]:
+    """The whole line or sentence of `seq` around the changed run seq[lo:hi]."""
+    while lo > 0 and seq[lo - 1] not in BOUNDARY:
+        lo -= 1
+    while hi < len(seq) and seq[hi] not in BOUNDARY:
+        hi += 1
+    return lo, hi
+
+
+def _credit_lines(wa: list[str], i1: int, i2: int, wb: list[str], j1: int, j2: int) -> bool:
+    """The change lies inside one byline, credit or publishing-note line on each side (opening with the same
+    CREDIT word, at most twice BOILERPLATE_WORDS content words, no negation, numbers only in a dated note)."""
+    if any(w in BOUNDARY for w in wa[i1:i2] + wb[j1:j2]):
+        return False
+    la, ha = _line(wa, i1, i2)
+    lb, hb = _line(wb, j1, j2)
+    a, b = wa[la:ha], wb[lb:hb]
+    numbers = any(c.isdigit() for w in wa[i1:i2] + wb[j1:j2] for c in w)
+    return bool(a and b and a[0] == b[0] and a[0] in CREDIT and boilerplate(a, 2 * BOILERPLATE_WORDS)
+                and boilerplate(b, 2 * BOILERPLATE_WORDS) and (not numbers or a[0] in DATED))
 
 
 def _sentence_at(text: str, offset: int) -> str:
@@ -188,7 +234,7 @@ def claim_differences(a: str, b: str, limit: int = MAX_DIFFS) -> list[dict[str, 
                 if len(out) >= limit:
                     break
                 continue
-        if not changed_claim(wa[i1:i2], wb[j1:j2]):
+        if not changed_claim(wa[i1:i2], wb[j1:j2]) or _credit_lines(wa, i1, i2, wb, j1, j2):
             continue
         pa = ta[min(i1, len(ta) - 1)][1] if ta else 0
         pb = tb[min(j1, len(tb) - 1)][1] if tb else 0
@@ -200,10 +246,42 @@ def claim_differences(a: str, b: str, limit: int = MAX_DIFFS) -> list[dict[str, 
     return out
 
 
+RETITLED = 0.5  # titles sharing less than this share of their words (in order) are a new headline, not an edit
+
+
+SITE_SEPARATORS = (" - ", " | ", " – ", " — ", " · ", ": ", " :: ")
+
+
+def title_differences(a: str, b: str) -> list[dict[str, str]]:
+    """[{"this": title a, "other": title b}] when `b` is an edit of title `a` (at least RETITLED of their words in
+    common, in order) that changes a claim by the rules for sentences; [] for the same title or a new headline."""
+    wa, wb = re.findall(r"\w+", a.lower()), re.findall(r"\w+", b.lower())
+    matcher = SequenceMatcher(None, wa, wb, autojunk=False)
+    if wa == wb or not wa or not wb or matcher.ratio() < RETITLED:
+        return []
+    for short, long_ in ((a, b), (b, a)):  # a site name or section beside the same title ("... - France 24")
+        short, long_ = " ".join(short.split()).lower(), " ".join(long_.split()).lower()
+        if any(long_.startswith(short + sep) or long_.endswith(sep + short) for sep in SITE_SEPARATORS):
+            return []
+    ops = [op for op in matcher.get_opcodes() if op[0] != "equal"]
+    if all(tag in ("insert", "delete") for tag, *_ in ops):  # words only added: a claim when they say something
+        from qa.llms import STOP
+
+        extra = [w for tag, i1, i2, j1, j2 in ops for w in (wa[i1:i2] if tag == "delete" else wb[j1:j2])]
+        if not any(c.isdigit() for w in extra for c in w) and not NEGATIONS & set(extra) and \
+                len([w for w in extra if len(w) >= 3 and w not in STOP]) < 2:
+            return []  # "Port" / "Port copy", "Updated: ..."
+    if not claim_differences(" ".join(a.split()), " ".join(b.split())):
+        return []
+    return [{"this": " ".join(a.split()), "other": " ".join(b.split())}]
+
+
 def group_versions(signatures: dict[str, np.ndarray], dates: dict[str, str],
-                   texts: dict[str, str] | None = None) -> tuple[dict[str, str], dict[str, list[dict[str, Any]]]]:
+                   texts: dict[str, str] | None = None,
+                   titles: dict[str, str] | None = None) -> tuple[dict[str, str], dict[str, list[dict[str, Any]]]]:
     """(copy id -> canonical id, article id -> its versions [{"id", "differs"}]). Near-copies (MinHash) fold into
-    one canonical only when their texts claim the same things; without `texts` every near-copy folds."""
+    one canonical only when their texts (and, given `titles`, their titles: `title_differences`) claim the same
+    things; without `texts` every near-copy folds."""
     copies: dict[str, str] = {}
     versions: dict[str, list[dict[str, Any]]] = {}
     for members in minhash_groups(signatures):
@@ -219,6 +297,8 @@ def group_versions(signatures: dict[str, np.ndarray], dates: dict[str, str],
         for i, a in enumerate(members):
             for b in members[i + 1:]:
                 d = claim_differences(texts[a], texts[b]) if texts is not None else []
+                if texts is not None and titles is not None:
+                    d = title_differences(titles.get(a, ""), titles.get(b, "")) + d
                 if d:
                     diffs[(a, b)] = d
                 else:
@@ -278,7 +358,8 @@ def group_duplicates(store: Store) -> int:
     for b in range(0, len(ids_needed), 100):
         res = store.articles.get(ids=ids_needed[b:b + 100], include=["documents"])
         texts.update({i: d or "" for i, d in zip(res["ids"], res["documents"])})
-    copies, versions = group_versions(sigs, {i: str(m.get("date", "")) for i, m in metas.items()}, texts)
+    copies, versions = group_versions(sigs, {i: str(m.get("date", "")) for i, m in metas.items()}, texts,
+                                      {i: str(m.get("title", "")) for i, m in metas.items()})
     listed: dict[str, list[str]] = {}
     for copy, canonical in copies.items():
         listed.setdefault(canonical, []).append(copy)

@@ -337,3 +337,76 @@ def test_a_changed_article_is_flagged_and_grouped_again(fake_env: None, tmp_path
     again = ingest([d], store, s)
     rows = {r["id"]: r for r in store.list_articles()}
     assert again.flagged == [] and rows["b"]["flags"] == [] and rows["b"]["duplicate_of"] == "a"
+
+
+# Polarity flips, credit lines and titles (the attacks on versioning) -----------------------------------------------
+FLIPS = [("denied", "confirmed"), ("did not send", "sent"), ("rejected", "accepted"), ("increased", "decreased"),
+         ("raised", "lowered"), ("won", "lost"), ("can", "cannot"), ("will", "won't"), ("approved", "vetoed")]
+FLIP_FRAMES = ["{s} {w} the proposal worth {n} million dollars {t}",
+               "According to officials, {s} {w} the plan {t}"]
+OPPOSITE_FRAMES = [("{s} voted {w} the resolution {t}", [("for", "against")]),
+                   ("{s} said exports rose {w} the deal {t}", [("before", "after")]),
+                   ("{s} said prices stayed {w} the agreed level {t}", [("above", "below"), ("over", "under")]),
+                   ("{s} said it was the {w} costly option {t}", [("most", "least"), ("more", "less")]),
+                   ("{s} said {w} of the detainees were freed {t}", [("all", "none"), ("many", "few")])]
+
+
+@settings(max_examples=80, deadline=None)
+@given(article, st.integers(0, 8), st.sampled_from(SUBJECTS), st.sampled_from(TAILS), st.integers(2, 900),
+       st.sampled_from(FLIP_FRAMES + [f for f, _ in OPPOSITE_FRAMES]), st.data(), st.booleans())
+def test_a_polarity_flip_in_a_copy_makes_a_version(lines: list[str], where: int, subject: str, tail: str, n: int,
+                                                   frame: str, data: st.DataObject, swap: bool) -> None:
+    pairs = dict(OPPOSITE_FRAMES).get(frame, FLIPS)
+    a_word, b_word = data.draw(st.sampled_from(pairs))
+    if swap:
+        a_word, b_word = b_word, a_word
+    where %= len(lines) + 1
+    one = frame.format(s=subject, w=a_word, n=n, t=tail)
+    other = frame.format(s=subject, w=b_word, n=n, t=tail)
+    a = "\n".join(lines[:where] + [one] + lines[where:])
+    b = "\n".join(lines[:where] + [other] + lines[where:])
+    assert claim_differences(a, b) == [{"this": one, "other": other}]
+
+
+CREDIT_LINES = [("By John Smith, Reuters", "By Jane Doe, AFP"), ("Updated 12 March 2024", "Updated 13 March 2024"),
+                ("Photo: AFP / John Smith", "Photo: Reuters / Ann Lee"),
+                ("Reporting by Ali Kareem; Editing by Sam Holmes", "Reporting by Ahmed Rasheed; Editing by Ed Osmond"),
+                ("Published 10:42 GMT", "Published 11:05 GMT")]
+
+
+@settings(max_examples=40, deadline=None)
+@given(article, st.sampled_from(CREDIT_LINES), st.booleans())
+def test_a_copy_changing_only_its_byline_or_credit_stays_a_duplicate(lines: list[str], credit: tuple[str, str],
+                                                                    top: bool) -> None:
+    def with_credit(line: str) -> str:
+        return "\n".join([line] + lines if top else lines + [line])
+
+    assert claim_differences(with_credit(credit[0]), with_credit(credit[1])) == []
+    # ... but a number in an ordinary sentence opening like a credit is a claim
+    assert claim_differences("By Monday, 45 troops had left.\n" + "\n".join(lines),
+                             "By Monday, 54 troops had left.\n" + "\n".join(lines))
+
+
+def test_titles_edited_to_claim_something_else_make_versions() -> None:
+    """A forged copy that differs only by its title: an edited title that changes a claim is a version; a new
+    headline, a site name or a change of case over the same text is not."""
+    from qa.duplicates import group_versions, signature
+
+    body = "\n".join(f"Officials said {n} inspectors visited site number {n + 3} in the north on Monday."
+                     for n in range(12))
+    title = "Blinken urges Iraq to curb Iranian-backed militias"
+    cases = {"Blinken urges Iraq to arm Iranian-backed militias": True,
+             "Blinken urges Iraq not to curb Iranian-backed militias": True,
+             "Blinken urges Iraq to curb 40 Iranian-backed militias": True,
+             "Top US diplomat presses Baghdad on armed groups": False,
+             "Blinken urges Iraq to curb Iranian-backed militias - France 24": False,
+             "BLINKEN URGES IRAQ TO CURB IRANIAN-BACKED MILITIAS": False}
+    for forged_title, version in cases.items():
+        texts = {"orig": body, "forged": body}
+        sigs = {k: signature(v) for k, v in texts.items()}
+        copies, versions = group_versions(sigs, {"orig": "2024-05-07", "forged": "2024-05-06"}, texts,
+                                          {"orig": title, "forged": forged_title})
+        if version:
+            assert copies == {} and versions["orig"][0]["differs"] == [{"this": title, "other": forged_title}]
+        else:
+            assert copies == {"orig": "forged"} and versions == {}, forged_title
