@@ -168,7 +168,7 @@ def _span(text: str, start: int, end: int) -> tuple[int, int]:
     hi = text.find("\n", end)
     hi = len(text) if hi < 0 else hi
     if hi - lo > LONG_LINE:
-        from qa.chunking import sentence_spans
+        from qa.text import sentence_spans
 
         for s, e in sentence_spans(text[lo:hi]):
             if lo + s <= start < lo + e or (lo + s < end <= lo + e):

@@ -13,11 +13,11 @@ import os
 import re
 import shutil
 import time
-import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from qa.text import index_tokens as tokenize  # what BM25 reads and searches for
 
 if TYPE_CHECKING:
     import numpy as np
@@ -25,37 +25,7 @@ if TYPE_CHECKING:
     from qa.filters import Spec
     from qa.store import Store
 
-WORD = re.compile(r"\w\w+|\d")
 POINTER = "current"
-
-
-@lru_cache(maxsize=1)
-def _stemmer():  # type: ignore[no-untyped-def]
-    import Stemmer
-
-    return Stemmer.Stemmer("english")
-
-
-@lru_cache(maxsize=1)
-def _stopwords() -> frozenset[str]:
-    from bm25s.stopwords import STOPWORDS_EN
-
-    return frozenset(STOPWORDS_EN)
-
-
-def _fold(text: str) -> str:
-    """Lower-case and strip accents, so "José" matches "Jose"."""
-    text = text.lower()
-    if text.isascii():
-        return text
-    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
-
-
-def tokenize(texts: list[str]) -> list[list[str]]:
-    """Words of 2+ characters (and single digits), stopwords removed, Snowball-stemmed."""
-    stop = _stopwords()
-    stem = _stemmer().stemWords
-    return [stem([w for w in WORD.findall(_fold(t)) if w not in stop]) for t in texts]
 
 
 def keyword_text(title: str, text: str) -> str:
