@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from qa.text import chunk_text
 from qa.text import index_tokens as tokenize  # what BM25 reads and searches for
 
 if TYPE_CHECKING:
@@ -26,11 +27,6 @@ if TYPE_CHECKING:
     from qa.store import Store
 
 POINTER = "current"
-
-
-def keyword_text(title: str, text: str) -> str:
-    """What BM25 reads for a chunk: its article's title (so a title word finds every chunk), then the text."""
-    return f"{title}\n{text}"
 
 
 @dataclass
@@ -209,7 +205,7 @@ class KeywordIndex:
 
         ids = sorted(chunks, key=lambda c: (str(chunks[c][1].get("article_id", "")),
                                             int(chunks[c][1].get("index", 0))))
-        toks = tokenize([keyword_text(str(chunks[c][1].get("title", "")), chunks[c][0]) for c in ids])
+        toks = tokenize([chunk_text(str(chunks[c][1].get("title", "")), chunks[c][0]) for c in ids])
         new_ids: list[int] = []
         lengths = []
         for words in toks:

@@ -163,6 +163,12 @@ def markers(numbers: list[int]) -> str:
     return "".join(f" [{n}]" for n in numbers)
 
 
+def chunk_text(title: str, text: str) -> str:
+    """What is indexed for a chunk, by MiniLM and by BM25 alike: its article's title (so a chunk knows what it is
+    about and a title word finds every chunk), then its text."""
+    return f"{title}\n{text}"
+
+
 # --- sentences ----------------------------------------------------------------------------------------------------
 PARAGRAPH = re.compile(r"[^\n]+")
 # A place where a sentence could end inside a line; lines without one are a single sentence (pysbd is slow).
