@@ -228,8 +228,8 @@ class Assistant:
     def _article_sentences(self, p: Passage) -> list[str]:
         """The sentences of a shown passage's article that are not flagged (the passage's own when it is not
         stored)."""
-        from qa.text import sentence_spans
         from qa.flags import overlaps
+        from qa.text import sentence_spans
 
         store = getattr(self.retriever, "store", None)
         article = store.get_article(p.article_id) if store is not None else None

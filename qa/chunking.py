@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 
-from qa.text import sentence_spans as sentence_spans  # split here, used by chunk_article
+from qa.text import sentence_spans
 from qa.types import Article, Chunk
+
+__all__ = ["CHARS_PER_TOKEN", "TokenCounter", "approximate_tokens", "chunk_article", "sentence_spans"]
 
 TokenCounter = Callable[[list[str]], list[int]]
 
