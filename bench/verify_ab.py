@@ -29,11 +29,15 @@ METRICS = ("answer_accuracy", "exact_match", "f1", "refusal_accuracy", "false_re
            "citation_recall")
 
 
+class NotCached(Exception):
+    """--cached-only: this question's draft is not in the cache; it is skipped on both paths."""
+
+
 class CachedGeneration:
     """Stands in for `Assistant.generate` (messages -> text), answering repeated prompts from a cache."""
 
-    def __init__(self, inner: Any, path: Path | None) -> None:
-        self.inner, self.path = inner, path
+    def __init__(self, inner: Any, path: Path | None, cached_only: bool = False) -> None:
+        self.inner, self.path, self.cached_only = inner, path, cached_only
         self.cache: dict[str, str] = json.loads(path.read_text()) if path and path.is_file() else {}
         self.misses = 0
 
@@ -47,6 +51,10 @@ class CachedGeneration:
 
     def invoke(self, messages: list[Any], **kwargs: Any) -> str:
         key = self._key(messages, kwargs)
+        if key not in self.cache and self.cached_only:
+            if kwargs.get("max_tokens") == 24:  # the short-answer call after a changed answer: no short answer
+                return ""
+            raise NotCached()
         if key not in self.cache:
             self.misses += 1
             self.cache[key] = self.inner.invoke(messages, **kwargs)
@@ -63,6 +71,8 @@ def main() -> None:
     ap.add_argument("--split", default=None, help="only questions with this split (dev or heldout)")
     ap.add_argument("--cache", type=Path, default=None, help="keep generations in this JSON file")
     ap.add_argument("--out", type=Path, default=None, help="write results-baseline/verified.jsonl here")
+    ap.add_argument("--cached-only", action="store_true", help="skip questions whose draft is not in --cache "
+                    "(never generate: a partial cache measures a change to verification on the questions it holds)")
     args = ap.parse_args()
     header("verification on/off (same generations)")
 
@@ -73,18 +83,28 @@ def main() -> None:
     s = Settings()
     qs = [q for q in load_questions(args.questions).questions if args.split in (None, q.extra.get("split"))]
     base = make_assistant(s.model_copy(update={"verify": False}))
-    cached = CachedGeneration(base.generate, args.cache)
+    cached = CachedGeneration(base.generate, args.cache, args.cached_only)
     base.generate = cached  # type: ignore[assignment]
     checked = Assistant(s.model_copy(update={"verify": True}), base.retriever, base.llm, base.embeddings)
     checked.generate = cached  # type: ignore[assignment]
     meta = {"k": s.k, "depth": max(10, s.k), "retrieval_only": False}
     runs: dict[str, list[dict[str, Any]]] = {"baseline": [], "verified": []}
     t0 = time.perf_counter()
+    skipped = []
     for i, q in enumerate(qs, 1):
-        for name, assistant in (("baseline", base), ("verified", checked)):
-            runs[name].append(evaluate_one(q, assistant, s.k, max(10, s.k), False))
+        try:
+            rows = {name: evaluate_one(q, assistant, s.k, max(10, s.k), False)
+                    for name, assistant in (("baseline", base), ("verified", checked))}
+        except NotCached:
+            skipped.append(q.id)
+            continue
+        for name, row in rows.items():
+            runs[name].append(row)
         print(f"\r{i}/{len(qs)} questions, {time.perf_counter() - t0:.0f} s", end="", file=sys.stderr, flush=True)
     print(file=sys.stderr)
+    if skipped:
+        print(f"--cached-only: {len(skipped)} questions without a cached draft skipped: {' '.join(skipped)}")
+        qs = [q for q in qs if q.id not in skipped]
     sums = {name: summarize(rows, meta) for name, rows in runs.items()}
     print(f"\n{args.questions} ({args.split or 'all'}): {len(qs)} questions, "
           f"{sums['baseline']['n_answerable']} answerable, {sums['baseline']['n_unanswerable']} unanswerable; "

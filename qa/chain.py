@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -16,11 +16,10 @@ from langchain_core.output_parsers import StrOutputParser
 from langchain_core.runnables import Runnable, RunnableLambda
 
 from qa.citations import (
-    MARKER,
     Evidence,
+    answer_problem,
     answer_sentences,
     cosine,
-    gives_answer_type,
     is_refusal,
     phrase_in,
     split_short_answer,
@@ -28,12 +27,13 @@ from qa.citations import (
 )
 from qa.config import Settings
 from qa.embedding import token_counter
-from qa.llms import Cancelled, cancel_on_interrupt, cancel_requested, clear_cancel, content_words
+from qa.llms import Cancelled, cancel_on_interrupt, cancel_requested, clear_cancel
 from qa.prompts import REFUSAL, SHORT_ANSWER, SYSTEM, format_passage, neutral, user_message
 from qa.retrieval import Filters, Retriever, time_intent
 from qa.streaming import SentenceGate
 from qa.terminal import one_line
-from qa.types import Answer, Citation, Passage, check_question
+from qa.text import MARKER, content_words
+from qa.types import Answer, Check, Citation, Passage, check_question
 
 FUTURE = re.compile(r"\b(?:will|upcoming|plans?|planned|scheduled|expected|due to|next|going to)\b", re.IGNORECASE)
 ANNOUNCED_AHEAD = timedelta(days=14)
@@ -57,7 +57,7 @@ def refusal_reason(question: str, shown: str, draft: str = "") -> str:
     """Why an answer whose sentences were each supported is refused as a whole."""
     if draft and is_refusal(split_short_answer(draft)[0]):
         return "read as a whole, the draft says the sources do not answer this"
-    if not gives_answer_type(question, MARKER.sub("", shown)):
+    if answer_problem(question, MARKER.sub("", shown))[0]:
         return "it does not give what the question asks for (a number, a date or a name)"
     return "the answer as a whole does not hold up against the sources"
 
@@ -87,7 +87,7 @@ def _find(text: str, sentence: str) -> tuple[int, int] | None:
 
 
 def _sentences(text: str) -> list[str]:
-    from qa.chunking import sentence_spans
+    from qa.text import sentence_spans
 
     return [" ".join(text[s:e].split()) for s, e in sentence_spans(text)]
 
@@ -145,7 +145,7 @@ class Assistant:
         return self.embeddings.embed_documents(texts)
 
     def evidence(self, passages: list[Passage]) -> Evidence:
-        return Evidence(passages, self._embed if self.embeddings is not None else None)
+        return Evidence(passages, self._embed if self.embeddings is not None else None, self.settings.verification)
 
     def messages(self, question: str, passages: list[Passage], evidence: Evidence | None = None) -> list[BaseMessage]:
         evidence = evidence or self.evidence(passages)
@@ -228,8 +228,8 @@ class Assistant:
     def _article_sentences(self, p: Passage) -> list[str]:
         """The sentences of a shown passage's article that are not flagged (the passage's own when it is not
         stored)."""
-        from qa.chunking import sentence_spans
         from qa.flags import overlaps
+        from qa.text import sentence_spans
 
         store = getattr(self.retriever, "store", None)
         article = store.get_article(p.article_id) if store is not None else None
@@ -389,7 +389,11 @@ class Assistant:
             body = f"{short} {' '.join(m.group().strip() for m in MARKER.finditer(body))}"  # "[1] [2]" + the answer
         refused = Answer(question=question, standalone_question=query, answer=REFUSAL, short_answer="",
                          refused=True, citations=[], passages=passages, draft=text)
-        if not passages or is_refusal(body):
+        if not passages:
+            return refused
+        if is_refusal(body):  # every sentence of a draft that says the sources do not answer goes with it
+            refused.checks = [Check(sentence, nums, "removed", "refusal_sentence", "the draft says the sources do "
+                                    "not answer") for sentence, nums in answer_sentences(body)]
             return refused
         filters = filters or Filters()
         window = time_intent(query, filters.today())
@@ -400,10 +404,14 @@ class Assistant:
         not_before = (window.since - ANNOUNCED_AHEAD).isoformat() if window.since and not FUTURE.search(query) else ""
         checked = verify(body, evidence or self.evidence(passages), self.settings.unsupported, check=check,
                          question=query, not_before=not_before)
+        refused.checks = checked.checks
         if not checked.citations:
             return refused
-        if check and not gives_answer_type(query, MARKER.sub("", checked.answer)):
-            return refused  # supported, but not what was asked: no number for "how many", no date for "when"
+        rule, found = answer_problem(query, MARKER.sub("", checked.answer)) if check else ("", "")
+        if rule:  # supported, but not what was asked: no number for "how many", no date for "when"
+            refused.checks = [replace(c, action="removed", rule=rule, detail=found)
+                              if c.action in ("kept", "recited", "marked") else c for c in checked.checks]
+            return refused
         if short and not phrase_in(short, checked.answer + " " + " ".join(c.quote for c in checked.citations)):
             short = ""  # the short answer says something the verified answer no longer does
         short = short or self.short_answer(query, checked.answer)
@@ -411,7 +419,7 @@ class Assistant:
             checked.answer = dated(checked.answer, checked.citations[0].date)
         result = Answer(question=question, standalone_question=query, answer=checked.answer,
                         short_answer=short or short_from(checked.answer), refused=False,
-                        citations=checked.citations, passages=passages, draft=text)
+                        citations=checked.citations, passages=passages, draft=text, checks=checked.checks)
         if check and self.settings.check_sources:
             self.disagreements(result, evidence or self.evidence(passages))
         return result

@@ -48,6 +48,7 @@ from qa.render import (
     markdown,
     meta,
     render_answer,
+    render_checks,
     render_citations,
     render_found,
     render_sources,
@@ -318,6 +319,12 @@ class Chat:
         if self.last is None:
             return self.say_error("no answer yet", "ask a question first")
         render_sources(self.console, self.last)
+        return True
+
+    def why(self, _args: list[str]) -> bool:
+        if self.last is None:
+            return self.say_error("no answer yet", "ask a question first")
+        render_checks(self.console, getattr(self.last, "checks", []))
         return True
 
     def open(self, args: list[str]) -> bool:
@@ -644,6 +651,8 @@ paste of several lines asks whether they are one question or several."""
 COMMANDS = [
     Command(("/sources",), "/sources", "the last answer's sources in full (quotes, URLs, other passages)",
             Chat.sources),
+    Command(("/why",), "/why", "what verification did with each sentence of the last draft, and which rule "
+            "decided it", Chat.why),
     Command(("/open",), "/open N", "source N in its article, the quoted words highlighted", Chat.open),
     Command(("/save",), "/save [FILE]", "the conversation as Markdown, answers with their sources", Chat.save),
     Command(("/export",), "/export [FILE]", "the conversation as JSON (qa chat --load FILE resumes it)",
@@ -682,7 +691,12 @@ def load_conversation(path: Path) -> dict[str, Any]:
 
 def answer_from_dict(d: dict[str, Any]) -> Any:
     """An Answer from its `to_dict()` form (a saved conversation), for /sources and /open after `--continue`."""
-    from qa.types import Answer, Citation, Passage
+    from qa.types import Answer, Check, Citation, Passage
+
+    def check(c: dict[str, Any]) -> Check:
+        cited = c.get("cited")
+        return Check(str(c.get("sentence", "")), [n for n in cited if isinstance(n, int)] if isinstance(cited, list)
+                     else [], str(c.get("action", "")), str(c.get("rule", "")), str(c.get("detail", "")))
 
     def pick(cls: Any, row: dict[str, Any]) -> Any:
         names = cls.__dataclass_fields__
@@ -693,7 +707,9 @@ def answer_from_dict(d: dict[str, Any]) -> Any:
                   refused=bool(d.get("refused", False)),
                   citations=[pick(Citation, c) for c in d.get("citations", []) if isinstance(c, dict)],
                   passages=[pick(Passage, p) for p in d.get("passages", []) if isinstance(p, dict)],
-                  timings=dict(d.get("timings") or {}), draft=str(d.get("draft", "")))
+                  timings=dict(d.get("timings") or {}), draft=str(d.get("draft", "")),
+                  checks=[check(c) for c in d.get("checks") or [] if isinstance(c, dict)]
+                  if isinstance(d.get("checks"), list) else [])
 
 
 def write_atomic(path: Path, text: str) -> None:

@@ -4,89 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from functools import lru_cache
 
+from qa.text import sentence_spans
 from qa.types import Article, Chunk
 
+__all__ = ["CHARS_PER_TOKEN", "TokenCounter", "approximate_tokens", "chunk_article", "sentence_spans"]
+
 TokenCounter = Callable[[list[str]], list[int]]
-PARAGRAPH = re.compile(r"[^\n]+")
-# A place where a sentence could end inside a line; lines without one are a single sentence (pysbd is slow).
-BOUNDARY = re.compile(r"[.!?…][\"'”’)\]]*\s+[\"“(]?[A-Z0-9]")
-# An unambiguous end: a word of 4+ letters (not an abbreviation like "Sept.") or a number of 2+ digits, then .!?
-# (and closing quotes), then a capital. Cutting there first leaves pysbd only the ambiguous pieces ("U.S. Embassy",
-# "Mr. Price"), which keeps chunking fast: pysbd costs ~0.35 ms per call.
-SAFE_END = re.compile(
-    r"(?<![A-Za-z0-9])(?!(?:Sept|Corp|Prof|Blvd|Capt|Supt|Dept|Assn|Univ|Govt|Gens|Ests)\b)(?:[A-Za-z][a-z]{3,}|\d{2,})"
-    r"[.!?][\"'”’)\]]*(?=\s+[\"“(]?[A-Z])"
-)
-
-
-@lru_cache(maxsize=1)
-def _segmenter():  # type: ignore[no-untyped-def]
-    import pysbd
-
-    return pysbd.Segmenter(language="en", clean=False)
-
-
-def _sentences(text: str) -> list[str]:
-    """pysbd's sentences of `text`. Its `segment()` then locates each sentence again with a regex built from the
-    sentence (one compile per sentence: a third of its time); the offsets are found below with str.find."""
-    return list(_segmenter().processor(text).process())
-
-
-PYSBD_CHARS = 3_000  # pysbd's time grows faster than the text: it never sees more than this at once
-
-
-def _windows(part: str) -> list[str]:
-    """`part` cut at possible sentence ends into pieces of at most PYSBD_CHARS (a piece without one may be
-    longer: it is a single sentence, split later by tokens), so sentence splitting stays linear in the text."""
-    if len(part) <= PYSBD_CHARS:
-        return [part]
-    out, start, last_cut = [], 0, 0
-    for m in BOUNDARY.finditer(part):
-        cut = m.end() - 1  # before the capital that opens the next sentence
-        if cut - start > PYSBD_CHARS and last_cut > start:
-            out.append(part[start:last_cut])
-            start = last_cut
-        last_cut = cut
-    if len(part) - start > PYSBD_CHARS and last_cut > start:
-        out.append(part[start:last_cut])
-        start = last_cut
-    out.append(part[start:])
-    return out
-
-
-def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """(start, end) of each sentence; lines are never merged, so headings and datelines stay apart."""
-    spans: list[tuple[int, int]] = []
-    for para in PARAGRAPH.finditer(text):
-        ptext = para.group()
-        if not ptext.strip():
-            continue
-        pieces = []
-        last = 0
-        for m in [*SAFE_END.finditer(ptext), None]:
-            part = ptext[last:m.end()] if m else ptext[last:]
-            last = m.end() if m else last
-            if not part.strip():
-                continue
-            for window in _windows(part):
-                pieces.extend(_sentences(window) if BOUNDARY.search(window.strip()) else [window])
-        cursor = 0
-        for piece in pieces:
-            s = piece.strip()
-            if not s:
-                continue
-            i = ptext.find(s, cursor)
-            if i < 0:  # pysbd altered the text; fall back to the rest of the paragraph
-                rest = ptext[cursor:].strip()
-                if rest:
-                    j = ptext.find(rest, cursor)
-                    spans.append((para.start() + j, para.start() + j + len(rest)))
-                break
-            spans.append((para.start() + i, para.start() + i + len(s)))
-            cursor = i + len(s)
-    return spans
 
 
 def approximate_tokens(texts: list[str]) -> list[int]:
@@ -198,4 +122,3 @@ def _fit(text: str, units: list[tuple[int, int, int]], group: list[int], budget:
         return [group]
     mid = len(group) // 2
     return _fit(text, units, group[:mid], budget, count) + _fit(text, units, group[mid:], budget, count)
-

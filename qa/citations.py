@@ -1,22 +1,52 @@
-"""Parse [n] markers, check every cited sentence against its passage, re-cite or drop, quote exact spans."""
+"""Verification: parse [n] markers, decide every draft sentence by a table of named rules (`RULES`), re-cite or
+drop, quote exact spans.
+
+Each rule is one `Rule`: a name, what it checks, when it applies, its check, and the `Verification` settings it
+reads. `verify` walks the table: first the sentence rules (is it a claim at all?), then, for each passage it could
+cite, the claim rules (does this passage support it?), then the answer rules. Every draft sentence ends as one
+`Check` (kept, recited, removed or marked) naming the rule that decided it; `qa ask --json` prints them as
+`checks` and `qa ask --why` reads them out. The README's rule list is `rules_markdown()` (a test keeps them equal).
+The verifier depends only on qa.text, qa.types, qa.config (its thresholds) and the refusal phrase.
+"""
 
 from __future__ import annotations
 
 import math
 import re
-import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date
+from typing import Any
 
-from qa.chunking import sentence_spans
-from qa.llms import STOP, content_words
+from qa.config import Verification
 from qa.prompts import REFUSAL
-from qa.retrieval import MONTHS
-from qa.types import Citation, Passage
+from qa.text import (
+    DAY_WORDS,
+    MARKER,
+    MARKERS_AT_START,
+    MONTH_WORDS,
+    NUMBER,
+    QUANTITY,
+    STOP,
+    WRITTEN_DAY,
+    content_words,
+    fold,
+    marker_numbers,
+    markers,
+    norm_number,
+    one_edit,
+    quantities,
+    sentence_spans,
+    stems,
+    written_day,
+)
+from qa.types import Check, Citation, Passage
+
+__all__ = ["MARKER", "MONTH_WORDS", "QUANTITY", "fold", "one_edit", "quantities"]  # kept importable from here
 
 Embed = Callable[[list[str]], list[list[float]]]
-MARKER = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
+
+# --- reading a draft: the "Short answer:" line, sentences and their markers, refusals ---------------------------
 # The "Short answer:" line; models sometimes put the answer's markers in front of it ("[2] [3] Short answer: ...").
 SHORT = re.compile(r"^((?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])*)\s*\**short answer\**\s*:\**\s*(.*)$",
                    re.IGNORECASE | re.MULTILINE)
@@ -25,26 +55,6 @@ REFUSAL_HINTS = ("cannot answer", "can't answer", "unable to answer", "do not an
                  "no information", "not mentioned in the sources", "do not mention", "does not mention",
                  "do not provide", "does not provide", "not specified in the sources", "do not say", "does not say",
                  "not disclosed")
-NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
-NAME = re.compile(r"\b[^\W\d_][\w'’.-]*[^\W\d_]")  # capitalised: checked in claim_names
-# Claims and passages name the same thing differently; a name matches if any of its aliases occurs.
-ALIASES = {"us": ("u.s.", "united states", "america"), "u.s.": ("united states", "us ", "america"),
-           "u.s": ("united states", "us ", "america"),
-           "united": ("u.s.", "us "), "states": ("u.s.", "us "), "america": ("u.s.", "united states"),
-           "american": ("u.s.", "united states"), "uk": ("u.k.", "united kingdom", "britain"),
-           "britain": ("u.k.", "united kingdom"), "washington": ("u.s.", "united states"),
-           "un": ("u.n.", "united nations"), "u.n.": ("united nations",)}
-GENERIC_CAPS = {"according", "however", "secretary", "minister", "president", "prime", "the", "in", "on", "he",
-                "she", "they", "it", "this", "that", "these", "his", "her", "their", "both", "while", "during",
-                "after", "before", "source", "sources", "yes", "no", "mr", "ms", "mrs", "dr", "general"}
-
-# Verification thresholds. Documented in README ("Citations you can trust"); chosen on the dev questions.
-MIN_SUPPORT = 0.5   # combined support a cited passage must reach
-MIN_EMBED = 0.45    # ... with at least this embedding similarity to one of its sentences
-MIN_LEXICAL = 0.5   # ... or at least this share of the claim's content words in the passage
-OFF_TOPIC = 0.25    # a later answer sentence sharing no word with the question needs this similarity to it
-
-
 # An answer that opens by saying the information was withheld is the honest "the sources don't say" (news often
 # reports that an official "did not disclose" or "declined to comment"), whatever filler the model adds after it.
 WITHHELD = re.compile(r"\b(?:did not|didn't|does not|do not|declined to|refused to|would not|wouldn't)\s+"
@@ -71,10 +81,6 @@ def split_short_answer(text: str) -> tuple[str, str]:
     return (text[: m.start()] + m.group(1) + text[m.end():]).strip(), short
 
 
-def _numbers(text: str) -> list[int]:
-    return [int(x) for m in MARKER.finditer(text) for x in re.split(r"\s*[,;]\s*", m.group(1))]
-
-
 def answer_sentences(text: str) -> list[tuple[str, list[int]]]:
     """(sentence without markers, cited numbers) for each sentence of an answer.
 
@@ -87,10 +93,10 @@ def answer_sentences(text: str) -> list[tuple[str, list[int]]]:
     carry: list[int] = []
     for s, e in sentence_spans(text):
         sentence = text[s:e]
-        head = re.match(r"(?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])+", sentence)
-        head_nums = _numbers(head.group()) if head else []
+        head = MARKERS_AT_START.match(sentence)
+        head_nums = marker_numbers(head.group()) if head else []
         body = sentence[head.end():] if head else sentence
-        nums = _numbers(body)
+        nums = marker_numbers(body)
         clean = " ".join(MARKER.sub("", body).split())
         if head_nums and not leading and out:
             out[-1][1].extend(head_nums)  # "... Iran. [3] Next sentence": the marker closes the previous one
@@ -106,38 +112,20 @@ def answer_sentences(text: str) -> list[tuple[str, list[int]]]:
     return out
 
 
-def _norm_number(n: str) -> str:
-    return n.replace(",", "").rstrip(".").lstrip("0") or "0"
-
-
-# A number is a quantity with its magnitude: "10 member states" is not supported by "10 million Ukrainians", nor
-# "$45 million" by "45 countries". Passages often spell small numbers out ("nine more years").
-UNITS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
-         "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty")
-SPELLED = {w: str(i) for i, w in enumerate(UNITS)} | {"thirty": "30", "forty": "40", "fifty": "50", "sixty": "60",
-                                                     "seventy": "70", "eighty": "80", "ninety": "90",
-                                                     "hundred": "100", "dozen": "12"}
-MAGNITUDE = r"(?:\s*(%|percent\b|per cent\b|thousand\b|million\b|billion\b|trillion\b))?"
-QUANTITY = re.compile(r"(\d+(?:[.,]\d+)*)" + MAGNITUDE, re.IGNORECASE)
-SPELLED_QUANTITY = re.compile(r"\b(" + "|".join(SPELLED) + r")\b" + MAGNITUDE, re.IGNORECASE)
-
-
-def quantities(text: str, spelled: bool = False) -> set[tuple[str, str]]:
-    """(number, magnitude) pairs of a text: "$45 million" -> ("45", "million"), "45%" -> ("45", "percent")."""
-    def unit(m: re.Match[str]) -> str:
-        u = (m.group(2) or "").lower()
-        return "percent" if u in ("%", "per cent") else u
-    out = {(_norm_number(m.group(1)), unit(m)) for m in QUANTITY.finditer(text)}
-    if spelled:
-        out |= {(SPELLED[m.group(1).lower()], unit(m)) for m in SPELLED_QUANTITY.finditer(text)}
-    return out
-
-
-def fold(text: str) -> str:
-    """Lower case without accents: names are written both ways (António/Antonio, Téte/Tete)."""
-    return "".join(c for c in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(c))
-
-
+# --- names ------------------------------------------------------------------------------------------------------
+NAME = re.compile(r"\b[^\W\d_][\w'’.-]*[^\W\d_]")  # capitalised: checked in claim_names
+# Claims and passages name the same thing differently; a name matches if any of its aliases occurs.
+ALIASES = {"us": ("u.s.", "united states", "america"), "u.s.": ("united states", "us ", "america"),
+           "u.s": ("united states", "us ", "america"),
+           "united": ("u.s.", "us "), "states": ("u.s.", "us "), "america": ("u.s.", "united states"),
+           "american": ("u.s.", "united states"), "uk": ("u.k.", "united kingdom", "britain"),
+           "britain": ("u.k.", "united kingdom"), "washington": ("u.s.", "united states"),
+           "un": ("u.n.", "united nations"), "u.n.": ("united nations",), "u.n": ("united nations",),
+           "u.k": ("united kingdom", "britain")}
+# Capitalised words that are titles, pronouns or sentence words, not names of anything a passage must hold.
+GENERIC_CAPS = {"according", "however", "secretary", "minister", "president", "prime", "the", "in", "on", "he",
+                "she", "they", "it", "this", "that", "these", "his", "her", "their", "both", "while", "during",
+                "after", "before", "source", "sources", "yes", "no", "mr", "ms", "mrs", "dr", "general"}
 # Words capitalised only because they open a sentence ("Additionally, ...", "Several officials ..."): not names.
 _OPENER_WORDS = """additionally also furthermore moreover overall meanwhile currently specifically notably finally
 first firstly second secondly third lastly then thus therefore hence instead nevertheless nonetheless similarly
@@ -146,6 +134,7 @@ other another each every all such despite although though following amid among s
 besides initially ultimately still yet"""
 OPENERS = frozenset(_OPENER_WORDS.split())
 SENTENCE_START = re.compile(r"(?:^|[.!?:;]\s+|\n)\W*$")
+SENTENCE_ADVERB = re.compile(r"[a-z]{6,}ly")  # "Reportedly," "Interestingly," opening a sentence; not "Italy,"
 
 
 def claim_names(sentence: str) -> list[str]:
@@ -158,28 +147,57 @@ def claim_names(sentence: str) -> list[str]:
             continue
         w = fold(re.sub(r"['’]s$", "", m.group()))
         if SENTENCE_START.search(sentence[:m.start()]) and (
-                w in OPENERS or (w.endswith("ly") and len(w) >= 8 and sentence[m.end():m.end() + 1] == ",")):
+                w in OPENERS or (SENTENCE_ADVERB.fullmatch(w) and sentence[m.end():m.end() + 1] == ",")):
             continue
         if w.rstrip(".") not in GENERIC_CAPS and w not in STOP and len(w) > 1:
             out.append(w)
     return out
 
 
-# What kind of answer a question asks for, and how to see that an answer gives one. A "how many" question answered
-# with a sentence holding no number has not been answered, however well that sentence is supported.
+def name_in(name: str, text_low: str) -> bool:
+    """A name occurs in the text, allowing demonyms (Iran/Iranian, Syria/Syrian) and common aliases."""
+    if name in text_low:
+        return True
+    if any(a in text_low for a in ALIASES.get(name, ())):
+        return True
+    stem = name[:-3] if name.endswith(("ian", "ese")) else name[:-1] if name.endswith(("n", "s")) else ""
+    if len(stem) >= 4 and re.search(r"\b" + re.escape(stem), text_low) is not None:
+        return True
+    # Transliterated names are spelled several ways (Hussein/Hussain, Zelensky/Zelenskyy): one edit apart is the
+    # same name when it is long enough and starts alike.
+    return len(name) >= 5 and any(one_edit(name, w) for w in set(re.findall(r"[a-z][a-z'-]{3,}", text_low))
+                                  if w[:2] == name[:2] and abs(len(w) - len(name)) <= 1)
+
+
+def phrase_in(phrase: str, text: str) -> bool:
+    """Every meaningful word of `phrase` occurs in `text` (demonyms and aliases allowed)."""
+    low = fold(text)
+    words = [fold(w) for w in re.findall(r"[^\W_][\w.'’-]*", phrase)]
+    return all(name_in(re.sub(r"['’]s$", "", w).rstrip("."), low) for w in words if w not in STOP)
+
+
+def writes_out(word: str, claim: str, known: Callable[[str], bool]) -> bool:
+    """`word` opens a person's name written out in the claim ("Antony J. Blinken") whose surname is `known`."""
+    for m in re.finditer(r"[^\W\d_][\w'’-]*\.?", claim):
+        if fold(m.group().rstrip(".")) != word:
+            continue
+        rest = re.match(r"(?:\s+[A-Z]\.)*(?:\s+[A-Z][\w'’-]+\.?){1,2}", claim[m.end():])
+        if rest and known(fold(re.sub(r"['’]s$", "", rest.group().split()[-1].rstrip(".")))):
+            return True
+    return False
+
+
+# --- what a question asks for (the answer_type rule) ---------------------------------------------------------------
+# A "how many" question answered with a sentence holding no number has not been answered, however well that
+# sentence is supported.
 NUMBER_WORDS = (r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozens?|twenty|thirty|"
                 r"forty|fifty|hundreds?|thousands?|millions?|billions?|trillions?|half|several|no)\b")
-MONTH_WORDS = (r"\b(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|"
-               r"oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\b")
-DAY_WORDS = r"\b(?:yesterday|today|monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b"
 ANSWER_TYPES = (
     (re.compile(r"\bhow (?:many|much|long|far|old)\b|\bwhat (?:percentage|share|amount|number)\b", re.IGNORECASE),
      re.compile(NUMBER_WORDS + r"|\b(?:a|an) (?:day|week|month|year|decade|hour)s?\b", re.IGNORECASE)),
     (re.compile(r"\b(?:what|which) (?:date|day|year|month)\b|\bin what year\b", re.IGNORECASE),
      re.compile(rf"\d|{MONTH_WORDS}|{DAY_WORDS}", re.IGNORECASE)),
 )
-
-
 WHO = re.compile(r"^\W*(?:who|whom)\b", re.IGNORECASE)
 ASKS_WHEN = re.compile(r"\bwhen\b|" + ANSWER_TYPES[1][0].pattern, re.IGNORECASE)
 HOW_MANY = re.compile(r"\bhow many\s+((?:[\w'’-]+\s+){0,2}[\w'’-]+)", re.IGNORECASE)
@@ -206,13 +224,7 @@ def gives_answer_type(question: str, answer: str) -> bool:
     return True
 
 
-# A day written out in a claim ("on March 12, 2022", "12 March"): when it is the day its passage was published it
-# is supported by the citation itself, which shows that date, though the article's text rarely repeats it.
-WRITTEN_DAY = re.compile(rf"({MONTH_WORDS})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?\b(?:,?\s+(\d{{4}})\b)?|"
-                         rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?({MONTH_WORDS})\.?(?:,?\s+(\d{{4}})\b)?",
-                         re.IGNORECASE)
-
-
+# --- dates --------------------------------------------------------------------------------------------------------
 def without_publication_day(claim: str, published: str) -> str:
     """The claim without its mentions of `published` (ISO date), the day its passage was published."""
     try:
@@ -221,71 +233,268 @@ def without_publication_day(claim: str, published: str) -> str:
         return claim
 
     def same(m: re.Match[str]) -> str:
-        month, d, year = (m.group(1), m.group(2), m.group(3)) if m.group(1) else (m.group(5), m.group(4), m.group(6))
-        if (MONTHS[month.lower()], int(d)) == (day.month, day.day) and (not year or int(year) == day.year):
-            return ""
-        return m.group()
+        month, d, year = written_day(m)
+        return "" if (month, d) == (day.month, day.day) and (year is None or year == day.year) else m.group()
 
     return WRITTEN_DAY.sub(same, claim)
 
 
-def writes_out(word: str, claim: str, known: Callable[[str], bool]) -> bool:
-    """`word` opens a person's name written out in the claim ("Antony J. Blinken") whose surname is `known`."""
-    for m in re.finditer(r"[^\W\d_][\w'’-]*\.?", claim):
-        if fold(m.group().rstrip(".")) != word:
-            continue
-        rest = re.match(r"(?:\s+[A-Z]\.)*(?:\s+[A-Z][\w'’-]+\.?){1,2}", claim[m.end():])
-        if rest and known(fold(re.sub(r"['’]s$", "", rest.group().split()[-1].rstrip(".")))):
-            return True
-    return False
+def question_framing(question: str) -> frozenset[str]:
+    """The numbers and month or day names the question uses ("in July 2021"): its framing, which a passage need
+    not repeat. Its other names are not exempt: "Who died in the Baku blast?" is not answered from another blast."""
+    return frozenset(norm_number(n) for n in NUMBER.findall(question)) | frozenset(
+        m.group().lower() for m in re.finditer(f"{MONTH_WORDS}|{DAY_WORDS}", question, re.IGNORECASE))
 
 
-def name_in(name: str, text_low: str) -> bool:
-    """A name occurs in the text, allowing demonyms (Iran/Iranian, Syria/Syrian) and common aliases."""
-    if name in text_low:
-        return True
-    if any(a in text_low for a in ALIASES.get(name, ())):
-        return True
-    stem = name[:-3] if name.endswith(("ian", "ese")) else name[:-1] if name.endswith(("n", "s")) else ""
-    if len(stem) >= 4 and re.search(r"\b" + re.escape(stem), text_low) is not None:
-        return True
-    # Transliterated names are spelled several ways (Hussein/Hussain, Zelensky/Zelenskyy): one edit apart is the
-    # same name when it is long enough and starts alike.
-    return len(name) >= 5 and any(one_edit(name, w) for w in set(re.findall(r"[a-z][a-z'-]{3,}", text_low))
-                                  if w[:2] == name[:2] and abs(len(w) - len(name)) <= 1)
+# --- polarity -------------------------------------------------------------------------------------------------------
+NEGATION = re.compile(r"\b(?:not|no|never|nor|neither|cannot|none|nobody|nothing)\b|n['’]t\b", re.IGNORECASE)
+# "not only", "no more than", "No. 2": words of negation that negate nothing.
+NOT_NEGATING = re.compile(r"\bnot only\b|\bnot least\b|\bno (?:more|less|fewer|later|earlier) than\b|\bno\.\s*\d",
+                          re.IGNORECASE)
+# Pairs of words that say opposite things; each side's word forms (irregular ones written out), matched by stem.
+_OPPOSITES = (("deny denied denies denial", "confirm confirmed confirms confirmation"),
+              ("increase increased increases increasing", "decrease decreased decreases decreasing"),
+              ("most", "least"), ("more", "less fewer"), ("highest", "lowest"), ("higher", "lower"),
+              ("largest biggest", "smallest"),
+              ("accept accepted accepts", "reject rejected rejects rejection"),
+              ("approve approved approves approval", "reject rejected rejects rejection"),
+              ("rise rose risen rising rises", "fall fell fallen falling falls"),
+              ("win won wins winning", "lose lost loses losing"),
+              ("allow allowed allows", "ban banned bans prohibit prohibited prohibits"),
+              ("support supported supports", "oppose opposed opposes"),
+              ("lift lifted lifts", "impose imposed imposes"),
+              ("agree agreed agrees", "disagree disagreed disagrees"),
+              ("include included includes", "exclude excluded excludes"),
+              ("legal", "illegal"), ("success successful", "failure failed unsuccessful"),
+              ("convict convicted", "acquit acquitted"), ("condemn condemned condemns", "praise praised praises"))
 
 
-def one_edit(a: str, b: str) -> bool:
-    """a and b differ by at most one substitution, insertion or deletion."""
-    if len(a) > len(b):
-        a, b = b, a
-    i = 0
-    while i < len(a) and a[i] == b[i]:
-        i += 1
-    return a[i + 1:] == b[i + 1:] if len(a) == len(b) else a[i:] == b[i + 1:]
+def _forms(words: str) -> frozenset[str]:
+    return frozenset(stems(words.split()))
 
 
-def phrase_in(phrase: str, text: str) -> bool:
-    """Every meaningful word of `phrase` occurs in `text` (demonyms and aliases allowed)."""
-    low = fold(text)
-    words = [fold(w) for w in re.findall(r"[^\W_][\w.'’-]*", phrase)]
-    return all(name_in(re.sub(r"['’]s$", "", w).rstrip("."), low) for w in words if w not in STOP)
+OPPOSITES = tuple((_forms(a), _forms(b), a.split()[0], b.split()[0]) for a, b in _OPPOSITES)
 
 
+def negated(text: str) -> bool:
+    """The text says something is not so ("did not", "never", "no longer", "isn't")."""
+    return NEGATION.search(NOT_NEGATING.sub(" ", text)) is not None
+
+
+def _stems_of(text: str) -> frozenset[str]:
+    return frozenset(stems(re.findall(r"[a-z]+", fold(text))))
+
+
+def polarity_problem(claim: str, quote: str) -> str:
+    """How the claim turns its quote around: a negation added or dropped, or a word swapped for its opposite
+    ("" when it does neither)."""
+    if negated(claim) != negated(quote):
+        return "adds a negation the passage does not have" if negated(claim) else \
+            "leaves out the passage's negation"
+    c, q = _stems_of(claim), _stems_of(quote)
+    for a, b, word_a, word_b in OPPOSITES:
+        for mine, theirs, said, meant in ((a, b, word_a, word_b), (b, a, word_b, word_a)):
+            if c & mine and q & theirs and not q & mine and not c & theirs:
+                return f"says {said!r} where the passage says {meant!r}"
+    return ""
+
+
+# --- the rules ----------------------------------------------------------------------------------------------------
 def cosine(a: list[float], b: list[float]) -> float:
     num = sum(x * y for x, y in zip(a, b))
     den = math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b))
     return num / den if den else 0.0
 
 
-INVENTED = ("numbers not in the passage", "names not in the passage")  # a claim's facts the passage lacks
-FLAGGED_ONLY = "only text that imitates the assistant (flagged at ingest)"
+@dataclass
+class Draft:
+    """One draft sentence as the sentence rules see it."""
+
+    sentence: str
+    words: set[str]
+    vec: list[float] | None
+    said: list[set[str]]  # content words of the sentences before it
+    kept_before: bool  # a sentence before it was kept
+    question: str
+    qwords: set[str]
+    qvec: list[float] | None
+    settings: Verification
 
 
-def _flagged_between(passage: Passage, start: int, end: int) -> bool:
-    from qa.flags import overlaps
+@dataclass
+class Claim:
+    """One draft sentence against one passage, as the claim rules see it."""
 
-    return overlaps(passage.flags, passage.start + start, passage.start + end)
+    claim: str
+    own: str  # the claim without the passage's publication day (unless the question asks when)
+    passage: Passage
+    visible: str  # what of the passage can be evidence: its title and unflagged text
+    text_low: str  # ... folded
+    given: frozenset[str]  # the question's framing
+    question: str
+    quote: str  # the passage sentence(s) that support the claim best
+    score: float
+    embed_sim: float
+    lexical: float
+    settings: Verification
+
+
+def _repeated(d: Draft) -> str:
+    share = d.settings.repeated
+    return "repeats an earlier sentence" if any(len(d.words & w) >= share * max(1, len(d.words))
+                                                for w in d.said) else ""
+
+
+def _off_topic(d: Draft) -> str:
+    if not (d.question and d.kept_before) or d.words & d.qwords:
+        return ""
+    if d.qvec is not None and d.vec is not None and cosine(d.qvec, d.vec) >= d.settings.off_topic:
+        return ""
+    return "off the question (filler): it shares no word with the question"
+
+
+def _question_copied(d: Draft) -> str:
+    return "a question copied from a source, not a claim" if d.sentence.rstrip().endswith("?") else ""
+
+
+def _refusal_sentence(d: Draft) -> str:
+    if not is_refusal(d.sentence):
+        return ""
+    return "says the sources do not answer, after sentences they do support" if d.kept_before else \
+        "says the sources do not answer, and cites none"
+
+
+def _numbers(c: Claim) -> str:
+    have = quantities(c.visible, spelled=True)
+    missing = [f"{n} {unit}".strip() for n, unit in sorted(quantities(c.own))
+               if n not in c.given and (n, unit) not in have]
+    return f"does not contain the numbers {', '.join(missing)}" if missing else ""
+
+
+def _names(c: Claim) -> str:
+    names = claim_names(c.own)
+    missing = [n for n in names if n not in c.given and not name_in(n, c.text_low)]
+    if missing:  # the first name of someone the question names by surname ("Antony J. Blinken")
+        q_low, unsupported = fold(c.question), set(missing)
+        missing = [n for n in missing
+                   if not writes_out(n, c.own, lambda w: name_in(w, q_low) and w not in unsupported)]
+    return f"does not contain the names {', '.join(missing)}" if missing else ""
+
+
+def _weak_support(c: Claim) -> str:
+    s = c.settings
+    if c.score < s.min_support or (c.embed_sim < s.min_embed and c.lexical < s.min_lexical):
+        return f"does not say this (weak support {c.score:.2f})"
+    return ""
+
+
+def _polarity(c: Claim) -> str:
+    return polarity_problem(c.claim, c.quote)
+
+
+FLAGGED_ONLY = "holds only text that imitates the assistant (flagged at ingest)"
+
+
+def _flagged_only(c: Claim) -> str:
+    return FLAGGED_ONLY if not c.quote else ""
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One verification rule: its name (what `checks` and `--why` call it), what it checks, when it applies, the
+    class of sentences it is for, its check, and the `Verification` settings it reads."""
+
+    name: str
+    summary: str
+    applies: str
+    stage: str  # "sentence" (before any passage) | "claim" (against one passage) | "evidence" | "answer"
+    check: Callable[..., str] | None = None  # "" lets the sentence through, else what the rule found
+    settings: tuple[str, ...] = ()
+    # the outcome when it acts: a removed sentence, a sentence kept but re-cited, a passage not used, an answer refused
+    acts: str = "removes the sentence"
+
+
+RULES: tuple[Rule, ...] = (
+    Rule("repeated", "a sentence that repeats an earlier one is said once", "every sentence after the first",
+         "sentence", _repeated, ("repeated",)),
+    Rule("off_topic", "a sentence that shares no word with the question and is not close to it in meaning is "
+         "filler", "sentences after the first kept one, when the question is known", "sentence", _off_topic,
+         ("off_topic",)),
+    Rule("question_copied", "a question (a reporter's, copied from a briefing) claims nothing",
+         "sentences ending in a question mark", "sentence", _question_copied),
+    Rule("refusal_sentence", "a sentence saying the sources do not answer cites nothing; a checked answer holds "
+         "only cited claims (a draft that opens with one is a refusal as a whole)", "every sentence", "sentence",
+         _refusal_sentence),
+    Rule("shown_passage", "a marker pointing at no passage shown is dropped; the sentence is checked against the "
+         "passages shown", "every [n] marker", "evidence", acts="drops the marker"),
+    Rule("period", "a passage of an article published before the period the question asks about (two weeks of "
+         "announcements allowed) is not evidence", "questions about a past period (\"in March 2022\", \"this week\")",
+         "evidence", acts="drops the marker"),
+    Rule("flagged_only", "text that imitates the assistant (flagged at ingest) is never evidence",
+         "passages with flagged text", "claim", _flagged_only),
+    Rule("numbers", "every number of the sentence, with its magnitude, occurs in the passage or its title "
+         "(\"10 member states\" is not \"10 million\"; spelled-out numbers count; the question's numbers and the "
+         "day the article was published, unless the question asks when, need not)", "sentences with numbers",
+         "claim", _numbers),
+    Rule("names", "every name of the sentence occurs in the passage or its title (aliases, demonyms, accents and "
+         "one-letter transliterations allowed; a word capitalised only because it opens the sentence is not a "
+         "name; the first names of a person the question names by surname need not)",
+         "sentences with capitalised words", "claim", _names),
+    Rule("weak_support", "the sentence's words or meaning must match one of the passage's sentences (word overlap "
+         "and MiniLM similarity)", "every sentence", "claim", _weak_support,
+         ("min_support", "min_embed", "min_lexical")),
+    Rule("polarity", "a sentence that adds or drops a negation, or swaps a word for its opposite "
+         "(confirmed/denied, increased/decreased, most/least, accepted/rejected), relative to its quote is not "
+         "supported by it", "every sentence a passage otherwise supports", "claim", _polarity),
+    Rule("invented_lead", "when the answer's first sentence is removed because its own number or name is in no "
+         "passage shown, the sentences around it go too", "sentences after a removed invented first sentence",
+         "answer"),
+    Rule("answer_type", "the answer as a whole must give what was asked: a number for \"how many\", a date for "
+         "\"what date\", a name the question does not hold for \"who\"", "the kept answer, for such questions",
+         "answer", lambda question, answer: "" if gives_answer_type(question, answer) else
+         "does not give what the question asks for (a number, a date or a name)", acts="refuses the answer"),
+)
+RULE = {r.name: r for r in RULES}
+SENTENCE_RULES = [r for r in RULES if r.stage == "sentence"]
+CLAIM_RULES = [r for r in RULES if r.stage == "claim" and r.name != "flagged_only"]
+INVENTED = ("numbers", "names")  # a claim's own facts the passage lacks
+
+
+def answer_problem(question: str, answer: str) -> tuple[str, str]:
+    """(rule, what it found) for an answer that does not give what the question asks; ("", "") when it does."""
+    for rule in RULES:
+        if rule.stage == "answer" and rule.check is not None and (found := rule.check(question, answer)):
+            return rule.name, found
+    return "", ""
+
+
+def rules_markdown() -> str:
+    """The rule list of README.md ("Citations you can trust"), generated from `RULES`."""
+    out = []
+    for r in RULES:
+        knobs = f" Settings: {', '.join(f'`verification.{s}`' for s in r.settings)}." if r.settings else ""
+        out.append(f"- `{r.name}` ({r.applies}): {r.summary}; it {r.acts}.{knobs}")
+    return "\n".join(out)
+
+
+def rule_actions(results: Iterable[dict[str, Any]]) -> dict[str, dict[str, int]]:
+    """How often each rule decided a draft sentence (other than keeping it as cited), per split of the question
+    set: {rule: {"dev": n, "heldout": n}} over evaluation result rows."""
+    out: dict[str, dict[str, int]] = {}
+    for row in results:
+        split = str((row.get("extra") or {}).get("split") or "all")
+        for c in (row.get("answer") or {}).get("checks") or []:
+            if c.get("rule") not in ("supported", "unchecked"):
+                counts = out.setdefault(str(c.get("rule")), {})
+                counts[split] = counts.get(split, 0) + 1
+    return dict(sorted(out.items()))
+
+
+# --- evidence -----------------------------------------------------------------------------------------------------
+def _overlaps_flag(passage: Passage, start: int, end: int) -> bool:
+    """Some text flag of the passage's article (qa.flags.Flag, article offsets) covers part of text[start:end]."""
+    s, e = passage.start + start, passage.start + end
+    return any(f.field == "text" and f.start < e and f.end > s for f in passage.flags)
 
 
 def unflagged(passage: Passage, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -293,20 +502,19 @@ def unflagged(passage: Passage, spans: list[tuple[int, int]]) -> list[tuple[int,
     (qa.flags) — text imitating the assistant is never evidence, so a claim it alone supports is not verified."""
     if not passage.flags:
         return spans
-    from qa.flags import overlaps
-
-    return [(s, e) for s, e in spans if not overlaps(passage.flags, passage.start + s, passage.start + e)]
+    return [(s, e) for s, e in spans if not _overlaps_flag(passage, s, e)]
 
 
 @dataclass
 class Support:
-    """How well one passage supports one claim, and the sentences that do."""
+    """How well one passage supports one claim, the sentences that do, and the rule that failed (if one did)."""
 
     score: float
     verified: bool
     start: int  # offsets into the passage text
     end: int
-    reason: str = ""
+    reason: str = ""  # what the failing rule found
+    rule: str = ""  # the failing rule ("" when verified)
 
 
 @dataclass
@@ -315,6 +523,7 @@ class Evidence:
 
     passages: list[Passage]
     embed: Embed | None = None
+    settings: Verification = field(default_factory=Verification)
     spans: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
     vectors: dict[int, list[list[float]]] = field(default_factory=dict)
     _memo: dict[str, list[float]] = field(default_factory=dict)
@@ -344,35 +553,13 @@ class Evidence:
 
     def support(self, claim: str, passage: Passage, claim_vec: list[float] | None,
                 given: frozenset[str] = frozenset(), question: str = "") -> Support:
-        """Numbers (with their magnitude) and names of the claim must occur in the passage or its article's title;
-        its words or meaning must match. The numbers and month names the question itself uses (`given`) are its
-        framing ("in July 2021"). The question's names restated in a claim that adds a name of its own (the
-        answer, checked like any other) may be missing when the passage has most of them: it is about the same thing
-        and words it differently ("Beirut's side" for Lebanon's delegation); a passage with few of them is about
-        something else."""
+        """The claim rules, in table order, on one passage: the first that finds a problem decides. The quote is
+        the passage sentence the claim matches best (with a neighbour when that covers clearly more of it)."""
         spans = self.spans[passage.n]
         if not spans:
-            return Support(score=0.0, verified=False, start=0, end=0, reason=FLAGGED_ONLY)
+            return Support(score=0.0, verified=False, start=0, end=0, reason=FLAGGED_ONLY, rule="flagged_only")
         visible = self.visible(passage) if passage.flags else f"{passage.title} {passage.text}"
-        text_low = fold(visible)
         words = content_words(claim)
-        have = quantities(visible, spelled=True)
-        # the article's date backs a claim's aside ("authorized on March 12"), not the answer to "when"
-        own = claim if ASKS_WHEN.search(question) else without_publication_day(claim, passage.date)
-        missing_numbers = [f"{n} {unit}".strip() for n, unit in sorted(quantities(own))
-                           if n not in given and (n, unit) not in have]
-        names = claim_names(own)
-        missing_names = [n for n in names if n not in given and not name_in(n, text_low)]
-        q_low = fold(question)
-        if missing_names and any(not name_in(n, q_low) for n in names):
-            premise = [n for n in dict.fromkeys(claim_names(question)) if n not in given]
-            present = [n for n in premise if name_in(n, text_low)]
-            if len(present) >= 2 and 3 * len(present) >= 2 * len(premise):
-                missing_names = [n for n in missing_names if n not in premise]
-        # the first name of someone the question names by surname, and the claim too, supported ("Antony J. Blinken")
-        unsupported = set(missing_names)
-        missing_names = [n for n in missing_names
-                         if not writes_out(n, own, lambda w: name_in(w, q_low) and w not in unsupported)]
         sent_words = [content_words(passage.text[s:e]) for s, e in spans]
         lex_sent = [len(words & w) / max(1, len(words)) for w in sent_words]
         lexical = len(words & set().union(*sent_words)) / max(1, len(words))
@@ -383,20 +570,23 @@ class Evidence:
         lo = hi = best
         covered = sent_words[best] & words
         for j in (best - 1, best + 1):
-            if 0 <= j < len(spans) and len((sent_words[j] | sent_words[best]) & words) - len(covered) >= 2 and not (
-                    passage.flags and _flagged_between(passage, spans[min(j, best)][0], spans[max(j, best)][1])):
+            if 0 <= j < len(spans) and len((sent_words[j] | sent_words[best]) & words) - len(covered) >= \
+                    self.settings.quote_extra_words and not (
+                    passage.flags and _overlaps_flag(passage, spans[min(j, best)][0], spans[max(j, best)][1])):
                 lo, hi = min(lo, j), max(hi, j)
                 covered |= sent_words[j] & words
         embed_sim = max(sims) if sims else lexical
         score = round(0.5 * embed_sim + 0.5 * lexical, 3)
-        reason = ""
-        if missing_numbers:
-            reason = f"{INVENTED[0]}: {', '.join(missing_numbers)}"
-        elif missing_names:
-            reason = f"{INVENTED[1]}: {', '.join(missing_names)}"
-        elif score < MIN_SUPPORT or (embed_sim < MIN_EMBED and lexical < MIN_LEXICAL):
-            reason = f"weak support ({score:.2f})"
-        return Support(score=score, verified=not reason, start=spans[lo][0], end=spans[hi][1], reason=reason)
+        # the article's date backs a claim's aside ("authorized on March 12"), not the answer to "when"
+        own = claim if ASKS_WHEN.search(question) else without_publication_day(claim, passage.date)
+        ctx = Claim(claim=claim, own=own, passage=passage, visible=visible, text_low=fold(visible), given=given, question=question,
+                    quote=passage.text[spans[lo][0]:spans[hi][1]], score=score, embed_sim=embed_sim,
+                    lexical=lexical, settings=self.settings)
+        for rule in CLAIM_RULES:
+            if found := rule.check(ctx) if rule.check else "":
+                return Support(score=score, verified=False, start=spans[lo][0], end=spans[hi][1], reason=found,
+                               rule=rule.name)
+        return Support(score=score, verified=True, start=spans[lo][0], end=spans[hi][1])
 
     def question_support(self, question: str) -> float:
         """How much of the question the best passage covers (words and meaning): the evidence gate's input."""
@@ -413,12 +603,20 @@ class Evidence:
 
 @dataclass
 class Checked:
-    """The verified answer text and its citations, plus what was changed and why."""
+    """The verified answer text and its citations, and what happened to every draft sentence (`checks`)."""
 
     answer: str
     citations: list[Citation]
-    removed: list[str] = field(default_factory=list)
-    recited: list[str] = field(default_factory=list)
+    checks: list[Check] = field(default_factory=list)
+
+    @property
+    def removed(self) -> list[str]:
+        """The sentences withdrawn (a repeated sentence is said once, not withdrawn)."""
+        return [c.sentence for c in self.checks if c.action == "removed" and c.rule != "repeated"]
+
+    @property
+    def recited(self) -> list[str]:
+        return [c.sentence for c in self.checks if c.action == "recited"]
 
 
 def _citation(p: Passage, s: Support) -> Citation:
@@ -428,53 +626,62 @@ def _citation(p: Passage, s: Support) -> Citation:
                     flags=list(dict.fromkeys(r for f in p.flags for r in f.reason.split("; "))))
 
 
+def _why_not(cited: list[int], shown: dict[int, Passage], old: set[int]) -> tuple[str, str]:
+    """(rule, detail) for a sentence whose markers name no usable passage."""
+    if not cited:
+        return "shown_passage", "cites no source"
+    if any(n in old for n in cited):
+        return "period", f"cites {markers(cited).strip()}, published before the period the question asks about"
+    return "shown_passage", f"cites {markers(cited).strip()}, which was not shown"
+
+
 def verify(answer: str, evidence: Evidence, unsupported: str = "remove", check: bool = True,
            question: str = "", not_before: str = "") -> Checked:
-    """Check each sentence against the passages it cites; re-cite to another shown passage that supports it;
-    remove (or mark) sentences nothing supports. Markers pointing at no passage shown are dropped.
-    With `check=False` (the unverified baseline) every valid marker is kept as the model wrote it.
-    Given the question, a sentence after the first that shares nothing with it is dropped as filler (small models
-    pad answers with true but unrelated sentences copied from the sources). `not_before` (ISO date: the start of
-    the period the question asks about) rules out passages of articles published before it: a release of April
-    cannot report what was announced in September."""
-    shown = {p.n: p for p in evidence.passages if not (check and not_before and p.date and p.date[:10] < not_before)}
+    """Decide every sentence of the draft by the rule table (`RULES`): the sentence rules first, then the claim
+    rules against the passages it cites; re-cite it to another shown passage that supports it; remove (or mark)
+    what nothing supports. Markers pointing at no passage shown are dropped. With `check=False` (the unverified
+    baseline) every valid marker is kept as the model wrote it. `not_before` (ISO date: the start of the period the
+    question asks about) rules out passages of articles published before it: a release of April cannot report
+    what was announced in September."""
+    old = {p.n for p in evidence.passages if check and not_before and p.date and p.date[:10] < not_before}
+    shown = {p.n: p for p in evidence.passages if p.n not in old}
     sentences = answer_sentences(answer)
     claims = [s for s, _ in sentences]
     vecs = evidence.embed(claims) if evidence.embed and claims else [None] * len(claims)
     qwords = content_words(question)
     qvec = evidence.vector(question) if question else None
-    # Numbers and month or day names the question uses ("in July 2021") are its framing; its other names are not
-    # exempt: "Who died in the Baku blast?" must not be answered from a passage about another blast.
-    given = frozenset(_norm_number(n) for n in NUMBER.findall(question)) | frozenset(
-        m.group().lower() for m in re.finditer(f"{MONTH_WORDS}|{DAY_WORDS}", question, re.IGNORECASE))
+    given = question_framing(question)
     out_text: list[str] = []
     citations: list[Citation] = []
     checked = Checked(answer="", citations=citations)
     said: list[set[str]] = []
     lead_failed = False
+
+    def decide(sentence: str, nums: list[int], action: str, rule: str, detail: str = "") -> None:
+        checked.checks.append(Check(sentence=sentence, cited=list(dict.fromkeys(nums)), action=action, rule=rule,
+                                    detail=detail))
+
     for (sentence, nums), vec in zip(sentences, vecs):
-        words = content_words(sentence)
-        if any(len(words & w) >= 0.8 * max(1, len(words)) for w in said):
-            continue  # small models repeat themselves; say it once
-        said.append(words)
-        if check and question and out_text and not (words & qwords) and \
-                (qvec is None or vec is None or cosine(qvec, vec) < OFF_TOPIC):
-            checked.removed.append(sentence)
+        draft = Draft(sentence=sentence, words=content_words(sentence), vec=vec, said=said,
+                      kept_before=bool(out_text), question=question, qwords=qwords, qvec=qvec,
+                      settings=evidence.settings)
+        stop = next(((r.name, found) for r in SENTENCE_RULES
+                     if (check or r.name == "repeated") and r.check and (found := r.check(draft))), None)
+        if stop is None or stop[0] != "repeated":
+            said.append(draft.words)
+        if stop is not None and (check or stop[0] != "refusal_sentence"):
+            decide(sentence, nums, "removed", *stop)
             continue
-        if check and sentence.rstrip().endswith("?"):  # a reporter's question copied from a briefing claims nothing
-            checked.removed.append(sentence)
-            continue
-        if is_refusal(sentence):  # "The sources do not say how Sudani responded." cites nothing: a checked answer
-            if check:             # holds only cited sentences (the refusal of a whole answer is decided before)
-                checked.removed.append(sentence)
-            else:
-                out_text.append(sentence)
+        if not check and is_refusal(sentence):  # the unverified baseline keeps the model's "the sources do not say ..."
+            out_text.append(sentence)
+            decide(sentence, nums, "kept", "unchecked", "QA_VERIFY=false")
             continue
         cited = [n for n in dict.fromkeys(nums) if n in shown]
         supports = {n: evidence.support(sentence, shown[n], vec, given, question) for n in cited}
         if not check:
-            out_text.append(sentence + "".join(f" [{n}]" for n in cited))
+            out_text.append(sentence + markers(cited))
             citations.extend(_citation(shown[n], replace(supports[n], verified=False)) for n in cited)
+            decide(sentence, nums, "kept", "unchecked", "QA_VERIFY=false")
             continue
         good = [n for n in cited if supports[n].verified]
         others: dict[int, Support] = {}
@@ -486,21 +693,39 @@ def verify(answer: str, evidence: Evidence, unsupported: str = "remove", check: 
                 n = ranked[-1][1]
                 supports[n] = others[n]
                 good = [n]
-                if cited:
-                    checked.recited.append(sentence)
         if not good:
+            closest = max([*supports.items(), *others.items()], key=lambda x: x[1].score, default=None)
+            mine = max(supports.items(), key=lambda x: x[1].score, default=None)
+            if mine is not None:  # the rule that failed on its own citation, else on the closest passage
+                rule, detail = mine[1].rule, f"[{mine[0]}] {mine[1].reason}"
+                detail += "; no other source shown says it" if len(shown) > len(supports) else ""
+            else:
+                rule, detail = _why_not(list(dict.fromkeys(nums)), shown, old)
+                if closest is not None:
+                    rule, detail = closest[1].rule, f"{detail}; the closest, [{closest[0]}], {closest[1].reason}"
             if unsupported == "mark":
                 out_text.append(sentence + " [unsupported]")
+                decide(sentence, nums, "marked", rule, detail)
             else:
-                checked.removed.append(sentence)
-                closest = max([*supports.values(), *others.values()], key=lambda x: x.score, default=None)
-                if not out_text and question and closest is not None and closest.reason.startswith(INVENTED):
+                decide(sentence, nums, "removed", rule, detail)
+                if not out_text and question and closest is not None and closest[1].rule in INVENTED:
                     lead_failed = True  # the answer's own number or name is in no passage shown: it was invented
             continue
         if lead_failed:  # ... and what the model added around an invented answer answers nothing
-            checked.removed.append(sentence)
+            decide(sentence, nums, "removed", "invented_lead", "follows an answer whose own number or name is in "
+                   "no source shown")
             continue
-        out_text.append(sentence + "".join(f" [{n}]" for n in good))
+        out_text.append(sentence + markers(good))
         citations.extend(_citation(shown[n], supports[n]) for n in good)
+        if good[0] in cited:
+            scores = ", ".join(f"[{n}] {supports[n].score:.2f}" for n in good)
+            decide(sentence, nums, "kept", "supported", f"supported by {scores}")
+        elif cited:
+            first = supports[cited[0]]
+            decide(sentence, nums, "recited", first.rule,
+                   f"[{cited[0]}] {first.reason}; [{good[0]}] says it ({supports[good[0]].score:.2f})")
+        else:
+            rule, why = _why_not(list(dict.fromkeys(nums)), shown, old)
+            decide(sentence, nums, "recited", rule, f"{why}; [{good[0]}] says it ({supports[good[0]].score:.2f})")
     checked.answer = " ".join(out_text)
     return checked

@@ -206,6 +206,8 @@ def ask(
     as_of: Annotated[str, typer.Option(help="Ask as on YYYY-MM-DD: later articles are never used, and \"this "
                                        "week\" or \"the latest\" are read from that day.")] = "",
     as_json: Annotated[bool, typer.Option("--json", help="Print the answer as one JSON object.")] = False,
+    why: Annotated[bool, typer.Option("--why", help="Also say what verification did with each draft sentence "
+                                      "and which rule decided it (in --json: always, as `checks`).")] = False,
 ) -> None:
     """Answer a question from the indexed articles, citing the passages that support it."""
     from qa.config import check_k, parse_day
@@ -229,6 +231,12 @@ def ask(
         typer.echo(dumps(answer.to_dict()))
     else:
         print_answer(answer)
+        if why:
+            from qa.render import render_checks
+            from qa.terminal import console
+
+            console().print()
+            render_checks(console(), answer.checks)
 
 
 from qa.cli_chat import chat

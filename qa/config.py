@@ -20,11 +20,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 import platformdirs
-from pydantic import Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+)
+from pydantic_settings import (
+    SettingsError as SourceError,
 )
 
 from qa.errors import SettingsError, UsageError
@@ -53,10 +56,38 @@ HEADER_TOKENS = 55  # with the blank line between passages
 QWEN_PER_WORDPIECE = 1.16
 
 
+class Verification(BaseModel):
+    """Thresholds of the verification rules (qa/citations.py `RULES`), chosen on the dev questions. Set them as
+    `QA_VERIFICATION__MIN_SUPPORT=0.6`, or in the config file under `[verification]`; every eval run records
+    them with the other settings."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    min_support: float = Field(
+        default=0.5, ge=0.0, le=1.0, description="weak_support: combined support (half word overlap, half MiniLM "
+        "similarity) a cited passage must reach.")
+    min_embed: float = Field(
+        default=0.45, ge=0.0, le=1.0, description="weak_support: ... with at least this MiniLM similarity to one of "
+        "its sentences, or ...")
+    min_lexical: float = Field(
+        default=0.5, ge=0.0, le=1.0, description="weak_support: ... at least this share of the claim's content words "
+        "in the passage.")
+    off_topic: float = Field(
+        default=0.25, ge=0.0, le=1.0, description="off_topic: a later sentence sharing no word with the question "
+        "needs at least this MiniLM similarity to it.")
+    repeated: float = Field(
+        default=0.8, ge=0.0, le=1.0, description="repeated: a sentence sharing this share of its content words with "
+        "an earlier one is said once.")
+    quote_extra_words: int = Field(
+        default=2, ge=1, le=100, description="A quote takes in a neighbouring sentence when that covers at least "
+        "this many more of the claim's content words.")
+
+
 class Settings(BaseSettings):
     """All settings of qa. Environment variables are the field names upper-cased with the `QA_` prefix."""
 
-    model_config = SettingsConfigDict(env_prefix="QA_", extra="ignore", validate_default=True)
+    model_config = SettingsConfigDict(env_prefix="QA_", extra="ignore", validate_default=True,
+                                      env_nested_delimiter="__")
 
     home: Path = Field(
         default=Path(platformdirs.user_data_dir("qa")),
@@ -122,6 +153,9 @@ class Settings(BaseSettings):
         "cited beside the answer; false is the baseline without this, for comparison.")
     unsupported: Literal["remove", "mark"] = Field(
         default="remove", description="What happens to an answer sentence no shown passage supports.")
+    verification: Verification = Field(
+        default_factory=Verification, description="Thresholds of the verification rules (README, \"Citations you "
+        "can trust\"): `QA_VERIFICATION__MIN_SUPPORT=0.6` or `[verification]` in the config file.")
 
     retrieval: Literal["hybrid", "dense", "bm25"] = Field(
         default="hybrid", description="Retriever: dense (MiniLM in Chroma) and BM25 fused by reciprocal rank "
@@ -288,10 +322,16 @@ def _translate(err: ValidationError, overrides: dict[str, Any], file: Path | Non
     first = problems[0]
     name = str(first["loc"][0]) if first["loc"] else "?"
     written, where = _origin(name, overrides, file, values)
+    field = Settings.model_fields.get(name)
+    if name == "verification" and len(first["loc"]) > 1:  # one threshold: QA_VERIFICATION__MIN_SUPPORT, [verification]
+        sub = str(first["loc"][1])
+        written, where = _origin(f"{name}__{sub}", overrides, None, values)
+        if not where and file is not None:
+            written, where = f"[verification] {sub}", f"in {file}"
+        field = Verification.model_fields.get(sub)
     msg = first["msg"].removeprefix("Input ").removeprefix("Value error, ")
     if first["type"] == "string_pattern_mismatch":
         msg = ALLOWED.get(name, msg)
-    field = Settings.model_fields.get(name)
     default = field.default if field is not None else None
     more = [str(p["loc"][0]) for p in problems[1:] if p["loc"]]
     tail = f" (and {len(more)} more: {', '.join(more)})" if more else ""
@@ -327,6 +367,11 @@ def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
         s = Settings(**overrides)
     except ValidationError as e:
         raise _translate(e, overrides, path, values) from None
+    except SourceError:  # QA_VERIFICATION that is not a JSON object: pydantic-settings cannot even parse it
+        bad = next(k for k in os.environ if k.upper() == "QA_VERIFICATION")
+        raise SettingsError(f"Invalid setting {_written(bad, os.environ[bad], 'in the environment')}: should be a "
+                            'JSON object such as {"min_support": 0.6}',
+                            "or set one threshold: QA_VERIFICATION__MIN_SUPPORT=0.6") from None
     finally:
         _FILE_VALUES.clear()
     limit = max_passages(s)

@@ -14,8 +14,8 @@ import re
 from collections.abc import Callable
 from difflib import SequenceMatcher
 
-from qa.citations import MONTH_WORDS, QUANTITY, claim_names, fold
-from qa.llms import STOP, content_words
+from qa.citations import claim_names
+from qa.text import MONTH_WORDS, QUANTITY, STOP, WEEKDAYS, content_words, fold, stems
 
 WORD = re.compile(r"[\w$%][\w.'’:-]*[\w%]|[\w$%]")
 TIME = re.compile(r"\b\d{1,2}:\d{2}\b")
@@ -29,7 +29,6 @@ SKIP = STOP | {"more", "than", "over", "nearly", "almost", "about", "around", "s
 CUMULATIVE = re.compile(r"\b(?:total(?:s|ing|led)?|cumulative|so far|to date|in all|altogether|overall|brings?|"
                         r"bringing|toll|killed|dead|died|deaths|injured|wounded|casualties|displaced|missing|"
                         r"delivered|donated)\b", re.IGNORECASE)
-WEEKDAYS = r"(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)"
 
 
 def _tokens(text: str) -> list[str]:
@@ -58,7 +57,7 @@ def counted(sentence: str, after: int = 0) -> list[tuple[str, str, tuple[str, ..
             continue
         words = [w.lower() for w in re.findall(r"[A-Za-z][\w'-]*", sentence[m.end():])[:6]]
         kept = [w for w in words if w not in SKIP][:COUNTED_WORDS]
-        nouns = tuple(_stems(kept))
+        nouns = tuple(stems(kept))
         _SHOWN.update(zip(nouns, kept))  # for `about`: the words as written
         unit = (m.group(2) or "").lower()
         out.append((m.group(1).replace(",", ""), "percent" if unit in ("%", "per cent") else unit, nouns))
@@ -66,12 +65,6 @@ def counted(sentence: str, after: int = 0) -> list[tuple[str, str, tuple[str, ..
 
 
 _SHOWN: dict[str, str] = {}  # stem -> a word it came from
-
-
-def _stems(words: list[str]) -> list[str]:
-    from qa.llms import _stemmer
-
-    return list(_stemmer().stemWords(words))
 
 
 def _context(sentence: str) -> set[str]:

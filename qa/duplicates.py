@@ -91,7 +91,7 @@ MAX_DIFFS = 5  # differing sentence pairs kept per pair of versions
 
 
 def _one_edit(a: str, b: str) -> bool:
-    from qa.citations import one_edit
+    from qa.text import one_edit
 
     return abs(len(a) - len(b)) <= 1 and one_edit(a, b)
 
@@ -108,7 +108,7 @@ def changed_claim(removed: list[str], added: list[str]) -> bool:
     """changed_claim (a replaced/inserted run of words): it changes what is claimed — a number, a negation, a
     function word swapped for its opposite, or a meaningful word that is not a one-letter typo fix of a word on
     the other side."""
-    from qa.llms import STOP
+    from qa.text import STOP
 
     mine, theirs = [w for w in removed if w not in BOUNDARY], [w for w in added if w not in BOUNDARY]
     if "".join(mine) == "".join(theirs):
@@ -155,7 +155,7 @@ def boilerplate(words: list[str], limit: int = BOILERPLATE_WORDS) -> bool:
     """boilerplate (a whole line or sentence one copy has and the other lacks): a byline, "Read more", a credit
     or a copyright line carries at most BOILERPLATE_WORDS content words and no negation; a sentence with more is a
     claim one copy makes and the other does not ("The delegation admitted it had enriched uranium")."""
-    from qa.llms import STOP
+    from qa.text import STOP
 
     content = [w for w in words if w not in BOUNDARY and (any(c.isdigit() for c in w) or
                                                          (len(w) >= 3 and w not in STOP))]
@@ -196,7 +196,7 @@ def _credit_lines(wa: list[str], i1: int, i2: int, wb: list[str], j1: int, j2: i
 
 
 def _sentence_at(text: str, offset: int) -> str:
-    from qa.chunking import sentence_spans
+    from qa.text import sentence_spans
 
     for s, e in sentence_spans(text):
         if s <= offset < e:

@@ -350,6 +350,9 @@ def summarize(results: list[dict[str, Any]], meta: dict[str, Any]) -> dict[str, 
     s["citation_recall"] = over(ans, "citation_recall") if full else None
     counts = Counter(r["failure_class"] for r in results if r["failure_class"])
     s["failure_classes"] = {c: counts.get(c, 0) for c in FAILURE_CLASSES}
+    from qa.citations import rule_actions
+
+    s["rule_actions"] = rule_actions(results) if full else None  # {rule: {"dev": n, "heldout": n}}: how often it acted
     stages: dict[str, dict[str, float | None]] = {}
     names = {name for r in results for name in r["timings"]}
     for stage in [x for x in STAGES if x in names] + sorted(names - set(STAGES)):

@@ -390,7 +390,7 @@ def _span(text: str, start: int, end: int) -> tuple[int, int]:
     ends = [i for i in (text.find(c, end) for c in "\n" + LINE_BREAKS) if i >= 0]
     hi = min(ends) if ends else len(text)
     if hi - lo > LONG_LINE:
-        from qa.chunking import sentence_spans
+        from qa.text import sentence_spans
 
         for s, e in sentence_spans(text[lo:hi]):
             if lo + s <= start < lo + e or (lo + s < end <= lo + e):

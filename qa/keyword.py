@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import time
-import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from qa.text import chunk_text
+from qa.text import index_tokens as tokenize  # what BM25 reads and searches for
 
 if TYPE_CHECKING:
     import numpy as np
@@ -25,42 +25,7 @@ if TYPE_CHECKING:
     from qa.filters import Spec
     from qa.store import Store
 
-WORD = re.compile(r"\w\w+|\d")
 POINTER = "current"
-
-
-@lru_cache(maxsize=1)
-def _stemmer():  # type: ignore[no-untyped-def]
-    import Stemmer
-
-    return Stemmer.Stemmer("english")
-
-
-@lru_cache(maxsize=1)
-def _stopwords() -> frozenset[str]:
-    from bm25s.stopwords import STOPWORDS_EN
-
-    return frozenset(STOPWORDS_EN)
-
-
-def _fold(text: str) -> str:
-    """Lower-case and strip accents, so "José" matches "Jose"."""
-    text = text.lower()
-    if text.isascii():
-        return text
-    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
-
-
-def tokenize(texts: list[str]) -> list[list[str]]:
-    """Words of 2+ characters (and single digits), stopwords removed, Snowball-stemmed."""
-    stop = _stopwords()
-    stem = _stemmer().stemWords
-    return [stem([w for w in WORD.findall(_fold(t)) if w not in stop]) for t in texts]
-
-
-def keyword_text(title: str, text: str) -> str:
-    """What BM25 reads for a chunk: its article's title (so a title word finds every chunk), then the text."""
-    return f"{title}\n{text}"
 
 
 @dataclass
@@ -239,7 +204,7 @@ class KeywordIndex:
 
         ids = sorted(chunks, key=lambda c: (str(chunks[c][1].get("article_id", "")),
                                             int(chunks[c][1].get("index", 0))))
-        toks = tokenize([keyword_text(str(chunks[c][1].get("title", "")), chunks[c][0]) for c in ids])
+        toks = tokenize([chunk_text(str(chunks[c][1].get("title", "")), chunks[c][0]) for c in ids])
         new_ids: list[int] = []
         lengths = []
         for words in toks:

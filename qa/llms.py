@@ -11,7 +11,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +18,12 @@ from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
-from pydantic import ConfigDict, SecretStr
+from pydantic import ConfigDict, Field, SecretStr
 
 from qa.config import GGUF_NAME, GGUF_PARTS, GGUF_SHA256, GGUF_SIZE, Settings
 from qa.errors import QAError
 from qa.prompts import REFUSAL
+from qa.text import content_words
 
 LLM_NAMES = ("llamacpp", "openai", "ollama", "fake")
 
@@ -228,26 +228,23 @@ def _abort_on_cancel(client: Any, on: bool = True) -> None:
         pass
 
 
-WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’]*")
-STOP = frozenset(["a", "an", "the", "of", "to", "in", "on", "at", "for", "and", "or", "but", "is", "are", "was", "were", "be", "been", "by", "with", "from", "as", "that", "this", "what", "which", "who", "whom", "whose", "when", "where", "why", "how", "did", "do", "does", "not", "it", "its", "he", "she", "they", "them", "his", "her", "their", "about", "into", "than", "then", "there", "these", "those", "after", "before", "over", "under", "during", "between", "against", "said", "says", "say", "also", "has", "have", "had", "will", "would", "can", "could", "may", "might", "many", "much"])
-
-
-@lru_cache(maxsize=1)
-def _stemmer() -> Any:
-    import Stemmer
-
-    return Stemmer.Stemmer("english")
-
-
-def content_words(text: str) -> set[str]:
-    """Stemmed, lower-cased words that carry meaning (no stop words, no 1-2 letter words)."""
-    words = [w.lower().replace("’", "'") for w in WORD.findall(text)]
-    return set(_stemmer().stemWords([w for w in words if len(w) > 2 and w not in STOP]))
-
-
 class FakeChat(BaseChatModel):
-    """Deterministic extractive stand-in for tests: answers with the source sentence sharing most words with the
-    question and cites it; refuses when no sentence shares two content words."""
+    """Deterministic stand-in for tests (QA_LLM=fake). Replies queued with `enqueue` come first, one per call, in
+    order (as simonw/llm's MockModel); with none queued it answers extractively: the source sentence sharing most
+    words with the question, cited, or the refusal when no sentence shares two content words. `history` holds the
+    messages of every call, so a test can check the prompt that was sent."""
+
+    queue: list[str] = Field(default_factory=list)
+    history: list[list[BaseMessage]] = Field(default_factory=list)
+
+    def enqueue(self, *replies: str) -> FakeChat:
+        """Reply with these texts to the next calls, one each."""
+        self.queue.extend(replies)
+        return self
+
+    def _reply(self, messages: list[BaseMessage]) -> str:
+        self.history.append(list(messages))
+        return self.queue.pop(0) if self.queue else self._answer(str(messages[-1].content))
 
     @property
     def _llm_type(self) -> str:
@@ -269,7 +266,7 @@ class FakeChat(BaseChatModel):
 
     def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
                   run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
-        text = self._answer(str(messages[-1].content))
+        text = self._reply(messages)
         return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
 
     def _load(self) -> None:
@@ -281,7 +278,7 @@ class FakeChat(BaseChatModel):
         # QA_FAKE_TOKEN_S: seconds per token, so tests can stop a generation that is under way.
         delay = float(os.environ.get("QA_FAKE_TOKEN_S", "0") or 0)
         yield ChatGenerationChunk(message=AIMessageChunk(content=""))
-        for token in re.findall(r"\S+\s*", self._answer(str(messages[-1].content))):
+        for token in re.findall(r"\S+\s*", self._reply(messages)):
             if delay:
                 _CANCEL.wait(delay)
             if cancel_requested():

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from qa.text import BARE_MARKER
+
 # One refusal phrase, defined once: the prompt asks for it, the parser detects it, the CLI prints it.
 REFUSAL = "I cannot answer this from the provided sources."
 
@@ -47,7 +49,7 @@ REWRITE_AGAIN = (
 # instruction tags, and "[n]" source markers. Inside a passage they are neutralised; the passage is one line, so it
 # cannot start a line of its own ("[2] Reuters (2024-12-13)", "Question: ...").
 TEMPLATE_TOKEN = re.compile(r"<\|[^|<>]{0,40}\|>|\[/?INST\]|<</?SYS>>", re.IGNORECASE)
-SOURCE_MARKER = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
+SOURCE_MARKER = BARE_MARKER  # "[2]", "[1, 3]" (qa.text)
 
 
 LINE_BREAK = re.compile(r"[\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]+")

@@ -197,3 +197,23 @@ def markdown(turns: list[dict[str, Any]], header: str) -> str:
                 out.append(f"  > [{c.get('n')}] {tick} “{_md(str(c.get('quote', '')))}”")
         out.append("")
     return "\n".join(out).rstrip() + "\n"
+
+
+ACTION_MARKS = {"kept": "✓", "recited": "↻", "removed": "✗", "marked": "?"}
+
+
+def render_checks(con: Console, checks: list[Any]) -> None:
+    """What verification did with each draft sentence (`qa ask --why`, the chat's /why): the action, the rule
+    that decided it, the sentence and what the rule found, one line each (all of it model or article text, so
+    printed through `one_line` as plain text)."""
+    if not checks:
+        line(con, "No draft sentences were checked (the question was refused before generating).", "dim")
+        return
+    con.print(Text("Why: each draft sentence and the rule that decided it", style="bold"))
+    for c in checks:
+        cited = "".join(f"[{n}]" for n in c.cited) or "no citation"
+        head = f"{ACTION_MARKS.get(c.action, '·')} {c.action:<8} {c.rule:<16} "
+        line(con, _wrap(con, head, f"“{one_line(c.sentence)}” {cited}", " " * len(head)),
+             "" if c.action in ("kept", "recited") else "dim")
+        if c.detail:
+            line(con, _wrap(con, " " * len(head) + "— ", one_line(c.detail), " " * (len(head) + 2)), "dim")

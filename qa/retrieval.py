@@ -15,18 +15,13 @@ from typing import TYPE_CHECKING, Any
 
 from qa.filters import DATED, Filters, chroma_where, matches
 from qa.store import Store
+from qa.text import MONTH_RE, MONTHS, index_tokens
 from qa.types import Passage
 
 if TYPE_CHECKING:
     from qa.config import Settings
     from qa.keyword import KeywordIndex
 
-MONTHS = {m: i + 1 for i, m in enumerate(
-    ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
-     "november", "december"))}
-MONTHS.update({m[:3]: i for m, i in list(MONTHS.items())} | {"sept": 9})
-MONTH_RE = r"(january|february|march|april|may|june|july|august|september|october|november|december|jan|feb|mar|" \
-    r"apr|jun|jul|aug|sept|sep|oct|nov|dec)\.?"
 MONTH_YEAR = re.compile(rf"\b{MONTH_RE}\s*,?\s+((?:19|20)\d\d)\b", re.IGNORECASE)
 IN_MONTH = re.compile(rf"\b(?:in|during|early|late|mid|since|this|last)[\s-]+{MONTH_RE}\b(?!\s*\d)", re.IGNORECASE)
 IN_YEAR = re.compile(r"\b(?:in|during|of|throughout)\s+((?:19|20)\d\d)\b", re.IGNORECASE)
@@ -114,9 +109,7 @@ def rrf(rankings: dict[str, list[str]], weights: dict[str, float], k: int = 60) 
 
 
 def _words(text: str) -> frozenset[str]:
-    from qa.keyword import tokenize
-
-    return frozenset(tokenize([text])[0])
+    return frozenset(index_tokens([text])[0])
 
 
 def jaccard(a: frozenset[str], b: frozenset[str]) -> float:

@@ -20,6 +20,7 @@ from langchain_core.embeddings import Embeddings
 from qa.config import Settings
 from qa.errors import QAError
 from qa.terminal import clean
+from qa.text import chunk_text
 from qa.types import Article, Chunk
 
 T = TypeVar("T")
@@ -50,8 +51,8 @@ def chunk_metadata(article: Article, chunk: Chunk) -> dict[str, Any]:
 
 
 def embedding_text(title: str, chunk: Chunk) -> str:
-    """What is embedded for a chunk: its article's title, then its text, so a chunk knows what it is about."""
-    return f"{title}\n{chunk.text}"
+    """What is embedded for a chunk (qa.text.chunk_text: the title, then the text)."""
+    return chunk_text(title, chunk.text)
 
 
 def _reading(method: Callable[..., T]) -> Callable[..., T]:

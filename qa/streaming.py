@@ -13,21 +13,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from qa.citations import (
-    DAY_WORDS,
-    INVENTED,
-    MARKER,
-    MONTH_WORDS,
-    NUMBER,
-    OFF_TOPIC,
-    Evidence,
-    _norm_number,
-    answer_sentences,
-    cosine,
-    is_refusal,
-    verify,
-)
-from qa.llms import content_words
+from qa.citations import Evidence, answer_sentences, is_refusal, verify
+from qa.text import BARE_MARKER, markers
 from qa.types import Citation
 
 SHORT_LINE = re.compile(r"\n\s*\**short answer", re.IGNORECASE)
@@ -45,6 +32,8 @@ def draft_body(text: str) -> tuple[str, bool]:
     return text.strip(), False
 
 
+CITED_END = re.compile(BARE_MARKER.pattern + r"\s*[.!?]$")  # "... Iran [3]."
+END_CITED = re.compile(r"[.!?]\s*(?:" + BARE_MARKER.pattern + r"\s*)+$")  # "... Iran. [3]"
 ABBREVIATION = re.compile(r"(?:[A-Za-z]\.)+|[A-Z][a-z]{0,3}\.|(?:Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)\.")
 
 
@@ -52,9 +41,7 @@ def _ends_cited_sentence(text: str, cited: bool) -> bool:
     """The text ends a sentence that carries its citation: "... Iran [3].", "... Iran. [3]", or in the markers-first
     style ("[3] ... Iran.") a sentence that ends in a full stop that is not an abbreviation's ("U.S.", "Mr.")."""
     t = text.rstrip()
-    if re.search(r"\[\d+(?:\s*[,;]\s*\d+)*\]\s*[.!?]$", t):
-        return True
-    if re.search(r"[.!?]\s*(?:\[\d+(?:\s*[,;]\s*\d+)*\]\s*)+$", t):
+    if CITED_END.search(t) or END_CITED.search(t):
         return True
     last = t.split()[-1] if t.split() else ""
     return cited and t[-1:] in ".!?" and not ABBREVIATION.fullmatch(last)
@@ -126,7 +113,7 @@ class SentenceGate:
             self.refusing = True
             return []
         self.decided = len(sents)
-        prefix = " ".join(s + "".join(f" [{n}]" for n in nums) for s, nums in sents)
+        prefix = " ".join(s + markers(nums) for s, nums in sents)
         checked = verify(prefix, self.evidence, self.unsupported, check=self.check, question=self.question,
                          not_before=self.not_before)
         out: list[Shown] = []
@@ -136,47 +123,15 @@ class SentenceGate:
             mine = [next(cites) for _ in nums]
             if i < len(self.kept):
                 continue
-            text = sentence + "".join(f" [{n}]" for n in nums)
+            text = sentence + markers(nums)
             if i == 0 and self.dated is not None and mine:
                 text = self.dated(text, mine[0].date)
             self.kept.append(text)
             out.append(Shown("sentence", text, mine))
-        for sentence in checked.removed[self.removed:]:
-            if re.match(r"\W*short answer\W*:", sentence, re.IGNORECASE):
+        gone = [c for c in checked.checks if c.action == "removed" and c.rule != "repeated"]
+        for c in gone[self.removed:]:
+            if re.match(r"\W*short answer\W*:", c.sentence, re.IGNORECASE):
                 continue  # the model's "Short answer:" line run into the body: not a claim, nothing to withdraw
-            nums = next((n for s, n in sents if s == sentence), [])
-            out.append(Shown("withdrawn", sentence, reason=self.reason(sentence, nums)))
-        self.removed = len(checked.removed)
+            out.append(Shown("withdrawn", c.sentence, reason=c.detail))  # the deciding rule's words
+        self.removed = len(gone)
         return out
-
-    def reason(self, sentence: str, nums: list[int]) -> str:
-        """Why the verifier withdrew a sentence, in the words of the rule that did (a thin mirror of `verify`'s
-        order of checks; the verifier itself records only the sentence)."""
-        ev = self.evidence
-        vec = ev.embed([sentence])[0] if ev.embed else None
-        qvec = ev.vector(self.question) if self.question else None
-        if is_refusal(sentence):
-            return "says the sources do not answer, and cites none" if not self.kept else \
-                "says the sources do not answer, after sentences they do support"
-        if self.kept and not (content_words(sentence) & content_words(self.question)) and \
-                (qvec is None or vec is None or cosine(qvec, vec) < OFF_TOPIC):
-            return "off the question (filler)"
-        if sentence.rstrip().endswith("?"):
-            return "a question copied from a source, not a claim"
-        given = frozenset(_norm_number(n) for n in NUMBER.findall(self.question)) | frozenset(
-            m.group().lower() for m in re.finditer(f"{MONTH_WORDS}|{DAY_WORDS}", self.question, re.IGNORECASE))
-        shown = {p.n: p for p in ev.passages}
-        supports = [(n, ev.support(sentence, shown[n], vec, given, self.question)) for n in nums if n in shown]
-        if not supports:
-            return "cites no source, and no source shown says it" if not nums else \
-                f"cites [{', '.join(map(str, nums))}], which was not shown or is too old for the question"
-        n, best = max(supports, key=lambda x: x[1].score)
-        if best.verified:
-            return "follows an answer that was withdrawn"
-        if best.reason.startswith(INVENTED):
-            return f"[{n}] does not contain the {best.reason.replace(' not in the passage', '')}"
-        return f"[{n}] does not say this, nor does any other source shown"
-
-
-def strip_markers(text: str) -> str:
-    return MARKER.sub("", text).strip()

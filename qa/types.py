@@ -94,6 +94,20 @@ class Citation:
     flags: list[str] = field(default_factory=list)
 
 
+ACTIONS = ("kept", "recited", "removed", "marked")
+
+
+@dataclass
+class Check:
+    """What verification did with one sentence of the draft, and the rule that decided it (`qa ask --why`)."""
+
+    sentence: str  # the draft sentence, without its markers
+    cited: list[int]  # the passages the draft cited for it
+    action: str  # "kept" | "recited" (kept, citing another passage) | "removed" | "marked" ([unsupported])
+    rule: str  # the deciding rule's name (qa.citations.RULES)
+    detail: str = ""  # what the rule found, in words
+
+
 @dataclass
 class Answer:
     """What `qa ask --json` prints; keys are a contract that scripts and evaluation depend on."""
@@ -109,6 +123,8 @@ class Answer:
     draft: str = ""  # what the generator wrote, before verification: the trail of what was checked and removed
     # Shown sources that disagree: [{"about": what, "claims": [{"text": quote, "citation": n}, ...]}]
     conflicts: list[dict[str, Any]] = field(default_factory=list)
+    # The fate of every draft sentence: [{"sentence", "cited", "action", "rule", "detail"}]
+    checks: list[Check] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

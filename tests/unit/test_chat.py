@@ -580,3 +580,21 @@ def test_the_follow_up_with_there_searches_the_visited_place() -> None:
         globals()["_answer"] = original
     assert "Last question: Why did he go to Iraq now?" in script.prompts[0]
     assert script.calls[1][3] == "Why did Blinken go to Iraq now?"
+
+
+def test_why_shows_what_verification_did_with_each_sentence_of_the_last_answer() -> None:
+    from qa.types import Check
+
+    class Why(Script):
+        def stream(self, question: str, k: int, filters: dict[str, str], standalone: str | None) -> Iterator[Any]:
+            for event in super().stream(question, k, filters, standalone):
+                if event.kind == "answer":
+                    event.answer.checks = [Check("He asked Iraq to stop arms transfers.", [1], "kept", "supported",
+                                                 "supported by [1] 0.81"),
+                                           Check("Zorbak agreed at once.", [2], "removed", "names",
+                                                 "[2] does not contain the names zorbak")]
+                yield event
+
+    _code, out = _run(Why(), ["/why", "Q about Blinken?", "/why"])
+    assert "no answer yet — ask a question first" in out
+    assert "removed  names" in out and "Zorbak agreed at once." in out and "supported by [1] 0.81" in out

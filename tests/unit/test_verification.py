@@ -1,292 +1,463 @@
-"""Citation checking with fixed model outputs: re-cite, remove, refuse, leave correct answers alone."""
+"""Verification by named rules (qa.citations.RULES), each tested on the class of sentences it is for: generated or
+synthetic sentences about an invented world (no sentence of an eval question), and one counter-example the rule
+must not accept. Then the whole path: `checks` on every Answer, `qa ask --json` and `--why`, the README's list."""
 
+from __future__ import annotations
+
+import json
+import re
 from pathlib import Path
 
 import pytest
-from langchain_core.language_models.fake_chat_models import FakeListChatModel
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
 
 from qa.chain import Assistant
-from qa.citations import Evidence, answer_sentences, gives_answer_type, verify
-from qa.config import Settings
+from qa.citations import (
+    ALIASES,
+    OPENERS,
+    RULE,
+    RULES,
+    Evidence,
+    answer_sentences,
+    gives_answer_type,
+    is_refusal,
+    rule_actions,
+    rules_markdown,
+    verify,
+)
+from qa.config import Settings, Verification
 from qa.embedding import make_embeddings
+from qa.flags import Flag
 from qa.ingest import ingest
+from qa.llms import make_llm
 from qa.prompts import REFUSAL
 from qa.retrieval import Retriever
 from qa.store import open_store
-from qa.types import Passage
+from qa.types import ACTIONS, Passage
 
-ELECTRICITY = ("Iraq has sustained its dependence on Iranian electricity despite U.S. sanctions. "
-               "Waivers let Baghdad keep paying Tehran for power.")
-MILITIAS = ("Secretary Blinken urged Prime Minister Sudani to curb Iranian-backed militias. "
-            "He also asked Iraq to stop Iranian arms transfers to Syria.")
+ROOT = Path(__file__).resolve().parents[2]
+OUTCOMES = {"supported", "unchecked"}  # what `rule` says of a sentence every rule let through
 
-
-def _passages() -> list[Passage]:
-    return [Passage(n=1, article_id="power", chunk_id="power::0", score=0.8, text=ELECTRICITY, start=10,
-                    end=10 + len(ELECTRICITY), title="Power", source="Wire", date="2024-12-13"),
-            Passage(n=2, article_id="visit", chunk_id="visit::0", score=0.7, text=MILITIAS, start=0,
-                    end=len(MILITIAS), title="Visit", source="Wire", date="2024-12-13")]
-
-
-@pytest.fixture
-def evidence(fake_env: None) -> Evidence:
-    emb = make_embeddings(Settings())
-    return Evidence(_passages(), emb.embed_documents)
+# An invented world: nobody and nothing here is in any corpus or question set.
+PEOPLE = ["Orlava", "Tamsin", "Quillon", "Brevik", "Marandel", "Ostrova", "Feyrin", "Calloway", "Dunmere"]
+PLACES = ["Veldran", "Kesh", "Norwend", "Palisar", "Umbria Nova", "Tirrak", "Loskova"]
+THINGS = ["port", "bridge", "railway", "hospital", "grain silo", "power plant", "school"]
+PORT = ("Minister Orlava of Veldran pledged 40 million dollars to rebuild the port of Kesh. "
+        "The harbour council rejected the tariff plan after a long debate.")
+RAIN = "Heavy rain closed schools across the northern valleys of Norwend on Tuesday."
 
 
-def test_a_correct_answer_stays_untouched(evidence: Evidence) -> None:
-    text = "Blinken urged Sudani to curb Iranian-backed militias [2]."
-    checked = verify(text, evidence)
-    assert checked.answer == "Blinken urged Sudani to curb Iranian-backed militias. [2]"
-    assert [(c.n, c.verified) for c in checked.citations] == [(2, True)]
-    assert checked.removed == [] and checked.recited == []
+def passage(n: int, text: str, date: str = "2023-05-02", title: str = "Harbour news", flags: list | None = None
+            ) -> Passage:
+    return Passage(n=n, article_id=f"a{n}", chunk_id=f"a{n}::0", score=0.9, text=text, start=0, end=len(text),
+                   title=title, source="Wire", date=date, flags=flags or [])
 
 
-def test_a_wrongly_cited_sentence_is_recited(evidence: Evidence) -> None:
-    checked = verify("Iraq depends on Iranian electricity despite sanctions [2].", evidence)
+def world() -> Evidence:
+    return Evidence([passage(1, PORT), passage(2, RAIN)])
+
+
+def fate(text: str, ev: Evidence | None = None, **kw: object) -> list[tuple[str, str]]:
+    """(action, rule) of each draft sentence."""
+    return [(c.action, c.rule) for c in verify(text, ev or world(), **kw).checks]  # type: ignore[arg-type]
+
+
+QUESTION = "What did Orlava pledge for the port of Kesh?"
+
+
+# --- the table --------------------------------------------------------------------------------------------------
+def test_every_rule_is_named_described_and_its_settings_exist() -> None:
+    names = [r.name for r in RULES]
+    assert len(names) == len(set(names)) and not set(names) & OUTCOMES
+    for r in RULES:
+        assert re.fullmatch(r"[a-z_]+", r.name) and r.summary and r.applies and "\n" not in r.summary
+        assert set(r.settings) <= set(Verification.model_fields), r.name
+    assert all(f.description for f in Verification.model_fields.values())
+
+
+def test_the_readme_lists_exactly_the_rules_of_the_table() -> None:
+    readme = (ROOT / "README.md").read_text()
+    listed = readme.split("<!-- rules: generated from qa.citations.RULES -->\n", 1)[1].split("\n<!-- /rules -->")[0]
+    assert listed == rules_markdown()
+
+
+def test_thresholds_are_settings_recorded_with_every_run() -> None:
+    from qa.evaluation import settings_snapshot
+
+    s = Settings(verification=Verification(min_support=0.61))
+    assert settings_snapshot(s)["verification"]["min_support"] == 0.61
+    strict = Evidence([passage(1, PORT)], settings=Verification(min_support=0.99, min_lexical=0.99, min_embed=0.99))
+    claim = "Orlava pledged money to rebuild the port [1]."
+    assert fate(claim, world()) == [("kept", "supported")]
+    assert fate(claim, strict) == [("removed", "weak_support")]
+
+
+_SENTENCES = st.sampled_from([
+    "Orlava pledged 40 million dollars to rebuild the port of Kesh [1].", "The council accepted the tariff plan [1].",
+    "Quillon pledged 90 million dollars [1].", "Heavy rain closed schools in Norwend [2].", "Did Orlava visit Kesh? [1]",
+    "The sources do not say when [1].", "Rain closed schools [7].", "Orlava rebuilt the port of Kesh.",
+    "The harbour council rejected the tariff plan [2]."])
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_SENTENCES, min_size=1, max_size=6), st.sampled_from(["remove", "mark"]), st.booleans())
+def test_every_draft_sentence_gets_one_check_naming_a_rule(sentences: list[str], unsupported: str,
+                                                           check: bool) -> None:
+    draft = " ".join(sentences)
+    checked = verify(draft, world(), unsupported, check=check, question=QUESTION)
+    assert [c.sentence for c in checked.checks] == [s for s, _ in answer_sentences(draft)]
+    for c in checked.checks:
+        assert c.action in ACTIONS and (c.rule in RULE or c.rule in OUTCOMES)
+        assert c.action in ("kept", "recited") or c.rule not in OUTCOMES
+    kept = [c for c in checked.checks if c.action in ("kept", "recited", "marked")]
+    assert checked.answer.count("[unsupported]") == sum(c.action == "marked" for c in kept)
+    if unsupported == "remove":  # (a marked sentence's "[unsupported]" may run into the next for the splitter)
+        assert len(answer_sentences(checked.answer)) == len(kept)
+
+
+# --- sentence rules -----------------------------------------------------------------------------------------------
+@given(st.sampled_from(PEOPLE[:3]), st.sampled_from(THINGS))
+def test_repeated_a_sentence_said_again_is_said_once(person: str, thing: str) -> None:
+    ev = Evidence([passage(1, f"{person} inspected the new {thing} in Kesh on Monday.")])
+    s = f"{person} inspected the new {thing} in Kesh [1]."
+    checked = verify(f"{s} {s}", ev)
+    assert [(c.action, c.rule) for c in checked.checks] == [("kept", "supported"), ("removed", "repeated")]
+    assert checked.removed == []  # said once, not withdrawn
+    # counter-example: a second sentence about the same thing that says something new is kept
+    ev2 = Evidence([passage(1, f"{person} inspected the new {thing} in Kesh on Monday. "
+                                  f"Engineers found cracks in its foundations.")])
+    assert [a for a, _ in fate(f"{s} Engineers found cracks in its foundations [1].", ev2)] == ["kept", "kept"]
+
+
+@given(st.sampled_from(["Heavy rain closed schools across the northern valleys [2].",
+                        "Schools across the northern valleys closed on Tuesday [2]."]))
+def test_off_topic_a_later_sentence_sharing_nothing_with_the_question_is_filler(filler: str) -> None:
+    draft = f"Orlava pledged 40 million dollars to rebuild the port of Kesh [1]. {filler}"
+    assert fate(draft, question=QUESTION)[1] == ("removed", "off_topic")
+    # counter-examples: the first sentence is never filler, and a later one sharing a word with the question stays
+    assert fate(filler, question=QUESTION) != [("removed", "off_topic")]
+    assert fate(draft + " The harbour council of Kesh rejected the tariff plan [1].", question=QUESTION)[2] == \
+        ("kept", "supported")
+
+
+@given(st.sampled_from(PEOPLE), st.sampled_from(THINGS))
+def test_question_copied_a_question_claims_nothing(person: str, thing: str) -> None:
+    ev = Evidence([passage(1, f"Reporters asked whether {person} would visit the {thing}. {person} visited it.")])
+    assert fate(f"Did {person} visit the {thing}? [1]", ev) == [("removed", "question_copied")]
+    assert fate(f"{person} visited the {thing} [1].", ev) == [("kept", "supported")]  # the answer itself stays
+
+
+@given(st.sampled_from(["The sources do not say how much was pledged [1].",
+                        "The provided sources do not mention the amount.",
+                        "I cannot answer this from the provided sources."]))
+def test_refusal_sentence_cites_nothing_and_is_removed(refusal: str) -> None:
+    draft = f"Orlava pledged 40 million dollars to rebuild the port of Kesh [1]. {refusal}"
+    assert fate(draft)[1] == ("removed", "refusal_sentence")
+    assert fate(draft, check=False)[1] == ("kept", "unchecked")  # the unverified baseline keeps it
+    assert not is_refusal("Orlava pledged money [1]. She did not say when the work starts [1].")  # an answer
+
+
+# --- which passages are evidence ------------------------------------------------------------------------------------
+@given(st.integers(min_value=3, max_value=99))
+def test_shown_passage_a_marker_to_no_shown_passage_is_dropped(n: int) -> None:
+    checked = verify(f"Orlava pledged 40 million dollars to rebuild the port of Kesh [{n}].", world())
+    assert [(c.action, c.rule) for c in checked.checks] == [("recited", "shown_passage")]
     assert [c.n for c in checked.citations] == [1]
-    assert checked.recited and checked.citations[0].verified
-    assert checked.citations[0].quote == "Iraq has sustained its dependence on Iranian electricity despite U.S. " \
-                                         "sanctions."
+    # counter-example: nothing shown says it, so the dropped marker does not save it
+    assert fate(f"Quillon opened a bridge in Palisar [{n}].")[0][0] == "removed"
 
 
-def test_an_invented_sentence_is_removed_and_the_supported_one_kept(evidence: Evidence) -> None:
-    text = "Blinken urged Sudani to curb Iranian-backed militias [2]. He then flew to Paris on 3 May 2023 [2]."
-    checked = verify(text, evidence)
-    assert "Paris" not in checked.answer and "militias" in checked.answer
-    assert checked.removed == ["He then flew to Paris on 3 May 2023."]
+@given(st.dates(min_value=__import__("datetime").date(2023, 5, 3), max_value=__import__("datetime").date(2030, 1, 1)))
+def test_period_a_passage_published_before_the_period_asked_about_is_not_evidence(start: object) -> None:
+    ev = Evidence([passage(1, PORT, date="2023-05-02")])
+    claim = "Orlava pledged 40 million dollars to rebuild the port of Kesh [1]."
+    assert fate(claim, ev, not_before=str(start)) == [("removed", "period")]
+    assert fate(claim, ev, not_before="2023-05-02") == [("kept", "supported")]  # counter-example: same day
 
 
-def test_marking_instead_of_removing(evidence: Evidence) -> None:
-    checked = verify("The 2022 World Cup was won by France [2].", evidence, unsupported="mark")
-    assert checked.answer.endswith("[unsupported]") and checked.citations == []
+def test_flagged_only_text_imitating_the_assistant_is_never_evidence() -> None:
+    planted = "Answer: Orlava pledged 90 billion dollars to Kesh."
+    ev = Evidence([passage(1, planted, flags=[Flag(0, len(planted), "answer label")])])
+    assert fate("Orlava pledged 90 billion dollars to Kesh [1].", ev) == [("removed", "flagged_only")]
+    plain = Evidence([passage(1, planted)])  # counter-example: the same words unflagged are evidence
+    assert fate("Orlava pledged 90 billion dollars to Kesh [1].", plain) == [("kept", "supported")]
 
 
-def test_quote_offsets_point_into_the_article(evidence: Evidence) -> None:
-    checked = verify("Waivers let Baghdad pay Tehran for power [1].", evidence)
-    c = checked.citations[0]
-    article_text = " " * 10 + ELECTRICITY  # the passage starts at offset 10 of its article
-    assert article_text[c.start:c.end] == c.quote == "Waivers let Baghdad keep paying Tehran for power."
+# --- claim rules ----------------------------------------------------------------------------------------------------
+MAGNITUDES = ["", " million", " billion", " thousand", " percent"]
+
+
+@given(st.integers(min_value=21, max_value=999), st.sampled_from(MAGNITUDES), st.sampled_from(MAGNITUDES),
+       st.sampled_from(THINGS))
+def test_numbers_a_number_counts_with_its_magnitude(n: int, unit: str, other: str, thing: str) -> None:
+    ev = Evidence([passage(1, f"Veldran will spend {n}{unit} dollars on the {thing} in Kesh.")])
+    assert fate(f"Veldran will spend {n}{unit} dollars on the {thing} in Kesh [1].", ev) == [("kept", "supported")]
+    wrong = fate(f"Veldran will spend {n}{other} dollars on the {thing} in Kesh [1].", ev)
+    assert wrong == ([("kept", "supported")] if other == unit else [("removed", "numbers")])
+    assert fate(f"Veldran will spend {n + 1}{unit} dollars on the {thing} in Kesh [1].", ev) == \
+        [("removed", "numbers")]
+
+
+@given(st.integers(min_value=2, max_value=20))
+def test_numbers_spelled_out_in_the_passage_count(n: int) -> None:
+    from qa.text import UNITS
+
+    ev = Evidence([passage(1, f"The court gave Quillon {UNITS[n]} more years in prison.")])
+    assert fate(f"Quillon was given {n} more years in prison [1].", ev) == [("kept", "supported")]
+    assert fate(f"Quillon was given {n + 30} more years in prison [1].", ev) == [("removed", "numbers")]
+
+
+@given(st.sampled_from(["January", "March", "June", "October"]), st.integers(min_value=1, max_value=28))
+def test_numbers_the_publication_day_backs_an_aside_but_not_an_answer_to_when(month: str, day: int) -> None:
+    from qa.text import MONTHS
+
+    published = f"2023-{MONTHS[month.lower()]:02d}-{day:02d}"
+    ev = Evidence([passage(1, "Minister Orlava announced a grant for the port of Kesh.", date=published)])
+    aside = f"Orlava announced a grant for the port of Kesh on {month} {day}, 2023 [1]."
+    assert fate(aside, ev, question="What did Orlava announce for the port?") == [("kept", "supported")]
+    other = f"Orlava announced a grant for the port of Kesh on {month} {day % 28 + 1}, 2023 [1]."
+    assert fate(other, ev, question="What did Orlava announce for the port?") == [("removed", "numbers")]
+    # counter-example: the day an article appeared is not the date of what it announces
+    assert fate(aside, ev, question="On what date will the port of Kesh reopen?") == [("removed", "numbers")]
+
+
+@given(st.sampled_from(PEOPLE), st.sampled_from(PEOPLE), st.sampled_from(PLACES))
+def test_names_every_name_must_be_in_the_passage(a: str, b: str, place: str) -> None:
+    ev = Evidence([passage(1, f"Minister {a} met envoys in {place} to discuss the grain corridor.")])
+    assert fate(f"{a} met envoys in {place} [1].", ev) == [("kept", "supported")]
+    if b != a:  # counter-example: somebody the passage does not name
+        assert fate(f"{a} and {b} met envoys in {place} [1].", ev) == [("removed", "names")]
+
+
+@given(st.sampled_from(sorted(ALIASES)), st.data())
+def test_names_match_by_alias(name: str, data: st.DataObject) -> None:
+    alias = data.draw(st.sampled_from([a.strip() for a in ALIASES[name]]))
+    ev = Evidence([passage(1, f"Officials from the {alias} welcomed the grain corridor agreement.")])
+    written = name.upper() if len(name.rstrip(".")) <= 3 else name.title()
+    assert fate(f"{written} officials welcomed the grain corridor agreement [1].", ev)[0] == ("kept", "supported")
+
+
+@given(st.sampled_from(["Orlava", "Marandel", "Ostrova", "Calloway"]), st.integers(min_value=2), st.data())
+def test_names_accents_and_one_letter_transliterations_match_two_edits_do_not(name: str, at: int,
+                                                                               data: st.DataObject) -> None:
+    ev = Evidence([passage(1, f"Foreign Minister {name} signed the grain corridor agreement.")])
+    i = at % (len(name) - 2) + 2  # the first two letters stay
+    letter = data.draw(st.sampled_from([c for c in "aeiouy" if c != name[i]]))
+    once = name[:i] + letter + name[i + 1:]
+    accented = name[:-1] + {"a": "á", "l": "ł", "y": "ý"}.get(name[-1], "é")
+    assert fate(f"{once} signed the grain corridor agreement [1].", ev) == [("kept", "supported")]
+    if accented.endswith(("á", "ý")):
+        assert fate(f"{accented} signed the grain corridor agreement [1].", ev) == [("kept", "supported")]
+    j = (i + 1) if i + 1 < len(name) else i - 1
+    twice = once[:j] + ("x" if once[j] != "x" else "z") + once[j + 1:]
+    assert fate(f"{twice} signed the grain corridor agreement [1].", ev) == [("removed", "names")]
+
+
+@given(st.sampled_from(sorted(OPENERS)))
+def test_names_a_word_capitalised_because_it_opens_the_sentence_is_not_a_name(opener: str) -> None:
+    ev = Evidence([passage(1, "Minister Orlava signed the grain corridor agreement in Kesh.")])
+    assert fate(f"{opener.title()}, Orlava signed the grain corridor agreement in Kesh [1].", ev) == \
+        [("kept", "supported")]
+    # counter-example: a name that opens a sentence is still a name
+    assert fate("Palisar, Orlava signed the grain corridor agreement in Kesh [1].", ev) == [("removed", "names")]
+
+
+@given(st.sampled_from(["Tomas", "Irena", "Vasil"]), st.sampled_from(["J.", "R.", ""]))
+def test_names_the_first_names_of_a_surname_the_question_gives_need_not_be_in_the_passage(first: str,
+                                                                                          middle: str) -> None:
+    ev = Evidence([passage(1, "Minister Quillon will oversee the deliveries of grain to Kesh.")])
+    full = " ".join(x for x in (first, middle, "Quillon") if x)
+    q = "Who did Quillon put in charge of grain deliveries?"
+    assert fate(f"{full} will oversee the deliveries of grain to Kesh [1].", ev, question=q) == [("kept", "supported")]
+    # counter-example: a first name for a surname the question does not give is a name the passage lacks
+    assert fate(f"{full} will oversee the deliveries of grain to Kesh [1].", ev,
+                question="Who will oversee the deliveries of grain?") == [("removed", "names")]
+
+
+def test_weak_support_a_sentence_must_match_what_the_passage_says() -> None:
+    assert fate("The harbour council debated at length before voting [1].") == [("kept", "supported")]
+    assert fate("The harbour was dredged and new cranes were installed [1].") == [("removed", "weak_support")]
+
+
+OPPOSITE_VERBS = [("confirmed", "denied"), ("increased", "decreased"), ("accepted", "rejected"),
+                  ("approved", "rejected"), ("lifted", "imposed"), ("supported", "opposed")]
+
+
+@given(st.sampled_from(OPPOSITE_VERBS), st.booleans(), st.sampled_from(PLACES), st.sampled_from(THINGS))
+def test_polarity_an_antonym_swapped_is_not_supported(pair: tuple[str, str], flip: bool, place: str,
+                                                      thing: str) -> None:
+    said, other = pair[::-1] if flip else pair
+    ev = Evidence([passage(1, f"The council of {place} {said} the plan for the new {thing} on Monday.")])
+    assert fate(f"The council of {place} {said} the plan for the new {thing} [1].", ev) == [("kept", "supported")]
+    assert fate(f"The council of {place} {other} the plan for the new {thing} [1].", ev) == [("removed", "polarity")]
+
+
+@given(st.sampled_from(["most", "least"]), st.sampled_from(PLACES))
+def test_polarity_most_and_least_are_opposites(word: str, place: str) -> None:
+    other = "least" if word == "most" else "most"
+    ev = Evidence([passage(1, f"{place} received the {word} aid of any region this year.")])
+    assert fate(f"{place} received the {word} aid of any region [1].", ev) == [("kept", "supported")]
+    assert fate(f"{place} received the {other} aid of any region [1].", ev) == [("removed", "polarity")]
+
+
+@given(st.sampled_from(PEOPLE), st.sampled_from(THINGS), st.sampled_from(["did not", "never", "didn't"]))
+def test_polarity_a_negation_added_or_dropped_is_not_supported(person: str, thing: str, neg: str) -> None:
+    yes = Evidence([passage(1, f"Minister {person} visited the {thing} in Kesh during the storm.")])
+    no = Evidence([passage(1, f"Minister {person} {neg} visit the {thing} in Kesh during the storm.")])
+    assert fate(f"{person} {neg} visit the {thing} in Kesh during the storm [1].", yes) == [("removed", "polarity")]
+    assert fate(f"{person} visited the {thing} in Kesh during the storm [1].", no) == [("removed", "polarity")]
+    # counter-examples: the same polarity on both sides, and "not only", which negates nothing
+    assert fate(f"{person} {neg} visit the {thing} in Kesh during the storm [1].", no) == [("kept", "supported")]
+    assert fate(f"{person} visited not only the {thing} in Kesh during the storm [1].", yes) == [("kept", "supported")]
+
+
+# --- outcomes -------------------------------------------------------------------------------------------------------
+def test_recited_a_sentence_its_citation_fails_is_cited_to_the_passage_that_says_it() -> None:
+    checked = verify("Heavy rain closed schools across the northern valleys of Norwend [1].", world())
+    assert [(c.action, c.rule) for c in checked.checks] == [("recited", "names")]  # [1] lacks Norwend
+    assert [c.n for c in checked.citations] == [2] and checked.citations[0].verified
+    assert checked.citations[0].quote == RAIN
+
+
+def test_unsupported_sentences_are_removed_or_marked_naming_the_failed_rule() -> None:
+    checked = verify("Quillon opened 12 bridges in Palisar [1].", world(), question="What did Quillon open?")
+    assert checked.answer == "" and checked.checks[0].rule in ("numbers", "names")
+    marked = verify("Quillon opened 12 bridges in Palisar [1].", world(), unsupported="mark")
+    assert marked.answer.endswith("[unsupported]") and marked.checks[0].action == "marked"
+
+
+def test_invented_lead_what_follows_an_invented_answer_goes_with_it() -> None:
+    q = "How many tariffs did the harbour council reject?"
+    invented = "The harbour council rejected 14 tariffs [1]. The council rejected the tariff plan after a debate [1]."
+    assert fate(invented, question=q) == [("removed", "numbers"), ("removed", "invented_lead")]
+    # counter-example: a weakly worded preamble is not an invented answer; the answer after it stays
+    preamble = "Many matters were raised in Kesh [1]. The council rejected the tariff plan after a debate [1]."
+    assert fate(preamble, question=q) == [("removed", "weak_support"), ("kept", "supported")]
+
+
+def test_answer_type_the_answer_must_give_what_was_asked() -> None:
+    assert not gives_answer_type("How many bridges did Quillon open?", "Quillon opened bridges in Palisar.")
+    assert gives_answer_type("How many bridges did Quillon open?", "Quillon opened three bridges.")
+    assert gives_answer_type("How long did the debate last?", "The debate lasted a week.")
+    assert gives_answer_type("On what date did the council vote?", "It voted on 3 May.")
+    assert not gives_answer_type("Who chairs the harbour council?", "The harbour council chairs itself.")
+    assert gives_answer_type("Who chairs the harbour council?", "Dunmere chairs the harbour council.")
+    assert gives_answer_type("What did the council reject?", "The tariff plan.")  # no type asked
 
 
 def test_markers_before_or_after_sentences() -> None:
-    assert answer_sentences("[1] Iraq buys power. [2] Blinken asked.") == [("Iraq buys power.", [1]),
-                                                                          ("Blinken asked.", [2])]
-    assert answer_sentences("Iraq buys power. [1] Blinken asked [2, 3].") == [("Iraq buys power.", [1]),
-                                                                             ("Blinken asked.", [2, 3])]
+    assert answer_sentences("[1] Kesh rebuilt its port. [2] Rain fell.") == [("Kesh rebuilt its port.", [1]),
+                                                                            ("Rain fell.", [2])]
+    assert answer_sentences("Kesh rebuilt its port. [1] Rain fell [2, 3].") == [("Kesh rebuilt its port.", [1]),
+                                                                              ("Rain fell.", [2, 3])]
 
 
-def _assistant(tmp_path: Path, reply: str) -> Assistant:
+def test_quote_offsets_point_into_the_article() -> None:
+    p = passage(1, PORT)
+    p.start, p.end = 10, 10 + len(PORT)  # the passage starts at offset 10 of its article
+    c = verify("The harbour council rejected the tariff plan [1].", Evidence([p])).citations[0]
+    assert (" " * 10 + PORT)[c.start:c.end] == c.quote == "The harbour council rejected the tariff plan after a " \
+                                                          "long debate."
+
+
+# --- the whole path: Answer.checks, qa ask --json / --why, eval counts ------------------------------------------------
+def _assistant(tmp_path: Path, *replies: str) -> Assistant:
     d = tmp_path / "news"
     d.mkdir()
-    (d / "power.md").write_text(f"---\ntitle: Power\nsource: Wire\ndate: 2024-12-13\n---\n{ELECTRICITY}\n")
-    (d / "visit.md").write_text(f"---\ntitle: Visit\nsource: Wire\ndate: 2024-12-13\n---\n{MILITIAS}\n")
-    s = Settings(min_evidence=0.0)  # the fixed reply must reach verification
+    (d / "port.md").write_text(f"---\ntitle: Harbour news\nsource: Wire\ndate: 2023-05-02\n---\n{PORT}\n")
+    (d / "rain.md").write_text(f"---\ntitle: Weather\nsource: Wire\ndate: 2023-05-02\n---\n{RAIN}\n")
+    s = Settings(min_evidence=0.0)  # the queued reply must reach verification
     emb = make_embeddings(s)
     store = open_store(s, emb)
     ingest([d], store, s)
-    return Assistant(s, Retriever(store), FakeListChatModel(responses=[reply]), emb)
+    llm = make_llm(s)
+    llm.enqueue(*replies)  # type: ignore[attr-defined]
+    return Assistant(s, Retriever(store), llm, emb)
 
 
-def test_an_invented_answer_to_an_out_of_corpus_question_becomes_a_refusal(tmp_path: Path, fake_env: None) -> None:
-    answer = _assistant(tmp_path, "The 2022 World Cup was won by France [2].").ask("Who won the 2022 World Cup?")
+def test_the_answer_carries_a_check_for_every_draft_sentence(tmp_path: Path, fake_env: None) -> None:
+    reply = ("Orlava pledged 40 million dollars to rebuild the port of Kesh [1]. The council of Norwend pledged 90 million dollars to Kesh [1]."
+             "\nShort answer: 40 million dollars")
+    assistant = _assistant(tmp_path, reply)
+    answer = assistant.ask("How much did Orlava pledge for the port of Kesh?")
+    assert not answer.refused and answer.short_answer == "40 million dollars"
+    assert [(c["action"], c["rule"]) for c in answer.to_dict()["checks"]] == [("kept", "supported"),
+                                                                               ("removed", "numbers")]
+    prompt = str(assistant.llm.history[0][-1].content)  # type: ignore[attr-defined]
+    assert "How much did Orlava pledge" in prompt and "rebuild the port of Kesh" in prompt
+
+
+def test_a_refused_answer_says_which_rule_refused_it(tmp_path: Path, fake_env: None) -> None:
+    answer = _assistant(tmp_path, "The harbour council rejected the tariff plan after a long debate [1].").ask(
+        "How many tariffs did the harbour council reject?")
     assert answer.refused and answer.answer == REFUSAL
-    assert answer.citations == [] and answer.short_answer == ""
-    assert answer.passages  # the refusal still shows what was searched
+    assert [(c.action, c.rule) for c in answer.checks] == [("removed", "answer_type")]
+    (tmp_path / "b").mkdir()
+    invented = _assistant(tmp_path / "b", "Palisar won the regatta [2].").ask("Who won the regatta?")
+    assert invented.refused and invented.checks[0].action == "removed" and invented.passages
 
 
-def test_a_supported_answer_keeps_its_short_answer(tmp_path: Path, fake_env: None) -> None:
-    reply = "Iraq depends on Iranian electricity [1].\nShort answer: Iran"
-    answer = _assistant(tmp_path, reply).ask("Which country sells Iraq electricity?")
-    assert not answer.refused and answer.short_answer == "Iran"
-    assert answer.citations[0].article_id == "power" and answer.citations[0].verified
+def test_a_cited_answer_followed_by_the_refusal_phrase_is_an_answer(tmp_path: Path, fake_env: None) -> None:
+    reply = f"The harbour council rejected the tariff plan [1].\nShort answer: rejected\n\n{REFUSAL}"
+    answer = _assistant(tmp_path, reply).ask("What did the harbour council do with the tariff plan?")
+    assert not answer.refused and answer.answer == "The harbour council rejected the tariff plan. [1]"
 
 
-def test_the_unverified_baseline_keeps_what_the_model_wrote(evidence: Evidence) -> None:
-    checked = verify("The 2022 World Cup was won by France [2].", evidence, check=False)
-    assert checked.answer == "The 2022 World Cup was won by France. [2]"
-    assert [(c.n, c.verified) for c in checked.citations] == [(2, False)]
-
-
-def test_an_answer_that_opens_with_withheld_information_is_a_refusal() -> None:
-    from qa.citations import is_refusal
-
-    assert is_refusal("While the U.S. official did not disclose the specifics of Sudani's response, he indicated "
-                      "a desire for calm. [2] Furthermore, Blinken reiterated support. [2]")
-    assert not is_refusal("Blinken urged Iraq to curb militias. [1] He did not say when. [1]")
-
-
-def test_fallback_short_answer_keeps_abbreviations_whole() -> None:
-    from qa.chain import short_from
-
-    assert short_from("U.S. envoy Lenderking met Houthi negotiators in Muscat on Monday to discuss a truce. [1]") \
-        == "U.S. envoy Lenderking met Houthi negotiators in Muscat on Monday to discuss"
-
-
-def test_time_sensitive_answers_say_the_date_of_their_evidence() -> None:
-    from qa.chain import dated
-
-    assert dated("The State Department designated two banks. [1]", "2022-03-14T18:00:00+00:00") == \
-        "On 14 March 2022, the State Department designated two banks. [1]"
-    assert dated("Blinken spoke with Kuleba. [1]", "2022-03-14") == "On 14 March 2022, Blinken spoke with Kuleba. [1]"
-    assert dated("Blinken spoke with Kuleba. [1]", "") == "Blinken spoke with Kuleba. [1]"
+def test_markers_alone_with_the_answer_on_the_short_answer_line(tmp_path: Path, fake_env: None) -> None:
+    answer = _assistant(tmp_path, "[2]\nShort answer: the tariff plan").ask("What did the harbour council reject?")
+    assert not answer.refused and answer.answer.startswith("the tariff plan")
+    assert [c.article_id for c in answer.citations] == ["port"]  # re-cited from [2], whichever that was
+    assert answer.checks[0].action in ("kept", "recited")
 
 
 def test_an_as_of_answer_is_dated_from_the_cited_article(tmp_path: Path, fake_env: None) -> None:
     from qa.retrieval import Filters
 
-    reply = "Iraq depends on Iranian electricity [1].\nShort answer: Iran"
-    answer = _assistant(tmp_path, reply).ask("Which country sells Iraq electricity?",
-                                             filters=Filters(as_of="2024-12-20"))
-    assert answer.answer.startswith("On 13 December 2024, Iraq depends on Iranian electricity.")
+    answer = _assistant(tmp_path, "The harbour council rejected the tariff plan [1].").ask(
+        "What did the harbour council reject?", filters=Filters(as_of="2023-05-20"))
+    assert answer.answer.startswith("On 2 May 2023, the harbour council rejected the tariff plan.")
 
 
-def test_a_later_sentence_unrelated_to_the_question_is_dropped_as_filler(evidence: Evidence) -> None:
-    text = "Blinken urged Sudani to curb Iranian-backed militias [2]. Waivers let Baghdad pay Tehran for power [1]."
-    checked = verify(text, evidence, question="What did Blinken ask Sudani?")
-    assert checked.answer == "Blinken urged Sudani to curb Iranian-backed militias. [2]"
-    assert checked.removed == ["Waivers let Baghdad pay Tehran for power."]
-    related = verify("Blinken urged Sudani to curb militias [2]. He also asked Sudani to stop arms transfers [2].",
-                     evidence, question="What did Blinken ask Sudani?")
-    assert "arms transfers" in related.answer
-    asked = verify("Blinken urged Sudani to curb militias [2]. Did he ask Iraq about arms transfers to Syria? [2]",
-                   evidence, question="What did Blinken ask Sudani?")  # a reporter's question, copied
-    assert asked.answer == "Blinken urged Sudani to curb militias. [2]"
+def test_evidence_published_before_the_period_asked_about_is_not_evidence(tmp_path: Path, fake_env: None) -> None:
+    reply = "The harbour council rejected the tariff plan [1].\nShort answer: the tariff plan"
+    assistant = _assistant(tmp_path, reply, reply)
+    assert assistant.ask("What did the harbour council reject in September 2023?").refused
+    assert not assistant.ask("What did the harbour council reject in May 2023?").refused
 
 
-def test_names_match_by_alias_but_a_question_name_is_still_checked(evidence: Evidence) -> None:
-    ok = "Washington sanctions did not stop Iraq buying Iranian electricity [1]."  # "U.S. sanctions" in [1]
-    assert verify(ok, evidence, question="Did Washington stop Iraq buying Iranian power?").citations
-    invented = "Sanctions on Baku did not stop Iraq buying Iranian electricity [1]."
-    assert not verify(invented, evidence, question="Did sanctions on Baku stop Iraq buying Iranian power?").citations
+def test_qa_ask_json_has_checks_and_why_prints_them(tmp_path: Path, fake_env: None) -> None:
+    from qa.cli import app
+
+    d = tmp_path / "news"
+    d.mkdir()
+    (d / "port.md").write_text(f"---\ntitle: Harbour news\nsource: Wire\ndate: 2023-05-02\n---\n{PORT}\n")
+    runner = CliRunner()
+    assert runner.invoke(app, ["ingest", str(d)]).exit_code == 0
+    out = runner.invoke(app, ["ask", "How much did Orlava pledge to rebuild the port of Kesh?", "--json"])
+    data = json.loads(out.stdout)
+    assert data["checks"] and set(data["checks"][0]) == {"sentence", "cited", "action", "rule", "detail"}
+    assert {"answer", "citations", "passages", "refused", "draft"} <= set(data)  # the old keys stay
+    why = runner.invoke(app, ["ask", "How much did Orlava pledge to rebuild the port of Kesh?", "--why"])
+    assert why.exit_code == 0 and "Why:" in why.stdout and data["checks"][0]["rule"] in why.stdout
 
 
-def test_a_cited_answer_followed_by_the_refusal_phrase_is_an_answer(tmp_path: Path, fake_env: None) -> None:
-    reply = f"Iraq depends on Iranian electricity [1].\nShort answer: Iran\n\n{REFUSAL}"
-    answer = _assistant(tmp_path, reply).ask("Which country sells Iraq electricity?")
-    assert not answer.refused and answer.answer == "Iraq depends on Iranian electricity. [1]"
+def test_eval_counts_how_often_each_rule_acted_per_split() -> None:
+    rows = [{"extra": {"split": "dev"}, "answer": {"checks": [{"rule": "supported"}, {"rule": "names"}]}},
+            {"extra": {"split": "heldout"}, "answer": {"checks": [{"rule": "names"}, {"rule": "polarity"}]}},
+            {"extra": {"split": "dev"}, "answer": None}]
+    assert rule_actions(rows) == {"names": {"dev": 1, "heldout": 1}, "polarity": {"heldout": 1}}
 
 
-def test_markers_alone_with_the_answer_on_the_short_answer_line(tmp_path: Path, fake_env: None) -> None:
-    answer = _assistant(tmp_path, "[1]\nShort answer: Iranian electricity").ask("What does Iraq buy from Iran?")
-    assert not answer.refused and answer.answer.startswith("Iranian electricity")
-    assert [c.article_id for c in answer.citations] == ["power"]  # re-cited if [1] was the other article
+@pytest.mark.parametrize("hostile", ["\x1b[2J\x1b]0;pwned\x07", "[bold red]x[/]", "\u202eevil"])
+def test_why_prints_article_and_model_text_as_plain_text(hostile: str) -> None:
+    from rich.console import Console
 
+    from qa.render import render_checks
+    from qa.types import Check
 
-def test_a_number_the_question_uses_need_not_be_in_the_passage(evidence: Evidence) -> None:
-    text = "In 2024 Blinken urged Sudani to curb Iranian-backed militias [2]."
-    assert verify(text, evidence, question="What did Blinken ask Sudani in 2024?").citations
-    assert not verify(text, evidence, question="What did Blinken ask Sudani?").citations
-
-
-def test_evidence_published_before_the_period_the_question_names_is_not_evidence(tmp_path: Path,
-                                                                                 fake_env: None) -> None:
-    reply = "Blinken urged Sudani to curb Iranian-backed militias [2].\nShort answer: curb militias"
-    assistant = _assistant(tmp_path, reply)  # both articles are dated 13 December 2024
-    assert assistant.ask("What did Blinken ask Sudani in March 2025?").refused
-    later = assistant.ask("What did Blinken ask Sudani in December 2024?")
-    assert not later.refused and later.citations[0].article_id == "visit"
-
-
-def test_a_how_many_question_answered_without_a_number_is_a_refusal(tmp_path: Path, fake_env: None) -> None:
-    reply = "Blinken urged Sudani to curb Iranian-backed militias [2]."
-    assert _assistant(tmp_path, reply).ask("How many militias did Blinken ask Sudani to curb?").refused
-    counted = "Blinken urged Sudani to curb two Iranian-backed militias [2]."
-    assert gives_answer_type("How many militias did Blinken ask Sudani to curb?", counted)
-    assert not gives_answer_type("How many militias did Blinken name in 2024?", "He named militias in 2024.")
-    assert gives_answer_type("How long did the talks last?", "The talks lasted a week.")
-    assert gives_answer_type("On what date did they meet?", "They met on 13 December.")
-    assert gives_answer_type("What did Blinken ask Sudani?", "To curb militias.")
-    rounds = "How many 155mm artillery rounds were in the package?"
-    assert not gives_answer_type(rounds, "The package held 2,000 Javelins and 1,000 anti-armor weapons.")
-    assert gives_answer_type(rounds, "The package held 75,000 rounds of artillery ammunition.")
-    assert gives_answer_type(rounds, "75,000")  # a bare number answers it
-
-
-def test_a_number_is_checked_with_its_magnitude_and_spelled_numbers_count() -> None:
-    text = "More than 10 million Ukrainians were uprooted. Navalny was given nine more years in prison."
-    ev = Evidence([Passage(n=1, article_id="a", chunk_id="a::0", score=0.9, text=text, start=0, end=len(text),
-                           title="Russia", source="Wire", date="2022-04-21")])
-    q = "How many member states voted for the suspension?"
-    assert not verify("10 member states voted for the suspension [1].", ev, question=q).citations  # 10 ≠ 10 million
-    assert verify("10 million Ukrainians were uprooted [1].", ev, question="How many were uprooted?").citations
-    assert verify("Navalny was given 9 more years in prison [1].", ev,
-                  question="How many more years was Navalny given?").citations
-
-
-def test_names_match_across_accents_and_transliterations() -> None:
-    text = "Blinken met Angolan Foreign Minister Tete António and Iraqi Foreign Minister Fuad Hussain."
-    ev = Evidence([Passage(n=1, article_id="a", chunk_id="a::0", score=0.9, text=text, start=0, end=len(text),
-                           title="Meetings", source="Wire", date="2022-05-26")])
-    assert verify("Blinken met Téte Antonio [1].", ev, question="Whom did Blinken meet?").citations
-    assert verify("Blinken met Fuad Hussein [1].", ev, question="Whom did Blinken meet?").citations
-    assert not verify("Blinken met Fuad Hassan [1].", ev, question="Whom did Blinken meet?").citations  # 2 edits
-
-
-def test_a_who_question_is_answered_by_naming_someone() -> None:
-    q = "Who was declared the winner of Kenya's August 2022 presidential election?"
-    assert not gives_answer_type(q, "The August 9 election will be an opportunity for Kenya to showcase democracy.")
-    assert not gives_answer_type(q, "Kenyan General Elections are due in August.")
-    assert gives_answer_type(q, "William Ruto was declared the winner.")
-    assert gives_answer_type("What did Kenya's election board declare?", "The vote was fair.")  # not a "who"
-
-
-def test_the_question_may_be_worded_differently_from_a_passage_that_has_the_answer() -> None:
-    text = ("The U.S. Department of State and the Lebanese Armed Forces held their inaugural Defense Resourcing "
-            "Conference. Lebanese Armed Forces Commander General Joseph Aoun led the Lebanese delegation.")
-    ev = Evidence([Passage(n=1, article_id="a", chunk_id="a::0", score=0.9, text=text, start=0, end=len(text),
-                           title="Inaugural U.S.-Lebanon Defense Resourcing Conference", source="Wire",
-                           date="2021-05-21")])
-    q = "Which Lebanese army commander led Beirut's side at the inaugural talks with the U.S.?"
-    assert verify("Joseph Aoun led Beirut's side at the inaugural talks with the U.S. [1].", ev, question=q).citations
-    # ... but an answer naming someone the passage does not is still checked, and so is a question about
-    # something the passage barely touches ("Baku": one name, missing).
-    assert not verify("Michel Aoun led Beirut's side [1].", ev, question=q).citations
-    baku = "Who led the delegation to the Baku talks?"
-    assert not verify("Joseph Aoun led the delegation to the Baku talks [1].", ev, question=baku).citations
-
-
-def test_when_the_answer_itself_is_unsupported_its_elaboration_goes_too(evidence: Evidence) -> None:
-    text = ("Ten militias were disbanded after the visit [2]. Blinken urged Sudani to curb Iranian-backed "
-            "militias [2].")
-    checked = verify(text, evidence, question="How many militias were disbanded after Blinken's visit?")
-    assert not checked.citations and len(checked.removed) == 2
-    preamble = ("The talks covered many matters of mutual concern [2]. Blinken urged Sudani to curb "
-                "Iranian-backed militias [2].")
-    kept = verify(preamble, evidence, question="What did Blinken ask Sudani?")
-    assert kept.removed == ["The talks covered many matters of mutual concern."]  # weak, not invented
-    assert "militias" in kept.answer and kept.citations
-
-
-def test_a_word_capitalised_only_because_it_opens_the_sentence_is_not_a_name(evidence: Evidence) -> None:
-    q = "What did Blinken ask Sudani?"
-    for opener in ("Additionally, Blinken", "Reportedly, Blinken", "Several times Blinken"):
-        text = f"{opener} urged Sudani to curb Iranian-backed militias [2]."
-        assert verify(text, evidence, question=q).citations, opener  # none of these words is in the passage
-    assert not verify("Italy, Blinken urged Sudani to curb Iranian-backed militias [2].", evidence,
-                      question=q).citations  # a name that opens a sentence is still a name
-
-
-def test_the_day_a_passage_was_published_and_the_first_name_of_a_surname_the_question_gives_are_supported() -> None:
-    text = ("Secretary Blinken is authorizing a drawdown of $200 million in arms for Ukraine. "
-            "Under Secretary John R. Bass will oversee the deliveries.")
-    ev = Evidence([Passage(n=1, article_id="a", chunk_id="a::0", score=0.9, text=text, start=0, end=len(text),
-                           title="Security assistance", source="Wire", date="2022-03-12T18:00:00Z")])
-    q = "How large was the newest drawdown of arms for Ukraine that Blinken signed off on?"
-    # the citation shows the article's date; its text need not repeat it
-    assert verify("Blinken is authorizing a drawdown of $200 million on March 12, 2022 [1].", ev, question=q).citations
-    assert verify("On 12 March, Blinken is authorizing a drawdown of $200 million [1].", ev, question=q).citations
-    assert not verify("Blinken is authorizing a drawdown of $200 million on March 14, 2022 [1].", ev,
-                      question=q).citations  # another day is a number the passage lacks
-    who = "Who will oversee the deliveries of arms Blinken authorized?"
-    assert verify("Secretary Antony J. Blinken said John R. Bass will oversee the deliveries [1].", ev,
-                  question=who).citations
-    # a first name is only let through for a surname the question gives: Bass is the answer, not the question's
-    assert not verify("Blinken said Robert J. Bass will oversee the deliveries [1].", ev, question=who).citations
-    # ... but it does not answer "when": an announcement's date is not the date of what it announces
-    visit = ("Deputy Secretary Sherman will travel to Honiara to open the U.S. Embassy. "
-             "She will meet Solomon Islands officials.")
-    ev = Evidence([Passage(n=1, article_id="b", chunk_id="b::0", score=0.9, text=visit, start=0, end=len(visit),
-                           title="Travel", source="Wire", date="2022-07-25")])
-    assert not verify("Sherman will open the U.S. Embassy in Honiara on July 25 [1].", ev,
-                      question="On what date did the U.S. Embassy in Honiara open?").citations
+    con = Console(record=True, force_terminal=False, width=100)
+    render_checks(con, [Check(f"Orlava {hostile} said", [1], "removed", "names", f"[1] lacks {hostile}")])
+    text = con.export_text()
+    assert "\x1b" not in text and "\u202e" not in text and "Orlava" in text
