@@ -15,9 +15,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Protocol, TypeVar
 
 from qa.llms import STOP, content_words
 
+
+class _HasText(Protocol):
+    text: str
+
+
+P = TypeVar("P", bound=_HasText)
 KINDS = ("person", "organisation", "work", "event", "place", "number", "date", "yesno", "thing")
 
 
@@ -467,3 +474,32 @@ def gives_answer_type(question: str, answer: str) -> bool:
         nouns = content_words(counted.group(1))
         return not nouns or bool(nouns & content_words(answer))
     return True
+
+
+def slot_sentences(question: str, text: str, focus: Focus | None = None) -> int:
+    """How many sentences of `text` hold a span that could fill the question's slot next to the question's
+    words (at least two of them, or the predicate) and without another predicate of a confusable family."""
+    from qa.chunking import sentence_spans
+
+    focus = focus or focus_of(question)
+    if focus.kind in ("thing", "yesno"):
+        return 0
+    qwords = content_words(question)
+    n = 0
+    for s, e in sentence_spans(text) or [(0, len(text))]:
+        sentence = text[s:e]
+        shared = content_words(sentence) & qwords
+        if (len(shared) >= 2 or shared & focus.predicate) and typed_spans(focus, sentence, question) and \
+                not predicate_clash(focus, sentence):
+            n += 1
+    return n
+
+
+def focused_order(question: str, passages: list[P]) -> list[P]:
+    """The passages with those holding a span of the asked kind next to the question's words first (stable: the
+    ranking decides among equals). Open and yes/no questions keep the ranked order."""
+    focus = focus_of(question)
+    if focus.kind in ("thing", "yesno"):
+        return list(passages)
+    has = [slot_sentences(question, p.text, focus) > 0 for p in passages]
+    return [p for p, h in zip(passages, has) if h] + [p for p, h in zip(passages, has) if not h]

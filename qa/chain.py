@@ -402,7 +402,7 @@ class Assistant:
         gate_min = self.settings.min_evidence if self.settings.verify else 0.0
         gate = self.sentence_gate(query, evidence, filters)
         shown: list[str] = []
-        if passages and evidence.question_support(query) >= gate_min:
+        if passages and evidence.question_support(query) >= gate_min and self.slot_in_evidence(query, passages):
             for token in self.generate.stream(self.messages(query, passages, evidence)):
                 if not token:
                     continue  # the backends' empty opening chunk: nothing generated yet
@@ -435,6 +435,19 @@ class Assistant:
         if live:  # when the first checked sentence could be shown (the whole answer, when none was)
             answer.timings["first_sentence_s"] = round((first_sentence or t3) - t0, 3)
         yield Event("answer", answer=answer)
+
+    def slot_in_evidence(self, query: str, passages: list[Passage]) -> bool:
+        """Issue 21: some shown passage holds a span of the asked kind (a name, a count, a date) in a sentence
+        with the question's words and not bound to another predicate; when none does, the sources are a near miss
+        (another event on the same topic) and the question is refused without generating."""
+        if not (self.settings.verify and self.settings.answer_type_check):
+            return True
+        from qa.answer_type import focus_of, slot_sentences
+
+        focus = focus_of(query)
+        if focus.kind in ("thing", "yesno"):
+            return True
+        return any(slot_sentences(query, p.text, focus) for p in passages)
 
     def sentence_gate(self, query: str, evidence: Evidence, filters: Filters | None) -> SentenceGate:
         """The per-sentence checker for one answer, with the same settings `finish` applies to the whole."""

@@ -141,7 +141,7 @@ PORT = ("Police in Tarnesse arrested 40 people after the port protests. At least
 
 def _assistant(tmp_path: Path, reply: str, check: bool = True) -> Assistant:
     d = tmp_path / "news"
-    d.mkdir(exist_ok=True)
+    d.mkdir(parents=True, exist_ok=True)
     (d / "port.md").write_text(f"---\ntitle: Port\nsource: Wire\ndate: 2024-12-13\n---\n{PORT}\n")
     s = Settings(min_evidence=0.0, answer_type_check=check)
     emb = make_embeddings(s)
@@ -193,3 +193,16 @@ def test_any_text_is_read_without_error(q: str, a: str) -> None:
 def test_durations_are_numbers(q: str) -> None:
     assert focus_of(q).kind == "number"
     assert fills(q, "It lasted 72 hours. [1]")[0]
+
+
+def test_near_miss_evidence_is_refused_before_generating(tmp_path: Path, fake_env: None) -> None:
+    """Only a same-topic neighbour is shown (the clashes' dead, no count of injured): refused without a draft."""
+    a = _assistant(tmp_path, "12 people were injured in the Tarnesse clashes [1].\nShort answer: 12")
+    q = "How many people were injured in the Tarnesse port clashes?"
+    answer = a.ask(q)
+    assert answer.refused and answer.draft == ""
+    assert not a.slot_in_evidence(q, answer.passages)
+    # counter-example: the asked predicate with a count is in the passage: the question goes to the generator
+    assert a.slot_in_evidence("How many people were arrested after the Tarnesse port protests?", answer.passages)
+    off = _assistant(tmp_path / "off", "12 people were injured in the Tarnesse clashes [1].", check=False)
+    assert off.slot_in_evidence(q, answer.passages)  # QA_ANSWER_TYPE_CHECK=false: no gate
