@@ -436,46 +436,6 @@ def asks_yes_no(question: str) -> bool:
     return focus_of(question).kind == "yesno"
 
 
-# The checks that were in qa.citations.gives_answer_type (moved here; the rule keeps its name there) -------------
-NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
-NUMBER_WORDS = (r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozens?|twenty|thirty|"
-                r"forty|fifty|hundreds?|thousands?|millions?|billions?|trillions?|half|several|no)\b")
-MONTH_WORDS = (r"\b(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|"
-               r"oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\b")
-DAY_WORDS = r"\b(?:yesterday|today|monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b"
-ANSWER_TYPES = (
-    (re.compile(r"\bhow (?:many|much|long|far|old)\b|\bwhat (?:percentage|share|amount|number)\b", re.IGNORECASE),
-     re.compile(NUMBER_WORDS + r"|\b(?:a|an) (?:day|week|month|year|decade|hour)s?\b", re.IGNORECASE)),
-    (re.compile(r"\b(?:what|which) (?:date|day|year|month)\b|\bin what year\b", re.IGNORECASE),
-     re.compile(rf"\d|{MONTH_WORDS}|{DAY_WORDS}", re.IGNORECASE)),
-)
-WHO = re.compile(r"^\W*(?:who|whom)\b", re.IGNORECASE)
-HOW_MANY = re.compile(r"\bhow many\s+((?:[\w'’-]+\s+){0,2}[\w'’-]+)", re.IGNORECASE)
-
-
-def gives_answer_type(question: str, answer: str) -> bool:
-    """The answer holds the kind of thing the question asks for (a number for "how many", a date for "what
-    date", a name for "who"), beyond what the question itself already says; and a "how many X" answer that is a
-    sentence counts X ("How many artillery rounds ...?" is not answered by a count of Javelins)."""
-    from qa.citations import claim_names, fold, name_in
-
-    rest = answer
-    for n in NUMBER.findall(question):
-        rest = re.sub(rf"(?<![\d.,]){re.escape(n)}(?![\d])", " ", rest)
-    if not all(not asks.search(question) or gives.search(rest) for asks, gives in ANSWER_TYPES):
-        return False
-    if WHO.search(question):  # "Who ...?" is answered by naming someone the question does not already name
-        q_low = fold(question)
-        if not any(not name_in(n, q_low) and not re.fullmatch(f"{MONTH_WORDS}|{DAY_WORDS}", n)
-                   for n in claim_names(rest)):
-            return False
-    counted = HOW_MANY.search(question)
-    if counted and len(answer.split()) > 3:
-        nouns = content_words(counted.group(1))
-        return not nouns or bool(nouns & content_words(answer))
-    return True
-
-
 def slot_sentences(question: str, text: str, focus: Focus | None = None) -> int:
     """How many sentences of `text` hold a span that could fill the question's slot next to the question's
     words (at least two of them, or the predicate) and without another predicate of a confusable family."""

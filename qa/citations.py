@@ -187,10 +187,23 @@ HOW_MANY = re.compile(r"\bhow many\s+((?:[\w'’-]+\s+){0,2}[\w'’-]+)", re.IGN
 
 def gives_answer_type(question: str, answer: str) -> bool:
     """The answer holds the kind of thing the question asks for (a number for "how many", a date for "what
-    date", a name for "who"), beyond what the question itself already says (qa.answer_type holds the logic)."""
-    from qa.answer_type import gives_answer_type as gives
-
-    return gives(question, answer)
+    date", a name for "who"), beyond what the question itself already says; and a "how many X" answer that is a
+    sentence counts X ("How many artillery rounds ...?" is not answered by a count of Javelins)."""
+    rest = answer
+    for n in NUMBER.findall(question):
+        rest = re.sub(rf"(?<![\d.,]){re.escape(n)}(?![\d])", " ", rest)
+    if not all(not asks.search(question) or gives.search(rest) for asks, gives in ANSWER_TYPES):
+        return False
+    if WHO.search(question):  # "Who ...?" is answered by naming someone the question does not already name
+        q_low = fold(question)
+        if not any(not name_in(n, q_low) and not re.fullmatch(f"{MONTH_WORDS}|{DAY_WORDS}", n)
+                   for n in claim_names(rest)):
+            return False
+    counted = HOW_MANY.search(question)
+    if counted and len(answer.split()) > 3:
+        nouns = content_words(counted.group(1))
+        return not nouns or bool(nouns & content_words(answer))
+    return True
 
 
 # A day written out in a claim ("on March 12, 2022", "12 March"): when it is the day its passage was published it
