@@ -29,6 +29,20 @@ METRICS = ("answer_accuracy", "exact_match", "f1", "refusal_accuracy", "false_re
            "citation_recall")
 
 
+class OnlyCached(CachedGeneration):
+    """A cache that never generates: a prompt it does not hold stops the question (it is skipped in both arms)."""
+
+    def invoke(self, messages: list[Any], **kwargs: Any) -> str:
+        key = self._key(messages, kwargs)
+        if key not in self.cache:
+            raise Miss(key)
+        return self.cache[key]
+
+
+class Miss(Exception):
+    pass
+
+
 def shown_recall(rows: list[dict[str, Any]]) -> float | None:
     xs = [float(bool(set(r["sources"]) & set(r["shown"]))) for r in rows if r["answerable"] and r["sources"]]
     return round(sum(xs) / len(xs), 4) if xs else None
@@ -42,6 +56,8 @@ def main() -> None:
     ap.add_argument("--k", type=int, default=None, help="passages shown (both arms unless --baseline-k)")
     ap.add_argument("--baseline-k", type=int, default=None, help="passages shown in the baseline arm")
     ap.add_argument("--same-check", action="store_true", help="both arms with the answer-type check (k A/B only)")
+    ap.add_argument("--cached-only", action="store_true",
+                    help="skip (in both arms) every question that would need a generation not in the cache")
     ap.add_argument("--out", type=Path, default=None, help="write results-baseline/checked.jsonl here")
     args = ap.parse_args()
     header("answer-type check on/off (same generations)")
@@ -56,15 +72,22 @@ def main() -> None:
     base_k = args.baseline_k or k
     qs = [q for q in load_questions(args.questions).questions if args.split in (None, q.extra.get("split"))]
     base = make_assistant(s.model_copy(update={"answer_type_check": args.same_check}))
-    cached = CachedGeneration(base.generate, args.cache)
+    cached = (OnlyCached if args.cached_only else CachedGeneration)(base.generate, args.cache)
     base.generate = cached  # type: ignore[assignment]
     checked = Assistant(s.model_copy(update={"answer_type_check": True}), base.retriever, base.llm, base.embeddings)
     checked.generate = cached  # type: ignore[assignment]
     runs: dict[str, list[dict[str, Any]]] = {"baseline": [], "checked": []}
     t0 = time.perf_counter()
+    skipped = []
     for i, q in enumerate(qs, 1):
-        for name, assistant, kk in (("baseline", base, base_k), ("checked", checked, k)):
-            runs[name].append(evaluate_one(q, assistant, kk, max(10, kk), False))
+        try:
+            pair = [evaluate_one(q, assistant, kk, max(10, kk), False)
+                    for assistant, kk in ((base, base_k), (checked, k))]
+        except Miss:  # OnlyCached: a generation the cache does not hold
+            skipped.append(q.id)
+            continue
+        runs["baseline"].append(pair[0])
+        runs["checked"].append(pair[1])
         print(f"\r{i}/{len(qs)} questions, {time.perf_counter() - t0:.0f} s, {cached.misses} generated",
               end="", file=sys.stderr, flush=True)
     print(file=sys.stderr)
@@ -74,7 +97,8 @@ def main() -> None:
         sums[name]["shown_recall"] = shown_recall(rows)
     print(f"\n{args.questions} ({args.split or 'all'}): {len(qs)} questions, "
           f"{sums['baseline']['n_answerable']} answerable, {sums['baseline']['n_unanswerable']} unanswerable; "
-          f"k {base_k} -> {k}; {cached.misses} generations made, the rest from the cache\n")
+          f"k {base_k} -> {k}; {cached.misses} generations made, the rest from the cache; "
+          f"{len(skipped)} skipped (not in the cache): {' '.join(skipped)}\n")
     label = "baseline (QA_ANSWER_TYPE_CHECK=false)" if not args.same_check else f"baseline (k={base_k})"
     print(f"| metric | {label} | checked | delta |\n|---|---|---|---|")
     for m in METRICS:
