@@ -386,7 +386,9 @@ GAP_STOP = re.compile(r"^(?:from|to|in|on|at|for|with|by|of|about|over|despite|a
 def restates(question: str, sentence: str) -> bool:
     """An open "what does X keep buying from Y?" answered "X keeps buying from Y despite sanctions": the words
     right after the question's verb, where the answer belongs, are the question's own."""
-    m = re.search(rf"\b(?:what|which)\s+{AUX}\s+(.+?)\??$", " ".join(question.split()), re.IGNORECASE)
+    # "what is/was X" asks for a predicate noun, not an object after a verb: no gap to find
+    m = re.search(r"\b(?:what|which)\s+(?:do|does|did|has|have|had|can|could|will|would|should|shall|may|might|"
+                  r"must)\s+(.+?)\??$", " ".join(question.split()), re.IGNORECASE)
     if not m:
         return False
     rest = re.findall(r"[\w'’.-]+", m.group(1))

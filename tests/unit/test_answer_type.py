@@ -206,3 +206,10 @@ def test_near_miss_evidence_is_refused_before_generating(tmp_path: Path, fake_en
     assert a.slot_in_evidence("How many people were arrested after the Tarnesse port protests?", answer.passages)
     off = _assistant(tmp_path / "off", "12 people were injured in the Tarnesse clashes [1].", check=False)
     assert off.slot_in_evidence(q, answer.passages)  # QA_ANSWER_TYPE_CHECK=false: no gate
+
+
+@given(where=place, n=number)
+def test_a_what_is_question_is_answered_by_its_value(where: str, n: str) -> None:
+    q = f"What is the expected ceiling for all contracts under the {where} programme?"
+    assert fills(q, f"The anticipated ceiling for all contracts is {n}. [1]")[0]  # no gap after a verb to restate
+    assert not fills(q, f"The expected ceiling for all contracts under the {where} programme. [1]")[0]
