@@ -391,6 +391,9 @@ def restates(question: str, sentence: str) -> bool:
                   r"must)\s+(.+?)\??$", " ".join(question.split()), re.IGNORECASE)
     if not m:
         return False
+    before = re.findall(r"[\w'’-]+", question[:m.start()])
+    if before and GAP_STOP.match(before[-1]):
+        return False  # "despite what ...?", "with which ...?": the gap is the preposition's object, not the verb's
     rest = re.findall(r"[\w'’.-]+", m.group(1))
     verb_at = next((i for i, w in enumerate(rest) if w[:1].islower() and w.lower() not in STOP and
                     (i + 1 == len(rest) or GAP_STOP.match(rest[i + 1]))), None)

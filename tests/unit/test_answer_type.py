@@ -213,3 +213,11 @@ def test_a_what_is_question_is_answered_by_its_value(where: str, n: str) -> None
     q = f"What is the expected ceiling for all contracts under the {where} programme?"
     assert fills(q, f"The anticipated ceiling for all contracts is {n}. [1]")[0]  # no gap after a verb to restate
     assert not fills(q, f"The expected ceiling for all contracts under the {where} programme. [1]")[0]
+
+
+@given(where=place, other=place)
+def test_a_question_asking_for_a_preposition_object_is_not_read_as_restated(where: str, other: str) -> None:
+    q = f"In exchange for what did {where} hand the prisoners over to {other}?"
+    assert fills(q, f"{where} handed the prisoners over to {other} in exchange for grain shipments. [1]")[0]
+    # counter-example: the verb's own gap left empty is still the question restated
+    assert not fills(f"What has {where} kept buying from {other}?", f"{where} kept buying from {other}. [1]")[0]
