@@ -15,6 +15,7 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.runnables import Runnable, RunnableLambda
 
+from qa.answer_type import asks_yes_no
 from qa.citations import (
     Evidence,
     answer_problem,
@@ -53,17 +54,68 @@ class Event:
     reason: str = ""  # "withdrawn": why
 
 
+def slot_filled(question: str, answer: str, citations: list[Citation]) -> tuple[bool, str]:
+    """Whether the verified answer's first sentence fills the question's slot, from the quotes it cites, and what
+    it found when it does not (the `answer_slot` rule, issue 21)."""
+    from qa.answer_type import fills
+
+    sentences = answer_sentences(answer)
+    cited = set(sentences[0][1]) if sentences else set()
+    return fills(question, MARKER.sub("", answer), [c.quote for c in citations if c.n in cited])
+
+
+def split_polarity(question: str, body: str) -> tuple[str, str]:
+    """(body without its opening "Yes,"/"No,", "Yes"/"No"/"") for a yes/no question: the fact is what is checked."""
+    from qa.answer_type import asks_yes_no
+
+    m = re.match(r"^\W*(yes|no)\b[,.:;!]?\s*", body, re.IGNORECASE)
+    if not m or not asks_yes_no(question) or not MARKER.sub("", body[m.end():]).strip():
+        return body, ""
+    rest = body[m.end():]
+    return rest[:1].upper() + rest[1:], m.group(1).capitalize()
+
+
+def with_polarity(question: str, polarity: str, answer: str, body: str, short: str) -> tuple[str, str]:
+    """The checked answer with its "Yes,"/"No," put back when its first sentence survived the check, and the short
+    answer as the span that fills the slot (qa.answer_type.span_of)."""
+    from qa.answer_type import span_of
+
+    first = answer_sentences(body)
+    kept = answer_sentences(answer)
+    if polarity and first and kept and first[0][0] == kept[0][0]:
+        word, _, rest = answer.partition(" ")
+        answer = f"{polarity}, {word.lower() if word.lower() in LOWER_FIRST else word} {rest}".rstrip()
+        return answer, polarity
+    return answer, span_of(question, short, MARKER.sub("", answer))
+
+
 def refusal_reason(question: str, shown: str, draft: str = "") -> str:
     """Why an answer whose sentences were each supported is refused as a whole."""
     if draft and is_refusal(split_short_answer(draft)[0]):
         return "read as a whole, the draft says the sources do not answer this"
     if answer_problem(question, MARKER.sub("", shown))[0]:
         return "it does not give what the question asks for (a number, a date or a name)"
+    from qa.answer_type import fills
+
+    filled, why = fills(question, MARKER.sub("", shown))
+    if not filled:
+        return f"it does not fill what the question asks for: {why}"
     return "the answer as a whole does not hold up against the sources"
 
 
+LOWER_FIRST = {"the", "a", "an", "it", "he", "she", "they", "this", "there", "its", "his", "her"}
+# An answer that opens with its own attribution or time ("According to the White House, ...", "On Monday, ...")
+# takes the date after that clause, or not at all when it already says when.
+ATTRIBUTION = re.compile(r"^(?:(?:according to|as|in a (?:statement|readout|press release)|speaking)\b[^,]{0,80}"
+                         r"|yes|no),\s+", re.IGNORECASE)
+SAYS_WHEN = re.compile(r"^\W*(?:on|in|at|since|by|last|this|earlier|yesterday|today|during|after|before)\b"
+                       r"|^\W*(?:\d|jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|mon|tue|wed|thu|fri|sat|sun)",
+                       re.IGNORECASE)
+
+
 def dated(answer: str, iso_date: str) -> str:
-    """A time-sensitive answer says the date of its evidence: "On 14 March 2022, ..." (from the cited article)."""
+    """A time-sensitive answer says the date of its evidence: "On 14 March 2022, ..." (from the cited article),
+    after an opening attribution ("According to X, on 14 March 2022, ..."), never before a time of its own."""
     try:
         day = date.fromisoformat(iso_date[:10])
     except ValueError:
@@ -71,10 +123,24 @@ def dated(answer: str, iso_date: str) -> str:
     stamp = f"{day.day} {day:%B %Y}"
     if not answer or stamp in answer or answer.startswith("On "):
         return answer
-    first, _, rest = answer.partition(" ")
-    if first.lower() in {"the", "a", "an", "it", "he", "she", "they", "this", "there", "its", "his", "her"}:
+    lead = ATTRIBUTION.match(answer)
+    head, body = (answer[:lead.end()], answer[lead.end():]) if lead else ("", answer)
+    if SAYS_WHEN.match(body):
+        return answer
+    first, _, rest = body.partition(" ")
+    if first.lower() in LOWER_FIRST:
         first = first.lower()
-    return f"On {stamp}, {first} {rest}".rstrip()
+    return f"{head}{'on' if head else 'On'} {stamp}, {first} {rest}".rstrip()
+
+
+def wants_date(settings: Settings, query: str, filters: Filters | None, bound: bool) -> bool:
+    """Whether the answer opens with its evidence's date: for a question bound to a time ("this week", "in
+    March") or asking when; before issue 21 (answer_type_check off), for every question asked as of a day."""
+    if not settings.answer_type_check:
+        return bool((filters and filters.as_of) or bound)
+    from qa.answer_type import focus_of
+
+    return bound or focus_of(query).kind == "date"
 
 
 def _find(text: str, sentence: str) -> tuple[int, int] | None:
@@ -162,7 +228,8 @@ class Assistant:
             blocks.append(format_passage(p.n, title, neutral(p.source) if guard else p.source, p.date, text,
                                          same_as=first.get(p.article_id, 0)))
             first.setdefault(p.article_id, p.n)
-        return [SystemMessage(SYSTEM), HumanMessage(user_message(question, blocks))]
+        yes_no = self.settings.answer_type_check and asks_yes_no(question)
+        return [SystemMessage(SYSTEM), HumanMessage(user_message(question, blocks, yes_no=yes_no))]
 
     def annotate(self, passages: list[Passage]) -> None:
         """Each passage gets its article's flags (spans that imitate the assistant, found at ingest)."""
@@ -336,7 +403,7 @@ class Assistant:
         gate_min = self.settings.min_evidence if self.settings.verify else 0.0
         gate = self.sentence_gate(query, evidence, filters)
         shown: list[str] = []
-        if passages and evidence.question_support(query) >= gate_min:
+        if passages and evidence.question_support(query) >= gate_min and self.slot_in_evidence(query, passages):
             for token in self.generate.stream(self.messages(query, passages, evidence)):
                 if not token:
                     continue  # the backends' empty opening chunk: nothing generated yet
@@ -370,13 +437,27 @@ class Assistant:
             answer.timings["first_sentence_s"] = round((first_sentence or t3) - t0, 3)
         yield Event("answer", answer=answer)
 
+    def slot_in_evidence(self, query: str, passages: list[Passage]) -> bool:
+        """Issue 21: some shown passage holds a span of the asked kind (a name, a count, a date) in a sentence
+        with the question's words and not bound to another predicate; when none does, the sources are a near miss
+        (another event on the same topic) and the question is refused without generating."""
+        if not (self.settings.verify and self.settings.answer_type_check):
+            return True
+        from qa.answer_type import focus_of, slot_sentences
+
+        focus = focus_of(query)
+        if focus.kind in ("thing", "yesno"):
+            return True
+        return any(slot_sentences(query, p.text, focus) for p in passages)
+
     def sentence_gate(self, query: str, evidence: Evidence, filters: Filters | None) -> SentenceGate:
         """The per-sentence checker for one answer, with the same settings `finish` applies to the whole."""
         filters = filters or Filters()
         window = time_intent(query, filters.today())
         not_before = (window.since - ANNOUNCED_AHEAD).isoformat() if window.since and not FUTURE.search(query) else ""
         return SentenceGate(evidence, query, self.settings.unsupported, check=self.settings.verify,
-                            not_before=not_before, dated=dated if (filters.as_of or window.bound) else None)
+                            not_before=not_before,
+                            dated=dated if wants_date(self.settings, query, filters, window.bound) else None)
 
     def finish(self, question: str, query: str, text: str, passages: list[Passage],
                evidence: Evidence | None = None, filters: Filters | None = None) -> Answer:
@@ -389,6 +470,9 @@ class Assistant:
             body = f"{short} {' '.join(m.group().strip() for m in MARKER.finditer(body))}"  # "[1] [2]" + the answer
         refused = Answer(question=question, standalone_question=query, answer=REFUSAL, short_answer="",
                          refused=True, citations=[], passages=passages, draft=text)
+        polarity = ""
+        if self.settings.answer_type_check:  # "Yes, ..."/"No, ...": the fact is checked, the word put back after
+            body, polarity = split_polarity(query, body)
         if not passages:
             return refused
         if is_refusal(body):  # every sentence of a draft that says the sources do not answer goes with it
@@ -408,14 +492,19 @@ class Assistant:
         if not checked.citations:
             return refused
         rule, found = answer_problem(query, MARKER.sub("", checked.answer)) if check else ("", "")
-        if rule:  # supported, but not what was asked: no number for "how many", no date for "when"
+        if not rule and check and self.settings.answer_type_check:  # issue 21, qa/answer_type.py
+            filled, why = slot_filled(query, checked.answer, checked.citations)
+            rule, found = ("", "") if filled else ("answer_slot", why)
+        if rule:  # supported, but not what was asked: no number for "how many", a description for "which show"
             refused.checks = [replace(c, action="removed", rule=rule, detail=found)
                               if c.action in ("kept", "recited", "marked") else c for c in checked.checks]
             return refused
         if short and not phrase_in(short, checked.answer + " " + " ".join(c.quote for c in checked.citations)):
             short = ""  # the short answer says something the verified answer no longer does
         short = short or self.short_answer(query, checked.answer)
-        if filters.as_of or window.bound:
+        if self.settings.answer_type_check:
+            checked.answer, short = with_polarity(query, polarity, checked.answer, body, short)
+        if wants_date(self.settings, query, filters, window.bound):
             checked.answer = dated(checked.answer, checked.citations[0].date)
         result = Answer(question=question, standalone_question=query, answer=checked.answer,
                         short_answer=short or short_from(checked.answer), refused=False,

@@ -453,6 +453,12 @@ RULES: tuple[Rule, ...] = (
          "\"what date\", a name the question does not hold for \"who\"", "the kept answer, for such questions",
          "answer", lambda question, answer: "" if gives_answer_type(question, answer) else
          "does not give what the question asks for (a number, a date or a name)", acts="refuses the answer"),
+    # Checked in qa/chain.py through qa/answer_type.py (which imports this module), so no check here.
+    Rule("answer_slot", "the answer's first sentence fills the slot the question asks for with a span of the asked "
+         "kind (person, organisation, work, event, place, number with its unit, date, yes/no) from the quote it "
+         "cites: not a description, not a span of another kind, not a count bound to another predicate (died for "
+         "arrested), not the question restated", "the kept answer, unless QA_ANSWER_TYPE_CHECK=false", "answer",
+         acts="refuses the answer"),
 )
 RULE = {r.name: r for r in RULES}
 SENTENCE_RULES = [r for r in RULES if r.stage == "sentence"]

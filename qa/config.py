@@ -151,6 +151,10 @@ class Settings(BaseSettings):
         default=True, description="Treat sources that lie or disagree (README): flagged text imitating the "
         "assistant is never evidence, other versions of a cited article and shown sources that disagree are "
         "cited beside the answer; false is the baseline without this, for comparison.")
+    answer_type_check: bool = Field(
+        default=True, description="Answers must fill the slot the question asks for (qa/answer_type.py): a name, "
+        "number, place or date of the asked kind and predicate, a short answer that is that span, yes/no answered "
+        "with Yes/No, the date opener only for questions about time; false is the baseline without this.")
     unsupported: Literal["remove", "mark"] = Field(
         default="remove", description="What happens to an answer sentence no shown passage supports.")
     verification: Verification = Field(

@@ -72,5 +72,12 @@ def format_passage(n: int, title: str, source: str, date: str, text: str, same_a
     return f"[{n}] {head}".rstrip() + f"\n{text}"
 
 
-def user_message(question: str, passages: list[str]) -> str:
-    return "Sources:\n\n" + "\n\n".join(passages) + f"\n\nQuestion: {question}\n\n{INSTRUCTIONS}"
+# Added only for a yes/no question (qa.answer_type): without it the 1.5B model refuses most of them. Other
+# questions get the prompt byte for byte as before.
+YES_NO = ("The question asks yes or no: begin the answer with Yes or No, then give the fact from the sources that "
+          "shows it, with its source number.")
+
+
+def user_message(question: str, passages: list[str], yes_no: bool = False) -> str:
+    extra = f" {YES_NO}" if yes_no else ""
+    return "Sources:\n\n" + "\n\n".join(passages) + f"\n\nQuestion: {question}\n\n{INSTRUCTIONS}{extra}"

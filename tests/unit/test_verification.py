@@ -416,7 +416,7 @@ def test_an_as_of_answer_is_dated_from_the_cited_article(tmp_path: Path, fake_en
     from qa.retrieval import Filters
 
     answer = _assistant(tmp_path, "The harbour council rejected the tariff plan [1].").ask(
-        "What did the harbour council reject?", filters=Filters(as_of="2023-05-20"))
+        "What did the harbour council reject this month?", filters=Filters(as_of="2023-05-20"))  # bound to a time
     assert answer.answer.startswith("On 2 May 2023, the harbour council rejected the tariff plan.")
 
 

@@ -1,0 +1,470 @@
+"""What a question asks for (its focus) and whether an answer gives it.
+
+`focus_of(question)` reads the asked slot from the question: its kind (person, organisation, work/title, event,
+place, number with its unit, date, yes/no, or "thing" for an open "what did ... do"), the head noun that names the
+kind ("which awards show" -> "show"), and the predicate the slot is bound to ("how many people were arrested" ->
+arrested). `fills(question, sentence, quotes)` checks an answer's first sentence against it: a span of the asked
+kind that the question does not already hold, not a description ("a South Korean show" for "which show"), not a
+span of another kind (a venue for an awards show), and, for a count or a name bound to an event predicate, not
+the right kind of span for another predicate ("40 people died" for "how many were arrested"). `span_of` cuts a
+short answer down to the span that fills the slot. Everything here is lexical and local: no model is called.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Protocol, TypeVar
+
+from qa.llms import STOP, content_words
+
+
+class _HasText(Protocol):
+    text: str
+
+
+P = TypeVar("P", bound=_HasText)
+KINDS = ("person", "organisation", "work", "event", "place", "number", "date", "yesno", "thing")
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+# The noun after "which"/"what" says what kind of thing is asked for. Checked last word first ("awards show" is a
+# show, "army commander" a person).
+HEADS = {
+    "person": _words("""person man woman boy girl official minister president leader commander general envoy
+        ambassador secretary spokesperson spokesman spokeswoman chief head director senator king queen prince
+        princess ruler candidate journalist reporter activist dissident player athlete actor actress singer artist
+        author writer ceo founder judge lawyer governor mayor premier chancellor diplomat officer winner individual
+        politician lawmaker opponent successor predecessor nominee coach star celebrity billionaire executive pope
+        cleric monarch emperor negotiator representative counterpart deputy chair chairman chairwoman rapper
+        musician filmmaker novelist poet scientist doctor businessman businesswoman owner suspect victim hostage
+        prisoner detainee defendant cofounder co-founder heir mogul tycoon economist commissioner administrator
+        advisor adviser aide lieutenant colonel captain admiral sheikh emir prosecutor attorney"""),
+    "organisation": _words("""company firm organisation organization group agency bank party militia ministry
+        department entity network outlet newspaper broadcaster channel team club union alliance coalition bloc
+        institution university charity brand carrier airline manufacturer maker retailer platform startup
+        corporation fund council court parliament committee government regime cartel gang faction movement league
+        studio publisher exchange insurer automaker lender nonprofit ngo association federation consortium
+        conglomerate subsidiary business giant contractor supplier operator developer"""),
+    "work": _words("""show series film movie book novel song album play documentary programme program game app
+        title podcast painting opera musical initiative plan act law bill treaty agreement accord strategy
+        campaign operation project mission exercise word phrase slogan name nickname term drama sitcom memoir
+        magazine website"""),
+    "event": _words("""awards award ceremony summit conference festival election tournament championship games cup
+        race contest event meeting forum competition olympics prize gala"""),
+    "place": _words("""country nation city town village state province region capital island port territory
+        continent area district county location place venue site border airport stadium river sea lake mountain
+        neighborhood neighbourhood street building hotel prison base embassy consulate hospital arena destination
+        republic kingdom emirate"""),
+    "date": _words("year month day date deadline decade century weekday"),
+    "number": _words("""number amount sum total percentage percent share figure price cost rate value toll count
+        age proportion fraction score distance height temperature budget fine salary population"""),
+}
+HEAD_KIND = {w: kind for kind, words in HEADS.items() for w in words}
+# What a capitalised span's last word says it is ("Radio City Music Hall" is a place, "the Grammy Awards" an event).
+SPAN_SUFFIX = {
+    "place": _words("""hall arena stadium center centre square park street avenue road airport palace theatre
+        theater building tower island islands river sea ocean lake mountain mountains valley province county city
+        district region oblast bay gulf coast bridge plaza gardens garden capitol"""),
+    "organisation": _words("""inc inc. ltd ltd. corp corp. corporation company co co. bank group ministry agency
+        party university council committee association foundation union organization organisation forces army
+        navy front brigade institute commission authority service services department fund network airlines
+        motors holdings partners league federation"""),
+    "event": _words("""awards award summit conference games festival cup championship championships olympics
+        forum prize prizes gala ceremony expo week"""),
+}
+TITLES = _words("""president minister secretary general commander chief director ambassador envoy senator governor
+    mayor king queen prince princess mr mr. ms ms. mrs mrs. dr dr. sir dame lord lady sheikh emir pope
+    lieutenant colonel captain admiral major judge justice prime foreign defense defence deputy acting special
+    assistant under spokesperson spokesman spokeswoman army chair chairman chairwoman ceo representative
+    sen. rep. gov. gen. col. lt. capt. adm. premier chancellor vice first lady""")
+KIND_OK = {  # asked kind -> the kinds a span may be read as (a span whose kind is unknown always fits)
+    "person": {"person", "organisation"},  # "who sanctioned ...?" is answered by an agency too
+    "organisation": {"organisation"},
+    "work": {"work", "event"},
+    "event": {"event", "work"},
+    "place": {"place"},
+    "thing": set(KINDS),
+}
+
+# Predicates that news counts and names are bound to, in families that are confused with each other: a count of
+# the dead does not answer "how many were arrested". Stems (Snowball) of the words that carry each.
+FAMILIES = {
+    "died": _words("""die died dead death deaths kill killed killing fatal fatalities fatality life lives lost
+        perish perished murdered massacred"""),
+    "injured": _words("injur injured injuries injury wound wounded hurt hospitalized hospitalised"),
+    "arrested": _words("""arrest arrested arrests detain detained detention detainees custody jail jailed
+        imprisoned apprehended"""),
+    "missing": _words("missing disappeared unaccounted"),
+    "displaced": _words("""displace displaced flee fled refugee refugees evacuate evacuated homeless uprooted
+        evacuees"""),
+    "released": _words("release released freed free rescued rescue"),
+    "charged": _words("""charge charged indict indicted convict convicted sentence sentenced prosecuted"""),
+    "infected": _words("infect infected infections cases tested positive"),
+    "vaccinated": _words("vaccinated vaccine vaccines vaccination doses shots jabs inoculated"),
+    "won": _words("win won wins winner winners victory"),
+    "lost": _words("lose lost loser defeated defeat"),
+    "nominated": _words("nominated nomination nominee nominees shortlisted"),
+    "resigned": _words("resign resigned resignation quit stepped"),
+    "fired": _words("fire fired sacked dismissed ousted"),
+    "hired": _words("hire hired appointed appoint named tapped"),
+    "sold": _words("sell sold sale sales"),
+    "bought": _words("buy bought purchase purchased acquire acquired acquisition"),
+}
+
+
+@lru_cache(maxsize=1)
+def _family_stems() -> dict[str, frozenset[str]]:
+    return {f: frozenset(content_words(" ".join(ws))) for f, ws in FAMILIES.items()}
+
+
+def families(text: str) -> set[str]:
+    """The predicate families whose words the text uses."""
+    words = content_words(text)
+    return {f for f, stems in _family_stems().items() if words & stems}
+
+
+AUX = r"(?:is|are|was|were|am|do|does|did|has|have|had|can|could|will|would|should|shall|may|might|must)"
+YES_NO = re.compile(rf"^\W*(?:and |but |so )?{AUX}(?:n['’]t)?\b", re.IGNORECASE)
+WH = re.compile(r"\b(who|whom|whose|what|which|when|where|why|how)\b", re.IGNORECASE)
+HOW_NUMBER = re.compile(r"\bhow (many|much|long|far|old|big|large|high|tall|often)\b", re.IGNORECASE)
+WHAT_NUMBER = re.compile(r"\bwhat (?:percentage|percent|share|amount|number|proportion|sum|total|price|age)\b",
+                         re.IGNORECASE)
+WHAT_DATE = re.compile(r"\b(?:what|which) (?:date|day|year|month|time|deadline)\b|\bin what year\b|"
+                       r"\bby what (?:date|time|deadline)\b|^\W*when\b|\bwhen (?:did|does|do|was|were|is|will)\b",
+                       re.IGNORECASE)
+STOP_HEAD = re.compile(rf"^(?:{AUX}|to|of|in|on|at|for|from|by|with|that|who|which|whose|has|had|\w+ed)$",
+                       re.IGNORECASE)
+TIME_WORDS = _words("""week weekend month year today yesterday tuesday monday wednesday thursday friday saturday
+    sunday recently latest last this past ago earlier""")
+
+
+@dataclass(frozen=True)
+class Focus:
+    """What a question asks for: the kind of its answer, the noun naming it, the predicate it is bound to."""
+
+    kind: str
+    head: str = ""  # "show" in "which awards show", "people" in "how many people"
+    predicate: frozenset[str] = field(default_factory=frozenset)  # stems the slot is bound to ("arrest")
+    families: frozenset[str] = field(default_factory=frozenset)  # FAMILIES the predicate belongs to
+
+
+def _after(question: str, end: int, limit: int = 5) -> list[str]:
+    return re.findall(r"[\w'’.-]+", question[end:])[:limit]
+
+
+def focus_of(question: str) -> Focus:
+    """The asked slot of a question (see the module's docstring)."""
+    q = " ".join(question.split())
+    kind, head = "thing", ""
+    if YES_NO.search(q) and not re.search(r"\b(?:which|what|who|whom|how many|how much)\b", q, re.IGNORECASE):
+        kind = "yesno"
+    elif (m := HOW_NUMBER.search(q)) or (m := WHAT_NUMBER.search(q)):
+        kind = "number"
+        if m.group().lower() in ("how many", "how much"):
+            nouns = [w for w in _after(q, m.end(), 3) if not STOP_HEAD.match(w)]
+            words = []
+            for w in _after(q, m.end(), 3):
+                if STOP_HEAD.match(w):
+                    break
+                words.append(w)
+            head = (words or nouns[:1] or [""])[-1].lower()
+        else:
+            head = m.group().split()[-1].lower()
+    elif WHAT_DATE.search(q):
+        kind = "date"
+    elif re.search(r"\bwhere\b", q, re.IGNORECASE):
+        kind = "place"
+    elif re.search(r"\b(?:who|whom|whose)\b", q, re.IGNORECASE) and not re.search(
+            r"\b(?:which|what)\s+\w+\s+(?:who|whom|whose)\b", q, re.IGNORECASE):
+        kind, head = "person", "who"
+    elif (m := re.search(r"\b(?:which|what)\s+", q, re.IGNORECASE)):
+        words = []
+        for w in _after(q, m.end(), 5):
+            if STOP_HEAD.match(w) and words:
+                break
+            if not STOP_HEAD.match(w):
+                words.append(w)
+        for w in reversed(words):
+            low = w.lower().strip(".,'’")
+            base = low[:-1] if low.endswith("s") and low[:-1] in HEAD_KIND else low
+            if base in HEAD_KIND:
+                kind, head = HEAD_KIND[base], base
+                break
+            if w[:1].isupper():  # "which Lebanese army commander": names before the head describe it
+                continue
+    if kind == "yesno":
+        return Focus(kind)
+    predicate = frozenset(content_words(re.sub(r"[A-Z][\w'’.-]*", " ", q))) - frozenset(
+        content_words(" ".join([head, *TIME_WORDS, *HEADS.get(kind, ())])))
+    return Focus(kind, head, predicate, frozenset(families(q)))
+
+
+# Spans of an answer -------------------------------------------------------------------------------------------
+CONNECT = r"(?:of|the|de|del|da|di|van|von|bin|ibn|al|el|and|for|on|la|le|du|y)"
+NAME_SPAN = re.compile(rf"(?:[A-Z][\w'’.-]*|al-[A-Z][\w'’-]*)(?:\s+(?:{CONNECT}\s+)?(?:[A-Z][\w'’.-]*|al-[A-Z][\w'’-]*|\d+))*")
+QUOTED = re.compile(r"[\"“‘']([^\"“”‘’']{2,80})[\"”’']")
+MONEY = r"(?:[$€£¥]|US\$|USD\s?)"
+NUMBER_SPAN = re.compile(
+    rf"{MONEY}?\d+(?:[.,]\d+)*(?:\s?(?:%|percent\b|per cent\b|thousand\b|million\b|billion\b|trillion\b|bn\b|m\b))?"
+    r"|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|"
+    r"seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|a dozen|dozens|"
+    r"hundreds|thousands|millions|billions)\b(?:[\s-]+(?:one|two|three|four|five|six|seven|eight|nine|hundred|"
+    r"thousand|million|billion))*(?:\s(?:percent|per cent)\b)?", re.IGNORECASE)
+MONTH = (r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sep(?:t(?:ember)?)?|"
+         r"Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?")
+DATE_SPAN = re.compile(
+    rf"\b(?:{MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{MONTH}"
+    rf"(?:,?\s+\d{{4}})?|{MONTH}\s+\d{{4}}|(?:early|mid|late)[ -]{MONTH}|{MONTH}|(?:1[89]|2[01])\d\d|"
+    r"(?:mon|tues|wednes|thurs|fri|satur|sun)day|yesterday|today|tomorrow|\d{4}-\d\d-\d\d)\b", re.IGNORECASE)
+YESNO_SPAN = re.compile(r"^\W*(yes|no)\b", re.IGNORECASE)
+
+
+def _fold(text: str) -> str:
+    from qa.citations import fold
+
+    return fold(text)
+
+
+def _in_question(word: str, q_low: str) -> bool:
+    from qa.citations import name_in
+
+    w = _fold(re.sub(r"['’]s$", "", word)).strip(".,")
+    return not w or name_in(w, q_low)
+
+
+def span_kind(span: str) -> str:
+    """What a capitalised span's own words say it is: "Radio City Music Hall" a place, "the Grammy Awards" an
+    event, "President Joe Biden" a person; "" when they say nothing."""
+    words = span.split()
+    last = words[-1].lower().strip(".,")
+    for kind, suffixes in SPAN_SUFFIX.items():
+        if last in suffixes:
+            return kind
+    if len(words) > 1 and words[0].lower().strip(".,") in TITLES and words[0].lower() not in ("first", "under"):
+        return "person"
+    return ""
+
+
+def _name_spans(text: str) -> list[tuple[int, int, str]]:
+    """Capitalised spans (titles and quoted titles too), with a sentence's opening word dropped when it is an
+    ordinary word ("The", "Additionally", "Several")."""
+    from qa.citations import GENERIC_CAPS, OPENERS, SENTENCE_START
+
+    out = []
+    for m in NAME_SPAN.finditer(text):
+        start, words = m.start(), m.group().split()
+        while words and (_fold(words[0]).strip(".,") in STOP | GENERIC_CAPS | OPENERS) and \
+                (SENTENCE_START.search(text[:start]) or _fold(words[0]) in STOP):
+            start = text.index(words[0], start) + len(words[0])
+            words = words[1:]
+            start = start + (len(text[start:]) - len(text[start:].lstrip()))
+        while words and re.fullmatch(CONNECT, words[-1]):
+            words = words[:-1]
+        if words and words[-1].endswith(".") and "." not in words[-1][:-1] and len(words[-1]) > 3:
+            words[-1] = words[-1][:-1]  # the sentence's full stop, not an abbreviation ("U.S.", "Jr.")
+        if words:
+            span = " ".join(words)
+            out.append((start, start + len(span), span))
+    for m in QUOTED.finditer(text):
+        out.append((m.start(1), m.end(1), m.group(1)))
+    return out
+
+
+def _modifier(text: str, end: int, focus: Focus) -> bool:
+    """The span describes the slot's noun instead of naming it: "a South Korean show", "the Chinese company"."""
+    nxt = re.match(r"\s+([a-z][\w-]*)", text[end:])
+    if not nxt:
+        return False
+    word = nxt.group(1)
+    base = word.removesuffix("s")
+    return base == focus.head or (base in HEAD_KIND and HEAD_KIND[base] == focus.kind)
+
+
+def typed_spans(focus: Focus, text: str, question: str) -> list[str]:
+    """The spans of `text` that can fill the question's slot: of the asked kind, not already in the question."""
+    q_low = _fold(question)
+    if focus.kind == "yesno":
+        m = YESNO_SPAN.match(text)
+        return [m.group(1).capitalize()] if m else []
+    if focus.kind == "number":
+        given = {re.sub(r"\D", "", n) for n in re.findall(r"\d[\d.,]*", question)}
+        out = []
+        if focus.head not in ("long", "old", "year", "years"):  # "on 14 March" holds no count
+            text = DATE_SPAN.sub(lambda m: " " if re.search(r"\d", m.group()) else m.group(), text)
+        for m in NUMBER_SPAN.finditer(text):
+            digits = re.sub(r"\D", "", m.group())
+            if digits and digits in given:
+                continue
+            if m.group().isdigit() and len(m.group()) == 4 and DATE_SPAN.fullmatch(m.group()) and \
+                    focus.head not in ("long", "old", "year", "years"):
+                continue  # a year is a date, not a count
+            out.append(m.group().strip())
+        out += [m.group() for m in re.finditer(r"\b(?:a|an|one) (?:day|week|month|year|decade|hour)s?\b", text,
+                                               re.IGNORECASE)]
+        return out
+    if focus.kind == "date":
+        return [m.group() for m in DATE_SPAN.finditer(text) if not _in_question(m.group(), q_low)]
+    out = []
+    allowed = KIND_OK.get(focus.kind, set(KINDS))
+    for _s, end, span in _name_spans(text):
+        new = [w for w in span.split() if not _in_question(w, q_low) and w.lower().strip(".,") not in TITLES]
+        if not new or DATE_SPAN.fullmatch(span):
+            continue
+        if focus.kind in ("person", "organisation", "work", "event") and _modifier(text, end, focus):
+            continue
+        kind = span_kind(span)
+        if kind and kind not in allowed:
+            continue
+        out.append(span)
+    return out
+
+
+def _sentence_with(text: str, span: str) -> str:
+    from qa.chunking import sentence_spans
+
+    for s, e in sentence_spans(text) or [(0, len(text))]:
+        if span in text[s:e]:
+            return text[s:e]
+    return text
+
+
+def predicate_clash(focus: Focus, sentence: str) -> bool:
+    """The sentence binds its span to another predicate of a confusable family ("40 people died" for "how many
+    were arrested") and not to the asked one."""
+    if not focus.families:
+        return False
+    said = families(sentence)
+    return bool(said) and not (said & focus.families)
+
+
+def fills(question: str, answer: str, quotes: list[str] | None = None) -> tuple[bool, str]:
+    """(does the answer's first sentence fill the question's slot, why not). `quotes`: the cited passages'
+    sentences for that first sentence: the filling span must be in one of them (when given) and the quote's
+    sentence holding it must not carry another predicate of a confusable family."""
+    from qa.citations import answer_sentences
+
+    focus = focus_of(question)
+    sentences = answer_sentences(answer)
+    first = sentences[0][0] if sentences else answer.strip()
+    if not first:
+        return False, "no answer"
+    if focus.kind == "yesno":
+        return True, ""  # "Yes"/"No" or the fact itself: both are checked by the claim verification
+    spans = typed_spans(focus, first, question)
+    if focus.kind == "thing":
+        new = content_words(first) - content_words(question) - content_words(" ".join(TIME_WORDS))
+        if not new:
+            return False, "it restates the question without answering it"
+        if restates(question, first):
+            return False, "it restates the question without answering it"
+        return True, ""
+    if not spans:
+        return False, f"it names no {focus.kind if focus.kind != 'organisation' else 'organisation'} " \
+                      f"{'for ' + repr(focus.head) if focus.head and focus.head != 'who' else ''}".rstrip()
+    if predicate_clash(focus, first):
+        return False, "its figure or name is for another event than the one asked about"
+    if quotes:
+        from qa.citations import phrase_in
+
+        where = [q for q in quotes if any(phrase_in(s, q) for s in spans)]
+        if not where:
+            return True, ""  # worded differently from the quote; the claim check decides
+        if all(predicate_clash(focus, _sentence_with(q, s)) for q in where for s in spans if phrase_in(s, q)):
+            return False, "its source gives that figure or name for another event than the one asked about"
+    return True, ""
+
+
+GAP_STOP = re.compile(r"^(?:from|to|in|on|at|for|with|by|of|about|over|despite|after|before|during|since|"
+                      r"under|against|into|amid|and|but|as|while|because)$", re.IGNORECASE)
+
+
+def restates(question: str, sentence: str) -> bool:
+    """An open "what does X keep buying from Y?" answered "X keeps buying from Y despite sanctions": the words
+    right after the question's verb, where the answer belongs, are the question's own."""
+    # "what is/was X" asks for a predicate noun, not an object after a verb: no gap to find
+    m = re.search(r"\b(?:what|which)\s+(?:do|does|did|has|have|had|can|could|will|would|should|shall|may|might|"
+                  r"must)\s+(.+?)\??$", " ".join(question.split()), re.IGNORECASE)
+    if not m:
+        return False
+    before = re.findall(r"[\w'’-]+", question[:m.start()])
+    if before and GAP_STOP.match(before[-1]):
+        return False  # "despite what ...?", "with which ...?": the gap is the preposition's object, not the verb's
+    rest = re.findall(r"[\w'’.-]+", m.group(1))
+    verb_at = next((i for i, w in enumerate(rest) if w[:1].islower() and w.lower() not in STOP and
+                    (i + 1 == len(rest) or GAP_STOP.match(rest[i + 1]))), None)
+    if verb_at is None:
+        return False
+    verb = content_words(rest[verb_at])
+    if not verb:
+        return False
+    words = re.findall(r"[\w'’.-]+", sentence)
+    at = next((i for i, w in enumerate(words) if content_words(w) & verb), None)
+    if at is None:
+        return False  # the answer words it another way: the claim check decides
+    qwords = content_words(question)
+    after = []
+    for w in words[at + 1:]:
+        if GAP_STOP.match(w):
+            break
+        after.append(w)
+    return not (content_words(" ".join(after)) - qwords)
+
+
+def span_of(question: str, short: str, answer: str = "") -> str:
+    """The short answer as the span that fills the slot: "$120 million" from "$120 million in military
+    financing", "Joseph Aoun" from "Army Commander General Joseph Aoun", "Yes" for a yes/no question. The short
+    answer is kept as it is when it holds no such span or several."""
+    focus = focus_of(question)
+    if focus.kind == "yesno":
+        m = YESNO_SPAN.match(short) or YESNO_SPAN.match(answer)
+        return m.group(1).capitalize() if m else short
+    if focus.kind == "thing" or not short:
+        return short
+    spans = list(dict.fromkeys(typed_spans(focus, short, question)))
+    if len(spans) != 1:
+        return short
+    span = spans[0]
+    if focus.kind in ("person",):
+        words = span.split()
+        while len(words) > 2 and words[0].lower().strip(".,") in TITLES:
+            words = words[1:]
+        span = " ".join(words)
+    return span
+
+
+def asks_yes_no(question: str) -> bool:
+    return focus_of(question).kind == "yesno"
+
+
+def slot_sentences(question: str, text: str, focus: Focus | None = None) -> int:
+    """How many sentences of `text` hold a span that could fill the question's slot next to the question's
+    words (at least two of them, or the predicate) and without another predicate of a confusable family."""
+    from qa.chunking import sentence_spans
+
+    focus = focus or focus_of(question)
+    if focus.kind in ("thing", "yesno"):
+        return 0
+    qwords = content_words(question)
+    n = 0
+    for s, e in sentence_spans(text) or [(0, len(text))]:
+        sentence = text[s:e]
+        shared = content_words(sentence) & qwords
+        if (len(shared) >= 2 or shared & focus.predicate) and typed_spans(focus, sentence, question) and \
+                not predicate_clash(focus, sentence):
+            n += 1
+    return n
+
+
+def focused_order(question: str, passages: list[P]) -> list[P]:
+    """The passages with those holding a span of the asked kind next to the question's words first (stable: the
+    ranking decides among equals). Open and yes/no questions keep the ranked order."""
+    focus = focus_of(question)
+    if focus.kind in ("thing", "yesno"):
+        return list(passages)
+    has = [slot_sentences(question, p.text, focus) > 0 for p in passages]
+    return [p for p, h in zip(passages, has) if h] + [p for p, h in zip(passages, has) if not h]

@@ -1,0 +1,223 @@
+"""Issue 21: the asked slot (kind, head, predicate) read from a question, and answers checked against it.
+
+Generated questions and passages about invented places and people (no eval question is copied); each class has a
+counter-example that must still pass: the right kind of span for another predicate, a description instead of a
+name, a span of another kind, the question restated."""
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from langchain_core.language_models.fake_chat_models import FakeListChatModel
+
+from qa.answer_type import HEADS, fills, focus_of, span_of
+from qa.chain import Assistant, dated
+from qa.config import Settings
+from qa.embedding import make_embeddings
+from qa.ingest import ingest
+from qa.retrieval import Filters, Retriever
+from qa.store import open_store
+
+PLACES = ["Zorvania", "Kelmar", "Ostrava Vale", "Tarnesse", "Belluno Bay"]
+PEOPLE = ["Ilse Varno", "Tomas Kreuzberg", "Amara Okonjo", "Dmitri Valchek"]
+NUMBERS = ["40", "1,250", "seventeen", "3.5 million", "$75 million", "12%"]
+place = st.sampled_from(PLACES)
+person = st.sampled_from(PEOPLE)
+number = st.sampled_from(NUMBERS)
+
+
+@given(head=st.sampled_from(sorted(HEADS["person"] - {"chief", "head", "general", "first"})), where=place,
+       wh=st.sampled_from(["Which", "What"]))
+def test_a_which_person_question_asks_for_a_person(head: str, where: str, wh: str) -> None:
+    f = focus_of(f"{wh} {head} visited {where} this week?")
+    assert (f.kind, f.head) == ("person", head)
+
+
+@given(head=st.sampled_from(sorted(HEADS["place"])), who=person)
+def test_a_which_place_question_asks_for_a_place(head: str, who: str) -> None:
+    assert focus_of(f"In which {head} did {who} sign the accord?").kind == "place"
+
+
+@given(who=person, verb=st.sampled_from(["visit", "sanction", "thank", "criticize"]), where=place)
+def test_yes_no_and_wh_questions_are_told_apart(who: str, verb: str, where: str) -> None:
+    assert focus_of(f"Did {who} {verb} {where} last week?").kind == "yesno"
+    assert focus_of(f"Has {who} agreed to {verb} {where}?").kind == "yesno"
+    # counter-example: an auxiliary opening a question that still asks for a name is not a yes/no question
+    assert focus_of(f"Did {who} say which country would {verb} {where}?").kind != "yesno"
+    assert focus_of(f"Who did {who} {verb} in {where}?").kind == "person"
+
+
+@given(where=place, n=number)
+def test_a_count_for_another_predicate_does_not_answer(where: str, n: str) -> None:
+    q = f"How many people have been arrested in {where} since the protests began?"
+    assert focus_of(q).kind == "number"
+    assert not fills(q, f"{n} people have died in {where} during the protests. [1]")[0]
+    assert not fills(q, f"Officials said {n} protesters were killed in {where}. [1]")[0]
+    # counter-examples: the asked predicate, or a paraphrase of it, with the count
+    assert fills(q, f"Police in {where} have detained {n} people since the protests began. [1]")[0]
+    assert fills(q, f"{n} people were arrested in {where}. [1]")[0]
+    assert fills(q, f"In {where}, {n} were arrested and three died. [1]")[0]  # both, the asked one included
+
+
+@given(where=place, n=number)
+def test_the_cited_sentence_must_carry_the_asked_predicate(where: str, n: str) -> None:
+    q = f"How many people have been arrested in {where}?"
+    answer = f"The protests in {where} have claimed {n} people. [1]"
+    assert not fills(q, answer, [f"At least {n} people have died in {where} since the protests began."])[0]
+    assert fills(q, answer, [f"Police have arrested {n} people in {where} since the protests began."])[0]
+
+
+@given(where=place, who=person)
+def test_a_description_does_not_name_the_asked_work(where: str, who: str) -> None:
+    q = f"Which show about {where} did the streaming service green-light this week?"
+    assert not fills(q, "A South Korean show was green-lit for a second season. [1]")[0]
+    assert not fills(q, "The service green-lit a Netflix show. [1]")[0]
+    # counter-examples: a title, quoted or capitalised
+    assert fills(q, "The service green-lit “Harbour Lights” for a second season. [1]")[0]
+    assert fills(q, f"The service green-lit The Salt Road, a drama by {who}. [1]")[0]
+
+
+@given(who=person)
+def test_a_venue_does_not_answer_which_awards_show(who: str) -> None:
+    q = f"At which awards show was {who} recognized this week?"
+    assert not fills(q, f"{who} was recognized at New York's Radio City Music Hall. [1]")[0]
+    assert fills(q, f"{who} was recognized at the Harbour Film Awards at Radio City Music Hall. [1]")[0]
+    # counter-example: a person asked for, a person's name given (with a title)
+    assert fills(f"Which minister did {who} meet?", "She met Foreign Minister Ilya Brandt. [1]")[0]
+
+
+@given(where=place, other=place)
+def test_an_open_question_restated_fills_nothing(where: str, other: str) -> None:
+    q = f"What does {where} keep buying from {other}?"
+    assert not fills(q, f"{where} keeps buying from {other} despite sanctions. [1]")[0]
+    assert not fills(q, f"{where} keeps buying from {other}. [1]")[0]
+    # counter-example: the gap after the verb filled
+    assert fills(q, f"{where} keeps buying electricity from {other}. [1]")[0]
+    assert fills(q, f"Natural gas and electricity, despite sanctions on {other}. [1]")[0]
+
+
+@given(where=place)
+def test_a_who_question_answered_with_the_question_own_name_fills_nothing(where: str) -> None:
+    q = f"Who did the {where} election commission declare the winner?"
+    assert not fills(q, f"The {where} election commission declared the winner on Monday. [1]")[0]
+    assert fills(q, f"The {where} election commission declared Ilse Varno the winner. [1]")[0]
+
+
+@given(amount=st.sampled_from(["$120 million", "$4.2 billion", "75,000", "12 percent", "seventeen"]),
+       tail=st.sampled_from(["in military financing", "for the coast guard", "of the budget", ""]))
+def test_the_short_answer_is_the_number_span(amount: str, tail: str) -> None:
+    q = "How much did Zorvania pledge to the coast guard fund?"
+    assert span_of(q, f"{amount} {tail}".strip()) == amount
+    # counter-example: two numbers, no way to choose: the short answer stays as it was
+    assert span_of(q, f"{amount} and $3 million") == f"{amount} and $3 million"
+
+
+@given(name=st.sampled_from(["Joseph Varno", "Amara Okonjo", "Dmitri Valchek"]),
+       title=st.sampled_from(["Army Commander General", "Foreign Minister", "President", ""]))
+def test_the_short_answer_is_the_name_without_its_title(name: str, title: str) -> None:
+    q = "Which army commander led the Zorvanian delegation?"
+    assert span_of(q, f"{title} {name}".strip()) == name
+    assert span_of(q, "the army commander") == "the army commander"  # no name: nothing to cut to
+
+
+def test_a_yes_no_short_answer_is_yes_or_no() -> None:
+    assert span_of("Did Zorvania sign the accord?", "Zorvania signed", "Yes, Zorvania signed the accord.") == "Yes"
+    assert span_of("Which country signed the accord?", "Zorvania") == "Zorvania"
+
+
+def test_the_date_opener_reads_naturally() -> None:
+    assert dated("According to the ministry, the port reopened. [1]", "2022-06-16") == \
+        "According to the ministry, on 16 June 2022, the port reopened. [1]"
+    assert dated("On Monday, the port reopened. [1]", "2022-06-16") == "On Monday, the port reopened. [1]"
+    assert dated("Yes, the port reopened. [1]", "2022-06-16") == "Yes, on 16 June 2022, the port reopened. [1]"
+    # counter-example: a plain sentence still gets the date in front
+    assert dated("The port reopened. [1]", "2022-06-16") == "On 16 June 2022, the port reopened. [1]"
+
+
+PORT = ("Police in Tarnesse arrested 40 people after the port protests. At least 12 people died in the clashes. "
+        "The Tarnesse port authority reopened the harbour on Monday.")
+
+
+def _assistant(tmp_path: Path, reply: str, check: bool = True) -> Assistant:
+    d = tmp_path / "news"
+    d.mkdir(parents=True, exist_ok=True)
+    (d / "port.md").write_text(f"---\ntitle: Port\nsource: Wire\ndate: 2024-12-13\n---\n{PORT}\n")
+    s = Settings(min_evidence=0.0, answer_type_check=check)
+    emb = make_embeddings(s)
+    store = open_store(s, emb)
+    ingest([d], store, s)
+    return Assistant(s, Retriever(store), FakeListChatModel(responses=[reply] * 4), emb)
+
+
+def test_a_verified_count_of_another_predicate_is_refused(tmp_path: Path, fake_env: None) -> None:
+    q = "How many people were arrested after the Tarnesse port protests?"
+    wrong = "12 people died in the clashes after the port protests in Tarnesse [1].\nShort answer: 12"
+    assert _assistant(tmp_path, wrong).ask(q).refused
+    assert not _assistant(tmp_path, wrong, check=False).ask(q).refused  # the baseline (flag off) answered it
+    right = "Police in Tarnesse arrested 40 people after the port protests [1].\nShort answer: 40 people"
+    answer = _assistant(tmp_path, right).ask(q)
+    assert not answer.refused and answer.short_answer == "40"
+
+
+def test_a_yes_no_question_is_answered_yes_or_no(tmp_path: Path, fake_env: None) -> None:
+    q = "Did the Tarnesse port authority reopen the harbour?"
+    answer = _assistant(tmp_path, "Yes, the Tarnesse port authority reopened the harbour on Monday [1].").ask(q)
+    assert not answer.refused
+    assert answer.answer.startswith("Yes, the Tarnesse port authority reopened the harbour")
+    assert answer.short_answer == "Yes"
+    # counter-example: "Yes" over an invented fact is still refused
+    invented = _assistant(tmp_path, "Yes, the Kelmar navy reopened the harbour in 2019 [1].").ask(q)
+    assert invented.refused
+
+
+def test_an_as_of_answer_is_dated_only_when_the_question_is_about_time(tmp_path: Path, fake_env: None) -> None:
+    reply = "Police in Tarnesse arrested 40 people after the port protests [1].\nShort answer: 40"
+    a = _assistant(tmp_path, reply)
+    plain = a.ask("How many people did police in Tarnesse arrest after the port protests?",
+                  filters=Filters(as_of="2024-12-20"))
+    assert not plain.refused and plain.answer.startswith("Police in Tarnesse")
+    timed = a.ask("How many people did police in Tarnesse arrest this month?", filters=Filters(as_of="2024-12-20"))
+    assert not timed.refused and timed.answer.startswith("On 13 December 2024, Police in Tarnesse")
+
+
+@settings(max_examples=30)
+@given(q=st.text(max_size=200), a=st.text(max_size=200))
+def test_any_text_is_read_without_error(q: str, a: str) -> None:
+    focus_of(q)
+    fills(q, a, [a])
+    span_of(q, a, a)
+
+
+@pytest.mark.parametrize("q", ["How long did the ceasefire last?", "How old is the treaty?"])
+def test_durations_are_numbers(q: str) -> None:
+    assert focus_of(q).kind == "number"
+    assert fills(q, "It lasted 72 hours. [1]")[0]
+
+
+def test_near_miss_evidence_is_refused_before_generating(tmp_path: Path, fake_env: None) -> None:
+    """Only a same-topic neighbour is shown (the clashes' dead, no count of injured): refused without a draft."""
+    a = _assistant(tmp_path, "12 people were injured in the Tarnesse clashes [1].\nShort answer: 12")
+    q = "How many people were injured in the Tarnesse port clashes?"
+    answer = a.ask(q)
+    assert answer.refused and answer.draft == ""
+    assert not a.slot_in_evidence(q, answer.passages)
+    # counter-example: the asked predicate with a count is in the passage: the question goes to the generator
+    assert a.slot_in_evidence("How many people were arrested after the Tarnesse port protests?", answer.passages)
+    off = _assistant(tmp_path / "off", "12 people were injured in the Tarnesse clashes [1].", check=False)
+    assert off.slot_in_evidence(q, answer.passages)  # QA_ANSWER_TYPE_CHECK=false: no gate
+
+
+@given(where=place, n=number)
+def test_a_what_is_question_is_answered_by_its_value(where: str, n: str) -> None:
+    q = f"What is the expected ceiling for all contracts under the {where} programme?"
+    assert fills(q, f"The anticipated ceiling for all contracts is {n}. [1]")[0]  # no gap after a verb to restate
+    assert not fills(q, f"The expected ceiling for all contracts under the {where} programme. [1]")[0]
+
+
+@given(where=place, other=place)
+def test_a_question_asking_for_a_preposition_object_is_not_read_as_restated(where: str, other: str) -> None:
+    q = f"In exchange for what did {where} hand the prisoners over to {other}?"
+    assert fills(q, f"{where} handed the prisoners over to {other} in exchange for grain shipments. [1]")[0]
+    # counter-example: the verb's own gap left empty is still the question restated
+    assert not fills(f"What has {where} kept buying from {other}?", f"{where} kept buying from {other}. [1]")[0]
