@@ -174,7 +174,7 @@ def _print_summary(summary: dict[str, Any], out: Path, wall_s: float) -> None:
         return "—" if x is None else f"{x:.3f}" if isinstance(x, float) else str(x)
 
     keys = ("n", "answer_accuracy", "exact_match", "f1", "refusal_accuracy", "false_refusal_rate", "recall_at_1",
-            "recall_at_5", "mrr", "citation_precision", "citation_recall", "latency_p50_s", "latency_p95_s")
+            "recall_at_5", "mrr", "citation_precision", "citation_recall", "verified_rate", "latency_p50_s", "latency_p95_s")
     typer.echo("  ".join(f"{k}={fmt(summary.get(k))}" for k in keys))
     typer.echo("failure classes: " + ", ".join(f"{c} {n}" for c, n in summary["failure_classes"].items()))
     typer.echo(f"report: {one_line(str(out / 'report.html'))}  ({wall_s:.1f} s)")

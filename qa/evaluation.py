@@ -189,15 +189,45 @@ def unknown_sources(questions: list[Question], known: set[str]) -> list[str]:
 
 
 # Metrics ------------------------------------------------------------------------------------------------------
+# Answer matching: SQuAD's normalization, plus the spellings of one answer that news writes several ways.
+_DASHES = re.compile(r"[-\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d]")  # hyphens, dashes, minus
+_POSSESSIVE = re.compile(r"(?<=\w)'s\b|(?<=s)'(?!\w)")  # "Assad's" -> "Assad", "states'" -> "states"
+_THOUSANDS = re.compile(r"(?<=\d)[,\u00a0\u202f\u2009 '](?=\d{3}(?!\d))")  # 1,200 / 1 200 / 1'200 -> 1200
+# Currency symbols and words -> one code written after the amount ("$120 million" == "120 million dollars").
+_CURRENCY = (("usd", r"us\$|\$", r"u\.s\. dollars?|us dollars?|dollars?|usd"),
+             ("eur", "\u20ac", r"euros?|eur"),
+             ("gbp", "\u00a3", r"pounds? sterling|british pounds?|gbp"),
+             ("jpy", "\u00a5", r"japanese yen|yen|jpy"))
+_CODE_OF = [(re.compile(rf"(?<![\w.])(?:{words})(?!\w)|(?:{symbols})"), code) for code, symbols, words in _CURRENCY]
+_AMOUNT = r"\d+(?:\.\d+)?(?:\s+(?:thousand|million|billion|trillion))?"
+_CODE_FIRST = re.compile(rf"\b(usd|eur|gbp|jpy)\s*({_AMOUNT})\b")
+_DECIMAL = re.compile(r"(?<=\d)\.(?=\d)")
+
+
+def _currency(text: str) -> str:
+    for pattern, code in _CODE_OF:
+        text = pattern.sub(f" {code} ", text)
+    text = " ".join(text.split())
+    return _CODE_FIRST.sub(r"\2 \1", text)  # "usd 120 million" -> "120 million usd"
+
+
 def normalize_answer(text: str) -> str:
-    """SQuAD normalization: lower case, no punctuation, no articles, single spaces."""
-    text = text.lower().replace("’", "'").replace("‘", "'").replace("“", '"').replace("”", '"')
-    text = "".join(ch for ch in text if ch not in PUNCT)
+    """SQuAD normalization (lower case, no punctuation, no articles, single spaces) that also treats as equal:
+    possessives ("Assad's" = "Assad"), hyphen and dash variants (each a space: "al-Assad" = "al Assad"), thousands
+    separators ("1,200" = "1200"), and currency symbols and words ("$5 million" = "5 million dollars" = "USD 5
+    million")."""
+    text = text.lower().replace("\u2019", "'").replace("\u2018", "'").replace("\u201c", '"').replace("\u201d", '"')
+    text = _POSSESSIVE.sub("", text)
+    text = _THOUSANDS.sub("", text)
+    text = _DASHES.sub(" ", text)
+    text = _currency(text)
+    text = _DECIMAL.sub("\u2024", text)  # a decimal point survives: 3.5 is not 35
+    text = "".join(ch for ch in text if ch not in PUNCT).replace("\u2024", ".")
     text = re.sub(r"\b(a|an|the)\b", " ", text)
     return " ".join(text.split())
 
 
-PUNCT = frozenset(string.punctuation) | {"–", "—"}
+PUNCT = frozenset(string.punctuation)
 
 
 def exact_match(prediction: str, golds: list[str]) -> float:
@@ -292,8 +322,11 @@ def question_metrics(q: Question, ranked: list[str], answer: dict[str, Any] | No
         m["conflict_correct"] = float(conflict_answered(q, answer))
     if q.extra.get("planted"):
         m["planted_verified"] = planted_verified(q, answer)
-    m["citation_precision"] = round(sum(c["article_id"] in gold or bool(c.get("verified")) for c in citations)
-                                    / len(citations), 4) if citations else None
+    # Against the gold sources only: the system's own verdict on a citation is reported apart (verified_rate)
+    m["citation_precision"] = round(sum(c["article_id"] in gold for c in citations) / len(citations), 4) \
+        if citations and gold else None
+    m["verified_rate"] = round(sum(bool(c.get("verified")) for c in citations) / len(citations), 4) \
+        if citations else None
     return m
 
 
@@ -348,6 +381,7 @@ def summarize(results: list[dict[str, Any]], meta: dict[str, Any]) -> dict[str, 
     s["planted_claims_verified"] = int(sum(x or 0 for x in planted)) if full and planted else None
     s["citation_precision"] = over(results, "citation_precision") if full else None
     s["citation_recall"] = over(ans, "citation_recall") if full else None
+    s["verified_rate"] = over(results, "verified_rate") if full else None
     counts = Counter(r["failure_class"] for r in results if r["failure_class"])
     s["failure_classes"] = {c: counts.get(c, 0) for c in FAILURE_CLASSES}
     stages: dict[str, dict[str, float | None]] = {}
@@ -590,7 +624,7 @@ def run_eval(questions: list[Question], assistant: Assistant, out: Path, meta: d
 # Comparing ----------------------------------------------------------------------------------------------------
 COMPARED = ("answer_accuracy", "exact_match", "f1", "refusal_accuracy", "false_refusal_rate", "recall_at_1",
             "recall_at_3", "recall_at_5", "recall_at_10", "mrr", "citation_precision", "citation_recall",
-            "conflict_accuracy", "planted_claims_verified",
+            "verified_rate", "conflict_accuracy", "planted_claims_verified",
             "latency_p50_s", "latency_p95_s")
 
 
