@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from qa.evaluation import FAILURE_CLASSES, RECALL_KS, read_results, write_text
+from qa.evaluation import FAILURE_CLASSES, RECALL_KS, Result, read_results, write_text
 from qa.terminal import clean, one_line
 
 HEADLINE = ("n", "n_answerable", "n_unanswerable", "answer_accuracy", "exact_match", "f1", "refusal_accuracy",
@@ -43,18 +43,18 @@ def _fmt(x: Any) -> str:
     return str(x)
 
 
-def _answer_text(r: dict[str, Any]) -> str:
-    a = r.get("answer")
+def _answer_text(r: Result) -> str:
+    a = r.answer
     if a is None:
         return ""
     return "(refused)" if a["refused"] else a["answer"]
 
 
-def _latencies(results: list[dict[str, Any]]) -> list[float]:
-    return [float(r["timings"]["total_s"]) for r in results if "total_s" in r["timings"]]
+def _latencies(results: list[Result]) -> list[float]:
+    return [float(r.timings["total_s"]) for r in results if "total_s" in r.timings]
 
 
-def render_markdown(summary: dict[str, Any], results: list[dict[str, Any]]) -> str:
+def render_markdown(summary: dict[str, Any], results: list[Result]) -> str:
     lines = [f"# Evaluation: {md(summary.get('questions_file', ''))} ({md(summary['mode'])})", "",
              (f"corpus {md(summary.get('corpus_fingerprint', ''))} · k={md(summary.get('k'))} · "
               f"split={md(summary.get('split') or 'all')} · as_of used: {md(summary.get('as_of_used'))}"), "",
@@ -65,13 +65,13 @@ def render_markdown(summary: dict[str, Any], results: list[dict[str, Any]]) -> s
     if summary.get("latency"):
         lines += ["", "## Latency (s)", "", "| stage | p50 | p95 |", "|---|---|---|"]
         lines += [f"| {md(st)} | {_fmt(v['p50'])} | {_fmt(v['p95'])} |" for st, v in summary["latency"].items()]
-    failed = [r for r in results if r["failure_class"] not in ("ok", None)]
+    failed = [r for r in results if r.failure_class not in ("ok", None)]
     lines += ["", f"## Questions that failed ({len(failed)})", ""]
     if failed:
         lines += ["| id | class | question | gold | answer | top retrieved |", "|---|---|---|---|---|---|"]
     for r in failed:
-        cells = [r["id"], r["failure_class"], r["question"], " / ".join(r["answers"]) or "(unanswerable)",
-                 _answer_text(r)[:200], ", ".join(dict.fromkeys(r["retrieved"][:3]))]
+        cells = [r.id, r.failure_class, r.question, " / ".join(r.answers) or "(unanswerable)",
+                 _answer_text(r)[:200], ", ".join(dict.fromkeys(r.retrieved[:3]))]
         lines.append("| " + " | ".join(md(c) for c in cells) + " |")
     return "\n".join(lines) + "\n"
 
@@ -124,7 +124,7 @@ def failure_chart(summary: dict[str, Any]) -> str:
     return _svg("chart-failures", "Failure classes (questions)", "".join(body), w, h)
 
 
-def latency_chart(results: list[dict[str, Any]], bins: int = 10) -> str:
+def latency_chart(results: list[Result], bins: int = 10) -> str:
     xs = _latencies(results)
     w, h, left, bottom, top = 420, 260, 40, 36, 16
     pw, ph = w - left - 16, h - top - bottom
@@ -161,21 +161,21 @@ vertical-align:top}th{background:#f6f8fa}.cls{font-weight:600;white-space:nowrap
 .grid{display:flex;gap:24px;flex-wrap:wrap}"""
 
 
-def render_html(summary: dict[str, Any], results: list[dict[str, Any]]) -> str:
+def render_html(summary: dict[str, Any], results: list[Result]) -> str:
     title = f"qa evaluation — {summary.get('questions_file', '')}"
     metrics = "".join(f"<tr><th>{k}</th><td>{_fmt(summary.get(k))}</td></tr>" for k in HEADLINE)
     stages = "".join(f"<tr><th>{escape(st)}</th><td>{_fmt(v['p50'])}</td><td>{_fmt(v['p95'])}</td></tr>"
                      for st, v in (summary.get("latency") or {}).items())
     rows = []
     for r in results:
-        cls = r["failure_class"] or "not judged"
+        cls = r.failure_class or "not judged"
         color = CLASS_COLORS.get(cls, "#57606a")
         rows.append(
-            f"<tr><td>{escape(r['id'])}</td><td class=cls style=\"color:{color}\">{escape(cls)}</td>"
-            f"<td>{escape(r['question'])}</td><td>{escape(' / '.join(r['answers']) or '(unanswerable)')}</td>"
+            f"<tr><td>{escape(r.id)}</td><td class=cls style=\"color:{color}\">{escape(cls)}</td>"
+            f"<td>{escape(r.question)}</td><td>{escape(' / '.join(r.answers) or '(unanswerable)')}</td>"
             f"<td>{escape(_answer_text(r))}</td>"
-            f"<td>{escape(', '.join(dict.fromkeys(r['retrieved'][:3])))}</td>"
-            f"<td>{escape(', '.join(r['sources']))}</td></tr>")
+            f"<td>{escape(', '.join(dict.fromkeys(r.retrieved[:3])))}</td>"
+            f"<td>{escape(', '.join(r.sources))}</td></tr>")
     provenance = {k: summary.get(k) for k in ("questions_sha256", "corpus_fingerprint", "models", "settings")}
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title><style>{CSS}</style></head><body>

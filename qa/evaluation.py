@@ -63,6 +63,47 @@ class QuestionSet:
 
 STANDARD = ("id", "question", "answers", "sources", "answerable")
 
+Metrics = dict[str, float | None]  # metric name -> value; None where the metric does not apply to the question
+
+
+@dataclass
+class Result:
+    """One evaluated question: a line of results.jsonl (`to_dict`/`from_dict` keep its JSON keys)."""
+
+    id: str
+    question: str
+    answers: list[str]
+    sources: list[str]
+    answerable: bool
+    extra: dict[str, Any] = field(default_factory=dict)
+    retrieved: list[str] = field(default_factory=list)  # article ids, ranked, to the run's depth
+    shown: list[str] = field(default_factory=list)  # article ids of the passages shown to the generator
+    answer: dict[str, Any] | None = None  # `qa ask --json`'s object; None in retrieval-only runs
+    metrics: Metrics = field(default_factory=dict)
+    failure_class: str | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def split(self) -> str:
+        return str(self.extra.get("split") or "")
+
+    def as_question(self) -> Question:
+        return Question(self.id, self.question, list(self.answers), list(self.sources), self.answerable,
+                        dict(self.extra))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Result:
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+
+def result_of(row: Result | dict[str, Any]) -> Result:
+    """A row as a Result (scripts may still hold the dicts of a results.jsonl)."""
+    return row if isinstance(row, Result) else Result.from_dict(row)
+
 
 def _bool(value: Any) -> bool:
     if isinstance(value, bool):
@@ -300,10 +341,11 @@ def classify(q: Question, ranked: list[str], shown: list[str], answer: dict[str,
     return "ok"
 
 
-def question_metrics(q: Question, ranked: list[str], answer: dict[str, Any] | None) -> dict[str, Any]:
-    """Per-question metrics; None where a metric does not apply."""
+def question_metrics(q: Question, ranked: list[str], answer: dict[str, Any] | None) -> Metrics:
+    """Per-question metrics (a pure function of the question, the ranking and the answer); None where a metric
+    does not apply."""
     gold = set(q.sources)
-    m: dict[str, Any] = {}
+    m: Metrics = {}
     scored = q.answerable and bool(gold)
     for k in RECALL_KS:
         m[f"recall_at_{k}"] = recall_at(ranked, gold, k) if scored else None
@@ -328,6 +370,14 @@ def question_metrics(q: Question, ranked: list[str], answer: dict[str, Any] | No
     m["verified_rate"] = round(sum(bool(c.get("verified")) for c in citations) / len(citations), 4) \
         if citations else None
     return m
+
+
+def score(r: Result) -> Result:
+    """`r` with its metrics and failure class computed again from what it holds (the answer and ranking): an
+    old run re-scored with today's metrics, no model involved."""
+    q = r.as_question()
+    return dataclasses.replace(r, metrics=question_metrics(q, r.retrieved, r.answer),
+                               failure_class=classify(q, r.retrieved, r.shown, r.answer))
 
 
 def conflict_answered(q: Question, answer: dict[str, Any]) -> bool:
@@ -355,14 +405,15 @@ def _mean(values: Iterable[Any]) -> float | None:
     return round(sum(xs) / len(xs), 4) if xs else None
 
 
-def summarize(results: list[dict[str, Any]], meta: dict[str, Any]) -> dict[str, Any]:
+def summarize(rows: Iterable[Result | dict[str, Any]], meta: dict[str, Any]) -> dict[str, Any]:
     """The aggregate of per-question results, plus what produced them (settings, checksums, corpus)."""
-    ans = [r for r in results if r["answerable"]]
-    una = [r for r in results if not r["answerable"]]
+    results = [result_of(r) for r in rows]
+    ans = [r for r in results if r.answerable]
+    una = [r for r in results if not r.answerable]
     full = not meta.get("retrieval_only")
 
-    def over(rows: list[dict[str, Any]], key: str) -> float | None:
-        return _mean(r["metrics"].get(key) for r in rows)
+    def over(rows: list[Result], key: str) -> float | None:
+        return _mean(r.metrics.get(key) for r in rows)
 
     s: dict[str, Any] = {"n": len(results), "n_answerable": len(ans), "n_unanswerable": len(una),
                          "mode": "full" if full else "retrieval-only"}
@@ -374,20 +425,20 @@ def summarize(results: list[dict[str, Any]], meta: dict[str, Any]) -> dict[str, 
     for k in RECALL_KS:
         s[f"recall_at_{k}"] = over(ans, f"recall_at_{k}")
     s["mrr"] = over(ans, "rr")
-    conflicts = [r for r in results if (r.get("extra") or {}).get("conflict")]
+    conflicts = [r for r in results if r.extra.get("conflict")]
     s["n_conflict"] = len(conflicts)
     s["conflict_accuracy"] = over(conflicts, "conflict_correct") if full and conflicts else None
-    planted = [r["metrics"].get("planted_verified") for r in results if (r.get("extra") or {}).get("planted")]
+    planted = [r.metrics.get("planted_verified") for r in results if r.extra.get("planted")]
     s["planted_claims_verified"] = int(sum(x or 0 for x in planted)) if full and planted else None
     s["citation_precision"] = over(results, "citation_precision") if full else None
     s["citation_recall"] = over(ans, "citation_recall") if full else None
     s["verified_rate"] = over(results, "verified_rate") if full else None
-    counts = Counter(r["failure_class"] for r in results if r["failure_class"])
+    counts = Counter(r.failure_class for r in results if r.failure_class)
     s["failure_classes"] = {c: counts.get(c, 0) for c in FAILURE_CLASSES}
     stages: dict[str, dict[str, float | None]] = {}
-    names = {name for r in results for name in r["timings"]}
+    names = {name for r in results for name in r.timings}
     for stage in [x for x in STAGES if x in names] + sorted(names - set(STAGES)):
-        xs = [float(r["timings"][stage]) for r in results if stage in r["timings"]]
+        xs = [float(r.timings[stage]) for r in results if stage in r.timings]
         if xs:
             stages[stage] = {"p50": _round(percentile(xs, 50)), "p95": _round(percentile(xs, 95))}
     s["latency_p50_s"] = stages.get("total_s", {}).get("p50")
@@ -421,8 +472,8 @@ def as_of_supported() -> bool:
     return "as_of" in {f.name for f in dataclasses.fields(Filters)}
 
 
-def evaluate_one(q: Question, assistant: Assistant, k: int, depth: int, retrieval_only: bool,
-                 use_as_of: bool = True) -> dict[str, Any]:
+def evaluate_question(q: Question, assistant: Assistant, k: int, depth: int, retrieval_only: bool,
+                      use_as_of: bool = True) -> Result:
     """Run one question: the ranked passages (to `depth`), then, unless retrieval-only, the cited answer."""
     filters = filters_for(q, use_as_of)
     t0 = time.perf_counter()
@@ -438,10 +489,14 @@ def evaluate_one(q: Question, assistant: Assistant, k: int, depth: int, retrieva
         answer = result.to_dict()
         shown = [p.article_id for p in result.passages]
         timings = {"rank_s": round(rank_s, 3), **result.timings}
-    return {"id": q.id, "question": q.question, "answers": q.answers, "sources": q.sources,
-            "answerable": q.answerable, "extra": q.extra, "retrieved": ranked, "shown": shown, "answer": answer,
-            "metrics": question_metrics(q, ranked, answer), "failure_class": classify(q, ranked, shown, answer),
-            "timings": timings}
+    return score(Result(id=q.id, question=q.question, answers=q.answers, sources=q.sources, answerable=q.answerable,
+                        extra=q.extra, retrieved=ranked, shown=shown, answer=answer, timings=timings))
+
+
+def evaluate_one(q: Question, assistant: Assistant, k: int, depth: int, retrieval_only: bool,
+                 use_as_of: bool = True) -> dict[str, Any]:
+    """`evaluate_question` as the dict of a results.jsonl line (for scripts in bench/)."""
+    return evaluate_question(q, assistant, k, depth, retrieval_only, use_as_of).to_dict()
 
 
 def sha256_file(path: Path) -> str:
@@ -488,18 +543,18 @@ def settings_snapshot(settings: Settings) -> dict[str, Any]:
     return {k: redact(v) if isinstance(v, str) else v for k, v in sorted(data.items())}  # no password of a URL
 
 
-def read_results(path: Path) -> dict[str, dict[str, Any]]:
-    """id -> result from a results.jsonl; a line cut short by a crash is ignored."""
-    out: dict[str, dict[str, Any]] = {}
+def read_results(path: Path) -> dict[str, Result]:
+    """id -> result from a results.jsonl; a line cut short by a crash (or not a result) is ignored."""
+    out: dict[str, Result] = {}
     if not path.is_file():
         return out
     for raw in path.read_text(encoding="utf-8", errors="replace").splitlines():
         try:
             r = json.loads(raw)
-        except json.JSONDecodeError:
+            if isinstance(r, dict) and isinstance(r.get("id"), str):
+                out[r["id"]] = Result.from_dict(r)
+        except (json.JSONDecodeError, TypeError):
             continue
-        if isinstance(r, dict) and "id" in r:
-            out[r["id"]] = r
     return out
 
 
@@ -516,8 +571,8 @@ def write_text(path: Path, text: str) -> None:
         raise
 
 
-def _write_lines(path: Path, rows: list[dict[str, Any]]) -> None:
-    write_text(path, "".join(dumps(r) + "\n" for r in rows))
+def _write_lines(path: Path, rows: list[Result]) -> None:
+    write_text(path, "".join(dumps(r.to_dict()) + "\n" for r in rows))
 
 
 def write_json(path: Path, obj: Any) -> None:
@@ -609,8 +664,8 @@ def run_eval(questions: list[Question], assistant: Assistant, out: Path, meta: d
     k, depth, retrieval_only = int(meta["k"]), int(meta["depth"]), bool(meta["retrieval_only"])
     with results_path.open("a", encoding="utf-8") as f:
         for q in todo:
-            r = evaluate_one(q, assistant, k, depth, retrieval_only, bool(meta.get("as_of_used")))
-            f.write(dumps(r) + "\n")
+            r = evaluate_question(q, assistant, k, depth, retrieval_only, bool(meta.get("as_of_used")))
+            f.write(dumps(r.to_dict()) + "\n")
             f.flush()
             done[q.id] = r
             on_progress(len(done), len(questions))
@@ -628,7 +683,7 @@ COMPARED = ("answer_accuracy", "exact_match", "f1", "refusal_accuracy", "false_r
             "latency_p50_s", "latency_p95_s")
 
 
-def load_run(run: Path) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+def load_run(run: Path) -> tuple[dict[str, Any], dict[str, Result]]:
     summary_path = run / "summary.json"
     if not summary_path.is_file():
         raise QAError(f"No summary.json in {run}", "give a folder written by `qa eval QUESTIONS --out DIR`")
@@ -659,9 +714,8 @@ def compare_runs(a: Path, b: Path) -> dict[str, Any]:
     for key in sorted(set(set_a) | set(set_b)):
         if set_a.get(key) != set_b.get(key):
             differ[f"settings.{key}"] = {"a": set_a.get(key), "b": set_b.get(key)}
-    changed = [{"id": i, "question": rb[i].get("question", ""), "a": ra[i].get("failure_class"),
-                "b": rb[i].get("failure_class")}
-               for i in ra if i in rb and ra[i].get("failure_class") != rb[i].get("failure_class")]
+    changed = [{"id": i, "question": rb[i].question, "a": ra[i].failure_class, "b": rb[i].failure_class}
+               for i in ra if i in rb and ra[i].failure_class != rb[i].failure_class]
     return {"a": str(a), "b": str(b), "metrics": metrics, "differ": differ, "changed": changed,
             "only_a": sorted(set(ra) - set(rb)), "only_b": sorted(set(rb) - set(ra)),
             "failure_classes": {c: {"a": (sa.get("failure_classes") or {}).get(c, 0),

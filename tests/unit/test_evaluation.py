@@ -14,6 +14,7 @@ from qa.errors import QAError
 from qa.evaluation import (
     TIMING_KEYS,
     Question,
+    Result,
     as_of_supported,
     classify,
     contains_answer,
@@ -25,6 +26,7 @@ from qa.evaluation import (
     question_metrics,
     recall_at,
     reciprocal_rank,
+    score,
     token_f1,
 )
 
@@ -233,6 +235,10 @@ def test_eval_writes_results_summary_and_self_contained_report(tmp_path: Path, f
     assert classes == {"ok": "ok", "wrong": "wrong_answer", "low": "retrieved_low", "missing": "not_retrieved",
                        "cup": "ok"}
     first = results[0]
+    # typed rows keep results.jsonl's keys; re-scoring a stored row (no model) gives the same metrics and class
+    assert list(first) == ["id", "question", "answers", "sources", "answerable", "extra", "retrieved", "shown",
+                           "answer", "metrics", "failure_class", "timings"]
+    assert all(Result.from_dict(r).to_dict() == r and score(Result.from_dict(r)).to_dict() == r for r in results)
     assert first["answer"]["citations"][0]["article_id"] == "chips" and first["retrieved"][0] == "chips"
     assert first["extra"] == {"split": "dev"} and first["metrics"]["recall_at_1"] == 1.0
     summary = json.loads((out / "summary.json").read_text())
