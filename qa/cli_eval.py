@@ -175,7 +175,13 @@ def _print_summary(summary: dict[str, Any], out: Path, wall_s: float) -> None:
 
     keys = ("n", "answer_accuracy", "exact_match", "f1", "refusal_accuracy", "false_refusal_rate", "recall_at_1",
             "recall_at_5", "mrr", "citation_precision", "citation_recall", "verified_rate", "latency_p50_s", "latency_p95_s")
-    typer.echo("  ".join(f"{k}={fmt(summary.get(k))}" for k in keys))
+    def ci(k: str) -> str:
+        x = (summary.get("ci") or {}).get(k)
+        return f" [{x[0]:.3f}, {x[1]:.3f}]" if isinstance(x, list) and len(x) == 2 and summary.get(k) is not None \
+            else ""
+
+    typer.echo("  ".join(f"{k}={fmt(summary.get(k))}{ci(k)}" for k in keys))
+    typer.echo("[lo, hi]: 95% bootstrap interval over the questions")
     typer.echo("failure classes: " + ", ".join(f"{c} {n}" for c, n in summary["failure_classes"].items()))
     typer.echo(f"report: {one_line(str(out / 'report.html'))}  ({wall_s:.1f} s)")
 

@@ -43,6 +43,11 @@ def _fmt(x: Any) -> str:
     return str(x)
 
 
+def _ci(summary: dict[str, Any], key: str) -> str:
+    x = (summary.get("ci") or {}).get(key)
+    return f"[{x[0]:.3f}, {x[1]:.3f}]" if isinstance(x, list) and len(x) == 2 else ""
+
+
 def _answer_text(r: Result) -> str:
     a = r.answer
     if a is None:
@@ -58,8 +63,10 @@ def render_markdown(summary: dict[str, Any], results: list[Result]) -> str:
     lines = [f"# Evaluation: {md(summary.get('questions_file', ''))} ({md(summary['mode'])})", "",
              (f"corpus {md(summary.get('corpus_fingerprint', ''))} · k={md(summary.get('k'))} · "
               f"split={md(summary.get('split') or 'all')} · as_of used: {md(summary.get('as_of_used'))}"), "",
-             "| metric | value |", "|---|---|"]
-    lines += [f"| {k} | {_fmt(summary.get(k))} |" for k in HEADLINE]
+             "| metric | value | 95% CI |", "|---|---|---|"]
+    lines += [f"| {k} | {_fmt(summary.get(k))} | {_ci(summary, k)} |" for k in HEADLINE]
+    if summary.get("ci_method"):
+        lines += ["", f"95% CI: {md(summary['ci_method'])}."]
     lines += ["", "## Failure classes", "", "| class | questions |", "|---|---|"]
     lines += [f"| {c} | {n} |" for c, n in summary["failure_classes"].items()]
     if summary.get("latency"):

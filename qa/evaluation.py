@@ -444,9 +444,122 @@ def summarize(rows: Iterable[Result | dict[str, Any]], meta: dict[str, Any]) -> 
     s["latency_p50_s"] = stages.get("total_s", {}).get("p50")
     s["latency_p95_s"] = stages.get("total_s", {}).get("p95")
     s["latency"] = stages
+    s["ci"] = intervals(results, full)
+    s["ci_method"] = CI_METHOD
     s.update({k: meta[k] for k in ("k", "depth", "split", "as_of_used", "questions_file", "questions_sha256",
-                                   "corpus_fingerprint", "models", "settings") if k in meta})
+                                   "corpus_fingerprint", "models", "settings", "provenance") if k in meta})
     return s
+
+
+# Uncertainty --------------------------------------------------------------------------------------------------
+# Each summary metric as a statistic of per-question values: (who counts, per-question key, statistic). One
+# table for the intervals of a run and the paired tests of `compare`.
+def _answerable(r: Result) -> bool:
+    return r.answerable
+
+
+def _unanswerable(r: Result) -> bool:
+    return not r.answerable
+
+
+def _everyone(r: Result) -> bool:
+    return True
+
+
+PER_QUESTION: dict[str, tuple[Callable[[Result], bool], str, str, bool]] = {
+    # summary key: (population, per-question metric, statistic, needs answers)
+    "answer_accuracy": (_answerable, "answer_correct", "mean", True),
+    "exact_match": (_answerable, "exact_match", "mean", True),
+    "f1": (_answerable, "f1", "mean", True),
+    "refusal_accuracy": (_unanswerable, "refused", "mean", True),
+    "false_refusal_rate": (_answerable, "refused", "mean", True),
+    **{f"recall_at_{k}": (_answerable, f"recall_at_{k}", "mean", False) for k in RECALL_KS},
+    "mrr": (_answerable, "rr", "mean", False),
+    "conflict_accuracy": (lambda r: bool(r.extra.get("conflict")), "conflict_correct", "mean", True),
+    "planted_claims_verified": (lambda r: bool(r.extra.get("planted")), "planted_verified", "sum", True),
+    "citation_precision": (_everyone, "citation_precision", "mean", True),
+    "citation_recall": (_answerable, "citation_recall", "mean", True),
+    "verified_rate": (_everyone, "verified_rate", "mean", True),
+    "latency_p50_s": (_everyone, "total_s", "p50", False),
+    "latency_p95_s": (_everyone, "total_s", "p95", False),
+}
+BOOTSTRAP_RESAMPLES = 2000
+CI_METHOD = (f"95% percentile bootstrap over questions ({BOOTSTRAP_RESAMPLES} resamples, seed 0): the spread of "
+             "each metric when the question set is drawn again")
+
+
+def per_question(results: list[Result], metric: str, full: bool = True) -> dict[str, float]:
+    """question id -> the value that `metric` aggregates, for the questions it counts (none when it does not
+    apply to the run)."""
+    who, key, _stat, needs_answers = PER_QUESTION[metric]
+    if needs_answers and not full:
+        return {}
+    out: dict[str, float] = {}
+    for r in results:
+        value = r.timings.get(key) if key == "total_s" else r.metrics.get(key)
+        if who(r) and value is not None:
+            out[r.id] = float(value)
+    return out
+
+
+def _statistic(name: str, xs: Any) -> Any:
+    """The statistic over the last axis of a numpy array."""
+    import numpy as np
+
+    if name == "sum":
+        return xs.sum(axis=-1)
+    if name in ("p50", "p95"):
+        return np.percentile(xs, float(name[1:]), axis=-1)  # linear interpolation, as `percentile`
+    return xs.mean(axis=-1)
+
+
+def bootstrap_ci(values: list[float], statistic: str = "mean", resamples: int = BOOTSTRAP_RESAMPLES,
+                 seed: int = 0, level: float = 0.95) -> list[float] | None:
+    """[lo, hi]: the `level` percentile-bootstrap interval of `statistic` over `values` (resampled with
+    replacement; a fixed seed, so the same values always give the same interval)."""
+    if not values:
+        return None
+    import numpy as np
+
+    xs = np.asarray(values, dtype=float)
+    picks = np.random.default_rng(seed).integers(0, len(xs), size=(resamples, len(xs)))
+    stats = _statistic(statistic, xs[picks])
+    tail = (1 - level) / 2 * 100
+    lo, hi = np.percentile(stats, [tail, 100 - tail])
+    return [round(float(lo), 4), round(float(hi), 4)]
+
+
+def intervals(results: list[Result], full: bool = True) -> dict[str, list[float]]:
+    """summary.json's `ci`: {metric: [lo, hi]} for every summary metric with values."""
+    out: dict[str, list[float]] = {}
+    for metric, (_who, _key, stat, _answers) in PER_QUESTION.items():
+        ci = bootstrap_ci(list(per_question(results, metric, full).values()), stat)
+        if ci is not None:
+            out[metric] = ci
+    return out
+
+
+def paired_test(a: list[float], b: list[float], statistic: str = "mean", seed: int = 0,
+                resamples: int = 20000) -> float:
+    """Two-sided p-value of a paired permutation (sign-flip) test: under "no difference" each question's pair of
+    values is as likely swapped. Exact over all swaps when few questions differ, else `resamples` random swaps
+    (fixed seed). For 0/1 metrics it is the exact McNemar test."""
+    import numpy as np
+
+    xa, xb = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if len(xa) == 0 or np.array_equal(xa, xb):
+        return 1.0
+    observed = abs(float(_statistic(statistic, xb) - _statistic(statistic, xa)))
+    differ = np.flatnonzero(xa != xb)
+    if len(differ) <= 16:
+        masks = (np.arange(2 ** len(differ))[:, None] >> np.arange(len(differ))) & 1
+    else:
+        masks = np.random.default_rng(seed).integers(0, 2, size=(resamples, len(differ)))
+    swap = np.zeros((len(masks), len(xa)), dtype=bool)
+    swap[:, differ] = masks.astype(bool)
+    pa, pb = np.where(swap, xb, xa), np.where(swap, xa, xb)
+    diffs = np.abs(_statistic(statistic, pb) - _statistic(statistic, pa))
+    return round(float(np.mean(diffs >= observed - 1e-12)), 4)
 
 
 def _round(x: float | None) -> float | None:
@@ -683,6 +796,13 @@ COMPARED = ("answer_accuracy", "exact_match", "f1", "refusal_accuracy", "false_r
             "latency_p50_s", "latency_p95_s")
 
 
+ALPHA = 0.05
+TEST_NAME = ("paired permutation (sign-flip) test over the questions in both runs, two-sided; exact McNemar for "
+             "0/1 metrics")
+QUESTION_METRICS = ("answer_correct", "exact_match", "f1", "refused", "recall_at_1", "recall_at_5", "rr",
+                    "citation_precision", "citation_recall", "verified_rate", "conflict_correct", "planted_verified")
+
+
 def load_run(run: Path) -> tuple[dict[str, Any], dict[str, Result]]:
     summary_path = run / "summary.json"
     if not summary_path.is_file():
@@ -701,11 +821,24 @@ def compare_runs(a: Path, b: Path) -> dict[str, Any]:
     """Metric deltas (B - A), differing settings, and the questions whose failure class changed."""
     sa, ra = load_run(a)
     sb, rb = load_run(b)
+    rows_a, rows_b = list(ra.values()), list(rb.values())
+    full_a, full_b = sa.get("mode") != "retrieval-only", sb.get("mode") != "retrieval-only"
+    ci_a = sa.get("ci") if isinstance(sa.get("ci"), dict) else intervals(rows_a, full_a)  # runs made before `ci`
+    ci_b = sb.get("ci") if isinstance(sb.get("ci"), dict) else intervals(rows_b, full_b)
     metrics = []
     for key in COMPARED:
         x, y = sa.get(key), sb.get(key)
         delta = round(y - x, 4) if isinstance(x, (int, float)) and isinstance(y, (int, float)) else None
-        metrics.append({"metric": key, "a": x, "b": y, "delta": delta})
+        row: dict[str, Any] = {"metric": key, "a": x, "b": y, "delta": delta, "a_ci": ci_a.get(key),
+                               "b_ci": ci_b.get(key), "p": None, "n_paired": 0, "beyond_noise": False}
+        if key in PER_QUESTION and delta is not None:
+            va, vb = per_question(rows_a, key, full_a), per_question(rows_b, key, full_b)
+            both = [i for i in va if i in vb]
+            if both:
+                row["p"] = paired_test([va[i] for i in both], [vb[i] for i in both], PER_QUESTION[key][2])
+                row["n_paired"] = len(both)
+                row["beyond_noise"] = row["p"] < ALPHA
+        metrics.append(row)
     differ = {}
     for key in ("mode", "k", "split", "as_of_used", "questions_sha256", "corpus_fingerprint", "models"):
         if sa.get(key) != sb.get(key):
@@ -716,7 +849,15 @@ def compare_runs(a: Path, b: Path) -> dict[str, Any]:
             differ[f"settings.{key}"] = {"a": set_a.get(key), "b": set_b.get(key)}
     changed = [{"id": i, "question": rb[i].question, "a": ra[i].failure_class, "b": rb[i].failure_class}
                for i in ra if i in rb and ra[i].failure_class != rb[i].failure_class]
-    return {"a": str(a), "b": str(b), "metrics": metrics, "differ": differ, "changed": changed,
+    questions = []  # every question whose failure class or a per-question metric differs
+    for i in (x for x in ra if x in rb):
+        moved = {m: [ra[i].metrics.get(m), rb[i].metrics.get(m)] for m in QUESTION_METRICS
+                 if ra[i].metrics.get(m) != rb[i].metrics.get(m)}
+        if moved or ra[i].failure_class != rb[i].failure_class:
+            questions.append({"id": i, "question": rb[i].question, "a": ra[i].failure_class,
+                              "b": rb[i].failure_class, "metrics": moved})
+    return {"a": str(a), "b": str(b), "metrics": metrics, "test": TEST_NAME, "alpha": ALPHA, "differ": differ,
+            "changed": changed, "changed_questions": questions,
             "only_a": sorted(set(ra) - set(rb)), "only_b": sorted(set(rb) - set(ra)),
             "failure_classes": {c: {"a": (sa.get("failure_classes") or {}).get(c, 0),
                                     "b": (sb.get("failure_classes") or {}).get(c, 0)} for c in FAILURE_CLASSES}}
@@ -727,11 +868,17 @@ def format_comparison(c: dict[str, Any]) -> str:
     def num(x: Any) -> str:
         return "—" if x is None else f"{x:.3f}" if isinstance(x, float) else str(x)
 
-    lines = [f"# {c['a']} → {c['b']}", "", "| metric | A | B | Δ (B − A) |", "|---|---|---|---|"]
+    def ci(x: Any) -> str:
+        return f" [{x[0]:.3f}, {x[1]:.3f}]" if isinstance(x, list) and len(x) == 2 else ""
+
+    lines = [f"# {c['a']} → {c['b']}", "",
+             f"A, B with 95% bootstrap intervals; p: {c.get('test', '')}; ** beyond noise (p < {c.get('alpha')})",
+             "", "| metric | A [95% CI] | B [95% CI] | Δ (B − A) | p | |", "|---|---|---|---|---|---|"]
     for m in c["metrics"]:
         d = m["delta"]
-        lines.append(f"| {m['metric']} | {num(m['a'])} | {num(m['b'])} | "
-                     f"{'—' if d is None else f'{d:+.3f}'} |")
+        mark = "**beyond noise**" if m.get("beyond_noise") else ""
+        lines.append(f"| {m['metric']} | {num(m['a'])}{ci(m.get('a_ci'))} | {num(m['b'])}{ci(m.get('b_ci'))} | "
+                     f"{'—' if d is None else f'{d:+.3f}'} | {num(m.get('p'))} | {mark} |")
     lines += ["", "| failure class | A | B |", "|---|---|---|"]
     lines += [f"| {k} | {v['a']} | {v['b']} |" for k, v in c["failure_classes"].items()]
     if c["differ"]:
@@ -739,6 +886,10 @@ def format_comparison(c: dict[str, Any]) -> str:
         lines += [f"- {k}: {json.dumps(v['a'])} → {json.dumps(v['b'])}" for k, v in c["differ"].items()]
     lines += ["", f"{len(c['changed'])} question(s) changed failure class:"]
     lines += [f"- {x['id']}: {x['a']} → {x['b']} — {x['question']}" for x in c["changed"]]
+    moved = [x for x in c.get("changed_questions", []) if x["metrics"]]
+    lines += ["", f"{len(moved)} question(s) changed a per-question metric:"]
+    lines += [f"- {x['id']}: " + ", ".join(f"{k} {num(v[0])} → {num(v[1])}" for k, v in x["metrics"].items())
+              for x in moved]
     if c["only_a"] or c["only_b"]:
         lines += ["", f"only in A: {', '.join(c['only_a']) or '—'}; only in B: {', '.join(c['only_b']) or '—'}"]
     return "\n".join(lines) + "\n"

@@ -16,12 +16,14 @@ from qa.evaluation import (
     Question,
     Result,
     as_of_supported,
+    bootstrap_ci,
     classify,
     contains_answer,
     exact_match,
     load_questions,
     model_checksums,
     normalize_answer,
+    paired_test,
     percentile,
     question_metrics,
     recall_at,
@@ -247,6 +249,8 @@ def test_eval_writes_results_summary_and_self_contained_report(tmp_path: Path, f
                 "latency_p50_s", "latency_p95_s", "settings", "models", "corpus_fingerprint"):
         assert key in summary, key
     assert (summary["n"], summary["n_answerable"], summary["n_unanswerable"]) == (5, 4, 1)
+    assert summary["ci"]["recall_at_1"] == [0.0, 1.0] and summary["ci"]["refusal_accuracy"] == [1.0, 1.0]
+    assert all(lo <= summary[m] <= hi for m, (lo, hi) in summary["ci"].items()), summary["ci"]
     assert summary["recall_at_1"] == 0.5 and summary["recall_at_3"] == 0.75 and summary["refusal_accuracy"] == 1.0
     assert summary["answer_accuracy"] == 0.75 and summary["failure_classes"]["ok"] == 2
     assert summary["models"]["llm"] == {"name": "fake"} and summary["k"] == 1 and "k" not in summary["settings"]
@@ -282,7 +286,9 @@ def test_resume_after_a_crash_gives_the_same_summary(tmp_path: Path, fake_env: N
     # a fresh run into another folder: same numbers (timings aside)
     assert _eval(questions, "--out", out_b)[1] == 0
     summary_b = json.loads((out_b / "summary.json").read_text())
-    drop = set(TIMING_KEYS)
+    drop = {*TIMING_KEYS, "ci"}  # latency intervals are timings too
+    assert {k: v for k, v in summary_a["ci"].items() if "latency" not in k} == {
+        k: v for k, v in summary_b["ci"].items() if "latency" not in k}
     assert {k: v for k, v in summary_a.items() if k not in drop} == {k: v for k, v in summary_b.items()
                                                                       if k not in drop}
     # crash: two results written, the third cut short, no summary yet
@@ -309,11 +315,14 @@ def test_compare_lists_metric_deltas_and_changed_questions(tmp_path: Path, fake_
     assert _eval(questions, "--out", k3, "-k", "3")[1] == 0
     output, code = _eval("compare", k1, k3)
     assert code == 0, output
-    assert "| recall_at_1 | 0.500 | 0.500 | +0.000 |" in output
+    assert "| recall_at_1 | 0.500 [0.000, 1.000] | 0.500 [0.000, 1.000] | +0.000 | 1.000 |  |" in output
+    assert "paired permutation (sign-flip) test" in output
     assert "- low: retrieved_low → " in output  # k=3 shows the gold article that k=1 left out
     assert "- settings" not in output and "- k: 1 → 3" in output
     data = json.loads(runner.invoke(app, ["eval", "compare", str(k1), str(k3), "--json"]).output)
     assert [c["id"] for c in data["changed"]] == ["low"] and data["differ"]["k"] == {"a": 1, "b": 3}
+    low = next(x for x in data["changed_questions"] if x["id"] == "low")
+    assert low["a"] == "retrieved_low" and all(m["p"] is None or 0 <= m["p"] <= 1 for m in data["metrics"])
     result = runner.invoke(app, ["eval", "compare", str(k1), str(tmp_path / "nowhere")])
     assert isinstance(result.exception, QAError) and "No summary.json" in result.exception.message
 
@@ -386,3 +395,33 @@ def test_a_fallback_short_answer_never_ends_on_a_phrase_opener(words: list[str])
     if len(words) > 12 and short.split() != words:
         assert short.split()[-1].lower() not in PHRASE_OPENERS or len(short.split()) < 2
         assert words[len(short.split())].lower() in PHRASE_OPENERS or words[len(short.split()) - 1].endswith(",")
+
+
+# Uncertainty --------------------------------------------------------------------------------------------------
+def test_bootstrap_interval_of_a_known_distribution() -> None:
+    import random
+
+    rng = random.Random(7)
+    for p_true, n in ((0.5, 400), (0.8, 200), (0.1, 300)):
+        xs = [float(rng.random() < p_true) for _ in range(n)]
+        mean = sum(xs) / n
+        half = 1.96 * (mean * (1 - mean) / n) ** 0.5  # the normal approximation the bootstrap should agree with
+        lo, hi = bootstrap_ci(xs)
+        assert lo <= mean <= hi
+        assert lo == pytest.approx(mean - half, abs=0.012) and hi == pytest.approx(mean + half, abs=0.012)
+    # a normal sample: the interval of the mean is about mean +- 1.96 sigma / sqrt(n)
+    ys = [rng.gauss(10.0, 2.0) for _ in range(500)]
+    m = sum(ys) / len(ys)
+    lo, hi = bootstrap_ci(ys)
+    assert (hi - lo) == pytest.approx(2 * 1.96 * 2.0 / 500 ** 0.5, rel=0.15) and lo < m < hi
+    assert bootstrap_ci([1.0] * 10) == [1.0, 1.0] and bootstrap_ci([]) is None
+    assert bootstrap_ci(ys) == bootstrap_ci(ys)  # seeded: a summary is a function of its inputs
+
+
+def test_paired_test_is_exact_mcnemar_for_0_1_metrics() -> None:
+    # 10 questions all fixed by B: p = 2 / 2**10; one flip each way: no evidence; identical runs: p = 1
+    assert paired_test([0.0] * 10, [1.0] * 10) == pytest.approx(2 / 1024, abs=1e-4)
+    assert paired_test([1.0, 0.0, 1.0, 1.0], [0.0, 1.0, 1.0, 1.0]) == 1.0
+    assert paired_test([0.3, 0.5], [0.3, 0.5]) == 1.0
+    # many questions differ: the Monte Carlo path, a large consistent shift is beyond noise
+    assert paired_test([0.0] * 40, [1.0] * 30 + [0.0] * 10) < 0.001
