@@ -99,7 +99,7 @@ def run_cmd(
         "questions_file": questions.name, "questions_sha256": qset.sha256, "split": split, "k": k,
         "depth": max(10, k), "retrieval_only": retrieval_only, "as_of_used": use_as_of and ev.as_of_supported(),
         "corpus_fingerprint": store.fingerprint(), "models": ev.model_checksums(s, retrieval_only),
-        "settings": ev.settings_snapshot(s)}
+        "settings": ev.settings_snapshot(s), "provenance": ev.provenance()}
     out = out or Path("eval/runs") / f"{time.strftime('%Y%m%d-%H%M%S')}-{questions.stem}"
     ev.prepare_run(out, meta)
     _err(f"{len(chosen)} questions → {_line(out)}")
@@ -191,9 +191,21 @@ def compare_cmd(
     run_a: Annotated[Path, typer.Argument(help="The baseline run folder.")],
     run_b: Annotated[Path, typer.Argument(help="The run to compare with it.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    html: Annotated[Path | None, typer.Option("--html", help="Also write the two runs side by side to this HTML "
+                                                             "file (one self-contained file).")] = None,
 ) -> None:
-    """Metric deltas between two runs and the questions whose failure class changed."""
+    """Metric deltas with 95% intervals and a paired test per metric, and the questions that changed."""
     from qa.evaluation import compare_runs, format_comparison
 
     c = compare_runs(run_a, run_b)
+    if html is not None:
+        from qa.eval_report import write_comparison
+
+        if html.is_dir():
+            raise typer.BadParameter(f"{one_line(str(html))} is a folder; give a file name", param_hint="--html")
+        try:
+            write_comparison(html, run_a, run_b, c)
+        except OSError as e:
+            raise QAError(f"Cannot write {html}: {e.strerror}", "pick another --html file") from None
+        _err(f"side by side: {_line(html)}")
     typer.echo(dumps(c, indent=2) + "\n" if as_json else clean(format_comparison(c)), nl=False)

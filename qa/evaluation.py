@@ -649,6 +649,43 @@ def model_checksums(settings: Settings, retrieval_only: bool) -> dict[str, Any]:
     return out
 
 
+def prompt_hash() -> str:
+    """sha256 of every prompt text qa sends (the string constants of qa.prompts, by name)."""
+    from qa import prompts
+
+    texts = {k: v for k, v in sorted(vars(prompts).items()) if k.isupper() and isinstance(v, str)}
+    return hashlib.sha256(json.dumps(texts, sort_keys=True).encode()).hexdigest()
+
+
+def git_commit() -> str | None:
+    """The commit of the qa checkout this code runs from (with `+dirty` when it has uncommitted changes); None
+    when qa is installed, not run from a checkout, or git is missing."""
+    import subprocess
+
+    root = Path(__file__).resolve().parent.parent
+    if not (root / ".git").exists():
+        return None
+    try:
+        head = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
+                              timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no", "--", "qa"],
+                               capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return f"{head}+dirty" if head and dirty else head or None
+
+
+def provenance() -> dict[str, Any]:
+    """What made a run, besides its settings and models: qa's version, the git commit when run from a checkout,
+    the prompts' hash and the date the run started (UTC)."""
+    from datetime import datetime, timezone
+
+    from qa import __version__
+
+    return {"qa_version": __version__, "git_commit": git_commit(), "prompt_sha256": prompt_hash(),
+            "started": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+
+
 def settings_snapshot(settings: Settings) -> dict[str, Any]:
     """The settings that shape results. Paths of this machine are left out, so runs elsewhere compare equal, and
     so is `k`: the summary's own `k` is the one the run used."""
@@ -753,11 +790,16 @@ def prepare_run(out: Path, meta: dict[str, Any]) -> None:
     if is_run(out):
         before = json.loads(run_file.read_text(encoding="utf-8"))
         differ = [k for k in RESUME_KEYS if _comparable(k, before.get(k)) != _comparable(k, meta.get(k))]
+        old_prompts = (before.get("provenance") or {}).get("prompt_sha256")
+        if old_prompts and old_prompts != (meta.get("provenance") or {}).get("prompt_sha256", old_prompts):
+            differ.append("prompts")
         if differ:
             raise QAError(f"{out} holds a run made with different {', '.join(differ)}",
                           "resume with the same command and settings, or pick another --out folder")
+        if isinstance(before.get("provenance"), dict):  # a resumed run keeps the provenance it started with
+            meta["provenance"] = before["provenance"]
     else:
-        write_json(run_file, {k: meta[k] for k in RESUME_KEYS if k in meta})
+        write_json(run_file, {k: meta[k] for k in (*RESUME_KEYS, "provenance") if k in meta})
 
 
 def run_eval(questions: list[Question], assistant: Assistant, out: Path, meta: dict[str, Any],

@@ -2,6 +2,7 @@
 line numbers, failure classes, resume, determinism, reports and `qa eval compare`."""
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -258,7 +259,7 @@ def test_eval_writes_results_summary_and_self_contained_report(tmp_path: Path, f
     html = (out / "report.html").read_text()
     for chart in ("chart-recall", "chart-failures", "chart-latency"):
         assert f'<svg id="{chart}"' in html
-    assert "<script" not in html and "<link" not in html and "src=" not in html
+    assert not re.search(r"<link|\bsrc=|@import|url\(|<iframe|<img", html)  # nothing fetched: one self-contained file
     md = (out / "report.md").read_text()
     assert "| wrong | wrong_answer |" in md and "| recall_at_1 | 0.500 |" in md
 
@@ -425,3 +426,68 @@ def test_paired_test_is_exact_mcnemar_for_0_1_metrics() -> None:
     assert paired_test([0.3, 0.5], [0.3, 0.5]) == 1.0
     # many questions differ: the Monte Carlo path, a large consistent shift is beyond noise
     assert paired_test([0.0] * 40, [1.0] * 30 + [0.0] * 10) < 0.001
+
+
+# The HTML report: an article, a question set and a model are hostile input ------------------------------------
+HTML_ATTACKS = ["<script>alert(1)</script>", "\"><img src=x onerror=alert(1)>", "</textarea></details><b>x",
+                "' onmouseover='alert(1)", "<!--", "]]><svg onload=alert(1)>", "&lt;script&gt;"]
+
+
+def _row(text: str, checks: object = None) -> Result:
+    answer = {"question": text, "standalone_question": text, "answer": f"It is {text} [1].", "short_answer": text,
+              "refused": False, "draft": f"Draft {text} [1].", "conflicts": [], "timings": {"total_s": 1.0},
+              "citations": [{"n": 1, "article_id": text, "quote": text, "verified": True}],
+              "passages": [{"n": 1, "article_id": text, "chunk_id": "c", "score": 0.5, "text": text}]}
+    if checks is not None:
+        answer["checks"] = checks
+    return score(Result(id=text, question=text, answers=[text], sources=[text], answerable=True,
+                        extra={"split": text}, retrieved=[text, "other"], shown=[text], answer=answer,
+                        timings={"total_s": 1.0}))
+
+
+@given(st.sampled_from(HTML_ATTACKS), st.text(max_size=20))
+def test_report_html_escapes_everything_from_outside(attack: str, noise: str) -> None:
+    from qa.eval_report import render_comparison_html, render_html
+
+    text = noise + attack
+    row = _row(text, checks=[{"sentence": text, "cited": [1], "action": text, "rule": text, "detail": text}])
+    summary = {"mode": "full", "failure_classes": {c: 0 for c in ("ok",)}, "questions_file": text,
+               "provenance": {"git_commit": text}, "settings": {"x": text}}
+    summary["failure_classes"] = {"ok": 1, "not_retrieved": 0, "retrieved_low": 0, "not_cited": 0,
+                                  "wrong_answer": 0, "false_refusal": 0, "answered_unanswerable": 0}
+    page = render_html(summary, [row])
+    pair = render_comparison_html({"a": text, "b": text, "metrics": [], "differ": {}, "changed_questions": []},
+                                  ((summary, {row.id: row}), (summary, {row.id: row})))
+    for html in (page, pair):
+        assert html.count("<script>") == 1  # only the report's own
+        assert "<img" not in html and "onerror=alert" not in html.replace("onerror=alert(1)&gt;", "")
+        assert "<svg onload" not in html and "</textarea>" not in html
+
+
+def test_report_html_shows_what_a_question_needs_to_be_debugged() -> None:
+    from qa.eval_report import render_html
+
+    summary = {"mode": "full", "failure_classes": {"ok": 1}, "provenance": {
+        "qa_version": "9.9", "git_commit": "abc123", "prompt_sha256": "f00d", "started": "2026-12-02T00:00:00+00:00"}}
+    checks = [{"sentence": "Kept sentence.", "cited": [1], "action": "kept", "rule": "numbers-match", "detail": ""},
+              {"sentence": "Gone sentence.", "cited": [2], "action": "removed", "rule": "no-support", "detail": "d"}]
+    page = render_html(summary, [_row("gold-article", checks)])
+    for shown in ("Short answer", "Draft gold-article [1].", "It is gold-article [1].", "numbers-match", "no-support",
+                  "★ gold", "<ol><li class=gold>", "abc123", "f00d", "9.9", "2026-12-02", 'data-f1="1.0"'):
+        assert shown in page, shown
+    # an answer without `checks` (before they existed): no verification table, nothing breaks
+    assert "<b>Verification</b>" not in render_html(summary, [_row("gold-article")])
+
+
+def test_compare_html_side_by_side(tmp_path: Path, fake_env: None) -> None:
+    corpus, questions = _setup(tmp_path)
+    k1, k3, page = tmp_path / "k1", tmp_path / "k3", tmp_path / "cmp.html"
+    assert _eval(questions, "--corpus", corpus, "--out", k1, "-k", "1")[1] == 0
+    assert _eval(questions, "--out", k3, "-k", "3")[1] == 0
+    output, code = _eval("compare", k1, k3, "--html", page)
+    assert code == 0, output
+    html = page.read_text()
+    assert 'data-id="low" data-cls="retrieved_low"' in html and 'data-changed="1"' in html
+    assert "id=f-changed" in html and "p:" in html
+    output, code = _eval("compare", k1, k3, "--html", tmp_path)
+    assert code != 0 and "is a folder" in output
