@@ -43,17 +43,18 @@ def _line(value: object) -> str:
     return escape(one_line(str(value)))
 
 
-def _list(kind: str, items: list[str], limit: int = 10) -> None:
+def _list(kind: str, items: list[str], limit: int | None = 10) -> None:
     for item in items[:limit]:
         _err(f"[yellow]{kind}[/] {_line(item)}")
-    if len(items) > limit:
+    if limit is not None and len(items) > limit:
         _err(f"[yellow]{kind}[/] … and {len(items) - limit} more")
 
 
 @eval_app.command("run")
 def run_cmd(
     ctx: typer.Context,
-    questions: Annotated[Path, typer.Argument(help="Question set: .jsonl, or .csv with `|`-separated lists.")],
+    questions: Annotated[Path, typer.Argument(help="Question set: .jsonl (qa's or RAGAS-style rows), .csv with "
+                                                   "`|`-separated lists, or SQuAD .json.")],
     out: Annotated[Path | None, typer.Option(
         help="Run folder (default eval/runs/TIMESTAMP-NAME). Re-run into the same folder to resume.")] = None,
     corpus: Annotated[list[Path] | None, typer.Option(help="Ingest this folder first (repeatable).")] = None,
@@ -73,9 +74,14 @@ def run_cmd(
     s: Settings = ctx.find_root().obj
     if out is not None:
         ev.check_out(out, force)  # before any work: a folder of the user's is refused at once
-    qset = ev.load_questions(questions, strict=strict)
-    _list("skipped", qset.problems)
-    _list("warning", qset.warnings)
+    try:
+        qset = ev.load_questions(questions, strict=strict)
+    except ev.NoQuestions as e:  # every line rejected: say why for each before giving up
+        _list("skipped", e.problems, limit=None)
+        _list("warning", e.warnings, limit=None)
+        raise
+    _list("skipped", qset.problems, limit=None)  # every rejected line, with its reason
+    _list("warning", qset.warnings, limit=None)
     chosen = [q for q in qset.questions if split is None or q.extra.get("split") == split]
     if not chosen:
         raise typer.BadParameter(f"no question has split {split!r}", param_hint="--split")
@@ -209,3 +215,36 @@ def compare_cmd(
             raise QAError(f"Cannot write {html}: {e.strerror}", "pick another --html file") from None
         _err(f"side by side: {_line(html)}")
     typer.echo(dumps(c, indent=2) + "\n" if as_json else clean(format_comparison(c)), nl=False)
+
+
+@eval_app.command("export")
+def export_cmd(
+    run: Annotated[Path, typer.Argument(help="A run folder written by `qa eval`.")],
+    fmt: Annotated[str, typer.Option("--format", help="ragas (JSONL rows) or promptfoo (a config grading the "
+                                                      "run's answers; YAML, or JSON when OUT ends in .json).")],
+    out: Annotated[Path, typer.Option("--out", help="The file to write.")],
+) -> None:
+    """Write a run's questions, answers, contexts and golds for RAGAS or promptfoo."""
+    from qa import evaluation as ev
+
+    if fmt not in ("ragas", "promptfoo"):
+        raise typer.BadParameter(f"{one_line(fmt)!r} is not a format; use ragas or promptfoo", param_hint="--format")
+    if out.is_dir():
+        raise typer.BadParameter(f"{one_line(str(out))} is a folder; give a file name", param_hint="--out")
+    _summary, results = ev.load_run(run)
+    rows = list(results.values())
+    if fmt == "ragas":
+        text = "".join(dumps(r) + "\n" for r in ev.to_ragas(rows))
+    else:
+        config = ev.to_promptfoo(rows, run.name)
+        if out.suffix.lower() == ".json":
+            text = dumps(config, indent=2) + "\n"
+        else:
+            import yaml
+
+            text = yaml.safe_dump(config, allow_unicode=True, sort_keys=False, width=120)
+    try:
+        ev.write_text(out, text)
+    except OSError as e:
+        raise QAError(f"Cannot write {out}: {e.strerror}", "pick another --out file") from None
+    _err(f"{len(rows)} questions → {_line(out)} ({fmt})")

@@ -165,8 +165,66 @@ def parse_question(obj: Any, line: int = 0) -> Question:
     return q
 
 
+# RAGAS rows (v0.1: question, ground_truth(s), contexts, answer; v0.2: user_input, reference, retrieved_contexts,
+# response) become qa questions: the ground truths are the gold answers, the id is the line's when it has none.
+RAGAS_KEYS = frozenset({"user_input", "ground_truth", "ground_truths", "reference", "contexts",
+                        "retrieved_contexts", "reference_contexts", "response"})
+
+
+def from_ragas(obj: dict[str, Any], line: int) -> dict[str, Any]:
+    """A qa record from a RAGAS-style row; ValueError says what is missing."""
+    golds: Any = obj.get("ground_truths")
+    if golds is None:
+        one = obj.get("ground_truth", obj.get("reference"))
+        golds = [one] if isinstance(one, str) else [] if one is None else one
+    if not isinstance(golds, list) or not all(isinstance(g, str) for g in golds):
+        raise ValueError("a RAGAS row's `ground_truths` must be a list of strings (or `ground_truth`/`reference` "
+                         "one string)")
+    golds = [g for g in golds if g.strip()]
+    answerable = obj.get("answerable", True)  # no ground truth is not "unanswerable" unless it says so
+    if not golds and _bool(answerable):
+        raise ValueError("a RAGAS row needs `ground_truth`, `ground_truths` or `reference` to score against "
+                         "(or `\"answerable\": false`)")
+    rec = {k: v for k, v in obj.items() if k not in RAGAS_KEYS and k not in ("question", "answer")}
+    rec.update({"id": obj.get("id") or f"line-{line}", "question": obj.get("question", obj.get("user_input")),
+                "answers": golds, "sources": obj.get("sources") or [], "answerable": answerable})
+    return rec
+
+
+def _squad(path: Path, data: Any) -> Iterable[tuple[int, Any, str]]:
+    """SQuAD v1/v2 JSON ({"data": [{"paragraphs": [{"qas": [...]}]}]}): one record per question, numbered."""
+    n = 0
+    for article in data.get("data") or []:
+        for para in (article.get("paragraphs") or []) if isinstance(article, dict) else []:
+            for qa in (para.get("qas") or []) if isinstance(para, dict) else []:
+                n += 1
+                if not isinstance(qa, dict):
+                    yield n, None, "a SQuAD question must be an object"
+                    continue
+                answers = [a.get("text", "") for a in qa.get("answers") or [] if isinstance(a, dict)]
+                impossible = bool(qa.get("is_impossible"))
+                yield n, {"id": str(qa.get("id") or f"q-{n}"), "question": qa.get("question"),
+                          "answers": list(dict.fromkeys(a for a in answers if a.strip())), "sources": [],
+                          "answerable": not impossible}, ""
+
+
 def _records(path: Path, text: str) -> Iterable[tuple[int, Any, str]]:
-    """(line number, record or None, error) for each non-empty record of a JSONL or CSV file."""
+    """(line number, record or None, error) for each non-empty record of a JSONL or CSV file, a SQuAD JSON file
+    (numbered by question) or a JSON list of rows."""
+    if path.suffix.lower() == ".json":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as e:
+            yield e.lineno, None, f"not valid JSON ({e.msg} at column {e.colno})"
+            return
+        if isinstance(data, dict) and "data" in data:
+            yield from _squad(path, data)
+        elif isinstance(data, list):
+            for n, rec in enumerate(data, start=1):
+                yield n, rec, ""
+        else:
+            yield 1, None, "a .json question set is SQuAD's ({\"data\": [...]}) or a list of rows"
+        return
     if path.suffix.lower() == ".csv":
         reader = csv.DictReader(text.splitlines(keepends=True))
         for row in reader:
@@ -200,7 +258,7 @@ def load_questions(path: Path, strict: bool = False) -> QuestionSet:
     for line, rec, error in _records(path, data.decode("utf-8-sig", errors="replace")):
         if not error:
             try:
-                q = parse_question(rec, line)
+                q = parse_question(from_ragas_or_self(rec, line), line)
             except ValueError as e:
                 error = str(e)
         if error:
@@ -215,8 +273,26 @@ def load_questions(path: Path, strict: bool = False) -> QuestionSet:
         first_line[q.id] = line
         questions.append(q)
     if not questions:
-        raise QAError(f"No usable questions in {path}", "each line needs `id`, `question` and `answerable`")
+        raise NoQuestions(f"No usable questions in {path} ({len(problems)} line(s) rejected, each named above)",
+                          "each line needs `id`, `question` and `answerable` (qa's JSONL/CSV), or `question` or "
+                          "`user_input` with `ground_truth(s)` or `reference` (RAGAS); see eval/README.md",
+                          problems, warnings)
     return QuestionSet(questions, problems, warnings, hashlib.sha256(data).hexdigest())
+
+
+class NoQuestions(QAError):
+    """No line of a question set could be used; `problems` says why for every line."""
+
+    def __init__(self, message: str, hint: str, problems: list[str], warnings: list[str]) -> None:
+        super().__init__(message, hint)
+        self.problems, self.warnings = problems, warnings
+
+
+def from_ragas_or_self(rec: Any, line: int) -> Any:
+    """A RAGAS-style row as a qa record (ValueError when it cannot be one); any other record unchanged."""
+    if isinstance(rec, dict) and RAGAS_KEYS & set(rec):
+        return from_ragas(rec, line)
+    return rec
 
 
 def unknown_sources(questions: list[Question], known: set[str]) -> list[str]:
@@ -829,6 +905,46 @@ def run_eval(questions: list[Question], assistant: Assistant, out: Path, meta: d
     summary = summarize(results, meta)
     write_json(out / "summary.json", summary)
     return summary
+
+
+# Exchange with other tools ------------------------------------------------------------------------------------
+def to_ragas(results: Iterable[Result]) -> list[dict[str, Any]]:
+    """RAGAS rows (both its v0.1 and v0.2 column names) from a run's results: question, answer, contexts (the
+    passages shown to the generator), ground truths; qa's id, sources and answerable ride along for a round trip."""
+    rows = []
+    for r in results:
+        a = r.answer or {}
+        contexts = [str(p.get("text", "")) for p in a.get("passages") or [] if isinstance(p, dict)]
+        answer = str(a.get("answer", ""))
+        rows.append({"id": r.id, "question": r.question, "answer": answer, "contexts": contexts,
+                     "ground_truth": r.answers[0] if r.answers else "", "ground_truths": list(r.answers),
+                     "user_input": r.question, "response": answer, "retrieved_contexts": contexts,
+                     "reference": r.answers[0] if r.answers else "", "sources": list(r.sources),
+                     "answerable": r.answerable, **({"split": r.split} if r.split else {})})
+    return rows
+
+
+def to_promptfoo(results: Iterable[Result], name: str) -> dict[str, Any]:
+    """A promptfoo config that grades this run's recorded answers (the `echo` provider returns `{{answer}}`):
+    one test per question with its vars and assertions (a gold answer contained; a refusal for an unanswerable
+    question)."""
+    from qa.prompts import REFUSAL
+
+    tests = []
+    for r in results:
+        a = r.answer or {}
+        if r.answerable and r.answers:
+            check: dict[str, Any] = {"type": "icontains-any", "value": list(r.answers)}
+        elif r.answerable:
+            check = {"type": "not-icontains", "value": REFUSAL}
+        else:
+            check = {"type": "icontains", "value": REFUSAL}
+        tests.append({"description": r.id, "vars": {
+            "question": r.question, "answer": str(a.get("answer", "")),
+            "context": "\n\n".join(str(p.get("text", "")) for p in a.get("passages") or [] if isinstance(p, dict)),
+            "sources": ", ".join(r.sources)}, "assert": [check]})
+    return {"description": f"qa evaluation run {name}", "prompts": ["{{answer}}"], "providers": ["echo"],
+            "tests": tests}
 
 
 # Comparing ----------------------------------------------------------------------------------------------------

@@ -491,3 +491,70 @@ def test_compare_html_side_by_side(tmp_path: Path, fake_env: None) -> None:
     assert "id=f-changed" in html and "p:" in html
     output, code = _eval("compare", k1, k3, "--html", tmp_path)
     assert code != 0 and "is a folder" in output
+
+
+# Formats ------------------------------------------------------------------------------------------------------
+def test_ragas_rows_round_trip_through_a_run(tmp_path: Path, fake_env: None) -> None:
+    corpus, _ = _setup(tmp_path)
+    ragas = tmp_path / "ragas.jsonl"
+    rows = [{"question": "How many workers does the chip plant employ?", "ground_truth": "3,000 workers",
+             "contexts": ["ignored"]},
+            {"user_input": "When did the heavy rain fall?", "reference": "Tuesday", "retrieved_contexts": []},
+            {"question": "Who won the 2022 World Cup?", "ground_truths": [], "answerable": False},
+            {"question": "No gold here?", "contexts": ["x"]},                     # 4: nothing to score against
+            {"question": "Bad gold?", "ground_truths": "Tuesday"}]              # 5: not a list
+    ragas.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out, exported = tmp_path / "run", tmp_path / "back.jsonl"
+    output, code = _eval(ragas, "--corpus", corpus, "--out", out)
+    assert code == 0, output
+    assert f"{ragas}:4: a RAGAS row needs" in output.replace("\n", "") and f"{ragas}:5:" in output
+    output, code = _eval("export", out, "--format", "ragas", "--out", exported)
+    assert code == 0, output
+    back = [json.loads(x) for x in exported.read_text().splitlines()]
+    assert [(b["question"], b["ground_truths"]) for b in back] == [
+        (rows[0]["question"], ["3,000 workers"]), (rows[1]["user_input"], ["Tuesday"]), (rows[2]["question"], [])]
+    assert back[0]["user_input"] == back[0]["question"] and back[0]["contexts"] and back[0]["answer"]
+    assert back[0]["retrieved_contexts"] == back[0]["contexts"] and back[0]["reference"] == "3,000 workers"
+    # and qa -> RAGAS -> qa keeps the questions, golds, ids and sources
+    qs = load_questions(exported)
+    assert [(q.id, q.question, q.answers, q.answerable) for q in qs.questions] == [
+        ("line-1", rows[0]["question"], ["3,000 workers"], True), ("line-2", rows[1]["user_input"], ["Tuesday"], True),
+        ("line-3", rows[2]["question"], [], False)] and not qs.problems
+
+
+def test_promptfoo_export_grades_the_recorded_answers(tmp_path: Path, fake_env: None) -> None:
+    import yaml
+
+    corpus, questions = _setup(tmp_path)
+    out = tmp_path / "run"
+    assert _eval(questions, "--corpus", corpus, "--out", out)[1] == 0
+    for name in ("pf.yaml", "pf.json"):
+        output, code = _eval("export", out, "--format", "promptfoo", "--out", tmp_path / name)
+        assert code == 0, output
+        config = yaml.safe_load((tmp_path / name).read_text())
+        assert config["providers"] == ["echo"] and config["prompts"] == ["{{answer}}"]
+        tests = {t["description"]: t for t in config["tests"]}
+        assert tests["ok"]["assert"] == [{"type": "icontains-any", "value": ["3,000 workers"]}]
+        assert tests["cup"]["assert"][0]["type"] == "icontains" and tests["ok"]["vars"]["answer"]
+    output, code = _eval("export", out, "--format", "csv", "--out", tmp_path / "x")
+    assert code == 2 and "not a format" in output
+
+
+def test_no_usable_question_names_every_rejected_line(tmp_path: Path) -> None:
+    f = tmp_path / "qs.jsonl"
+    f.write_text("".join(json.dumps({"question": f"Q{i}?", "contexts": ["c"]}) + "\n" for i in range(15)))
+    result = runner.invoke(app, ["eval", str(f)])
+    assert isinstance(result.exception, QAError) and "15 line(s) rejected" in result.exception.message
+    assert all(f"{f}:{i}: a RAGAS row needs" in result.output.replace("\n", "") for i in range(1, 16))
+
+
+def test_squad_json_questions(tmp_path: Path) -> None:
+    f = tmp_path / "squad.json"
+    f.write_text(json.dumps({"version": "v2.0", "data": [{"title": "T", "paragraphs": [{"context": "c", "qas": [
+        {"id": "s1", "question": "Who?", "answers": [{"text": "Iran", "answer_start": 0},
+                                                      {"text": "Iran", "answer_start": 5}], "is_impossible": False},
+        {"id": "s2", "question": "Why?", "answers": [], "is_impossible": True},
+        {"id": "s3", "question": "", "answers": [{"text": "x"}]}]}]}]}))
+    qs = load_questions(f)
+    assert [(q.id, q.answers, q.answerable) for q in qs.questions] == [("s1", ["Iran"], True), ("s2", [], False)]
+    assert qs.problems == [f"{f}:3: `question` must be a non-empty string"]
