@@ -113,7 +113,8 @@ def short_from(answer: str, limit: int = 12) -> str:
         word, before = words[i].lower().strip("\"'(“‘"), words[i - 1]
         inside_name = before[:1].isupper() and words[i + 1:i + 2] and words[i + 1][:1].isupper() \
             and word in ("of", "for", "and")
-        if (word in PHRASE_OPENERS and not inside_name) or before.endswith((",", ";", ":")):
+        ends_open = before.lower().strip(",;:") in PHRASE_OPENERS  # "... met in" is no phrase either
+        if ((word in PHRASE_OPENERS and not inside_name) or before.endswith((",", ";", ":"))) and not ends_open:
             cut = i
     return " ".join(words[:cut]).rstrip(",;:") if cut else " ".join(words)
 

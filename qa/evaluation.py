@@ -330,13 +330,14 @@ def _currency(text: str) -> str:
 
 def normalize_answer(text: str) -> str:
     """SQuAD normalization (lower case, no punctuation, no articles, single spaces) that also treats as equal:
-    possessives ("Assad's" = "Assad"), hyphen and dash variants (each a space: "al-Assad" = "al Assad"), thousands
+    possessives ("Assad's" = "Assad"), hyphen and dash variants (all one hyphen, which joins its words as in SQuAD:
+    "Iranian–backed" = "Iranian-backed", and "Syria-linked" does not contain "Syria"), thousands
     separators ("1,200" = "1200"), and currency symbols and words ("$5 million" = "5 million dollars" = "USD 5
     million")."""
     text = text.lower().replace("\u2019", "'").replace("\u2018", "'").replace("\u201c", '"').replace("\u201d", '"')
     text = _POSSESSIVE.sub("", text)
     text = _THOUSANDS.sub("", text)
-    text = _DASHES.sub(" ", text)
+    text = _DASHES.sub("-", text)  # one hyphen, removed below with the punctuation: "al‑Assad" = "al-Assad" = "alassad"
     text = _currency(text)
     text = _DECIMAL.sub("\u2024", text)  # a decimal point survives: 3.5 is not 35
     text = "".join(ch for ch in text if ch not in PUNCT).replace("\u2024", ".")

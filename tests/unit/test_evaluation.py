@@ -41,8 +41,8 @@ def test_squad_normalization_exact_match_and_f1() -> None:
     assert normalize_answer("The  U.S. Army’s plan!") == "us army plan"
     assert exact_match("the Iran.", ["Iranian", "Iran"]) == 1.0
     assert exact_match("Iraq", ["Iran"]) == 0.0
-    # "iranian backed militias" vs "curb iranian backed militias": precision 1, recall 3/4
-    assert token_f1("Iranian-backed militias", ["curb Iranian-backed militias", "Iran"]) == pytest.approx(6 / 7)
+    # "iranianbacked militias" vs "curb iranianbacked militias": precision 1, recall 2/3
+    assert token_f1("Iranian-backed militias", ["curb Iranian-backed militias", "Iran"]) == pytest.approx(0.8)
     assert token_f1("", ["Iran"]) == 0.0
     assert token_f1("a", ["the"]) == 1.0  # both normalize to nothing: SQuAD counts that as a match
 
@@ -121,10 +121,12 @@ def test_a_possessive_matches_its_name(first: str, last: str, mark: str) -> None
     assert not contains_answer(f"They opposed {first.title()}son.", [first.title()])  # still whole words
 
 
-@given(NAMES, NAMES, st.sampled_from(["-", "\u2010", "\u2011", "\u2012", "\u2013", "\u2014", "\u2212", " "]))
+@given(NAMES, NAMES, st.sampled_from(["-", "\u2010", "\u2011", "\u2012", "\u2013", "\u2014", "\u2212"]))
 def test_hyphen_and_dash_variants_match(left: str, right: str, dash: str) -> None:
     assert contains_answer(f"They armed {left}{dash}{right} militias.", [f"{left}-{right} militias"])
     assert exact_match(f"{left}{dash}{right}", [f"{left}\u2013{right}"]) == 1.0
+    # a hyphenated compound is one word: "Syria-linked groups" does not name Syria
+    assert not contains_answer(f"They armed {left}{dash}{right} militias.", [right])
 
 
 @given(st.integers(min_value=1000, max_value=10**12), st.sampled_from([",", "\u00a0", "\u202f", "\u2009", " ", "'"]))
