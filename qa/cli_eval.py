@@ -213,8 +213,9 @@ def compare_cmd(
             write_comparison(html, run_a, run_b, c)
         except OSError as e:
             raise QAError(f"Cannot write {html}: {e.strerror}", "pick another --html file") from None
-        _err(f"side by side: {_line(html)}")
     typer.echo(dumps(c, indent=2) + "\n" if as_json else clean(format_comparison(c)), nl=False)
+    if html is not None:
+        _err(f"side by side: {_line(html)}")
 
 
 @eval_app.command("export")

@@ -1011,7 +1011,8 @@ def compare_runs(a: Path, b: Path) -> dict[str, Any]:
     questions = []  # every question whose failure class or a per-question metric differs
     for i in (x for x in ra if x in rb):
         moved = {m: [ra[i].metrics.get(m), rb[i].metrics.get(m)] for m in QUESTION_METRICS
-                 if ra[i].metrics.get(m) != rb[i].metrics.get(m)}
+                 if m in ra[i].metrics and m in rb[i].metrics  # a metric one run predates is no change
+                 and ra[i].metrics.get(m) != rb[i].metrics.get(m)}
         if moved or ra[i].failure_class != rb[i].failure_class:
             questions.append({"id": i, "question": rb[i].question, "a": ra[i].failure_class,
                               "b": rb[i].failure_class, "metrics": moved})
