@@ -16,6 +16,10 @@ if TYPE_CHECKING:
     from qa.config import Settings
 
 
+# Generators that answer several requests at once (a server); "fake" is the test stand-in for one.
+PARALLEL_BACKENDS = ("openai", "ollama", "fake")
+
+
 class EvalGroup(TyperGroup):
     """`qa eval QUESTIONS ...` runs `qa eval run QUESTIONS ...`; `qa eval compare A B` stays a subcommand."""
 
@@ -66,6 +70,8 @@ def run_cmd(
                                                "them).")] = False,
     use_as_of: Annotated[bool, typer.Option("--as-of/--no-as-of",
                                             help="Pass each question's `as_of` date to retrieval.")] = True,
+    workers: Annotated[int, typer.Option(help="Questions sent at once to a generator server (QA_LLM=openai or "
+                                              "ollama); the bundled model answers one at a time.")] = 1,
 ) -> None:
     """Run a question set through the assistant; write results.jsonl, summary.json, report.md, report.html."""
     from qa import evaluation as ev
@@ -85,6 +91,12 @@ def run_cmd(
     chosen = [q for q in qset.questions if split is None or q.extra.get("split") == split]
     if not chosen:
         raise typer.BadParameter(f"no question has split {split!r}", param_hint="--split")
+    if workers < 1:
+        raise typer.BadParameter("must be at least 1", param_hint="--workers")
+    if workers > 1 and not retrieval_only and s.llm not in PARALLEL_BACKENDS:
+        _err(f"note: --workers {workers} is for a generator server (QA_LLM=openai or ollama); the {s.llm} "
+             "generator answers one question at a time")
+        workers = 1
     k = s.k if k is None else k
     if k < 1:
         raise typer.BadParameter("must be at least 1", param_hint="-k")
@@ -110,7 +122,7 @@ def run_cmd(
     ev.prepare_run(out, meta)
     _err(f"{len(chosen)} questions → {_line(out)}")
     t0 = time.perf_counter()
-    summary = _run(ev, chosen, assistant, out, meta)
+    summary = _run(ev, chosen, assistant, out, meta, workers)
     _print_summary(summary, out, time.perf_counter() - t0)
 
 
@@ -138,7 +150,8 @@ def _note_shared_index(s: Any, corpus: list[Path]) -> None:
              "set QA_HOME to another folder to keep the evaluation corpus apart")
 
 
-def _run(ev: Any, questions: list[Any], assistant: Any, out: Path, meta: dict[str, Any]) -> dict[str, Any]:
+def _run(ev: Any, questions: list[Any], assistant: Any, out: Path, meta: dict[str, Any],
+         workers: int = 1) -> dict[str, Any]:
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -168,7 +181,7 @@ def _run(ev: Any, questions: list[Any], assistant: Any, out: Path, meta: dict[st
                 pace = (time.perf_counter() - started[1]) / (done - started[0])
                 con.print(f"evaluated {done}/{total}, ETA {pace * (total - done):.0f} s")
 
-        summary: dict[str, Any] = ev.run_eval(questions, assistant, out, meta, on_progress=update)
+        summary: dict[str, Any] = ev.run_eval(questions, assistant, out, meta, on_progress=update, workers=workers)
     from qa.eval_report import write_reports
 
     write_reports(out, summary)

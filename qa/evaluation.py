@@ -879,8 +879,39 @@ def prepare_run(out: Path, meta: dict[str, Any]) -> None:
         write_json(run_file, {k: meta[k] for k in (*RESUME_KEYS, "provenance") if k in meta})
 
 
+def _evaluated(todo: list[Question], assistant: Assistant, meta: dict[str, Any], workers: int) -> Iterable[Result]:
+    """Each question's Result, in question order. `workers` > 1 (a generator behind a server): up to that many
+    questions at once; retrieval stays one at a time (its index and caches are shared), generation overlaps."""
+    k, depth, retrieval_only = int(meta["k"]), int(meta["depth"]), bool(meta["retrieval_only"])
+    use_as_of = bool(meta.get("as_of_used"))
+    if workers <= 1 or retrieval_only or len(todo) < 2:
+        for q in todo:
+            yield evaluate_question(q, assistant, k, depth, retrieval_only, use_as_of)
+        return
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    lock = threading.Lock()
+    retriever = assistant.retriever
+    search = retriever.search
+
+    def one_at_a_time(*args: Any, **kwargs: Any) -> Any:
+        with lock:
+            return search(*args, **kwargs)
+
+    retriever.search = one_at_a_time  # type: ignore[method-assign]
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="qa-eval")
+    try:
+        futures = [pool.submit(evaluate_question, q, assistant, k, depth, retrieval_only, use_as_of) for q in todo]
+        for future in futures:  # in question order, whatever order they finish in
+            yield future.result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        retriever.search = search  # type: ignore[method-assign]
+
+
 def run_eval(questions: list[Question], assistant: Assistant, out: Path, meta: dict[str, Any],
-             on_progress: Callable[[int, int], None] = lambda _d, _t: None) -> dict[str, Any]:
+             on_progress: Callable[[int, int], None] = lambda _d, _t: None, workers: int = 1) -> dict[str, Any]:
     """Evaluate every question not already in `out`/results.jsonl, then write summary.json (the reports are
     rendered by the CLI layer: `qa.eval_report.write_reports`).
 
@@ -893,13 +924,11 @@ def run_eval(questions: list[Question], assistant: Assistant, out: Path, meta: d
     _write_lines(results_path, [r for i, r in done.items()])  # drops a line a crash cut short
     todo = [q for q in questions if q.id not in done]
     on_progress(len(done), len(questions))
-    k, depth, retrieval_only = int(meta["k"]), int(meta["depth"]), bool(meta["retrieval_only"])
     with results_path.open("a", encoding="utf-8") as f:
-        for q in todo:
-            r = evaluate_question(q, assistant, k, depth, retrieval_only, bool(meta.get("as_of_used")))
+        for r in _evaluated(todo, assistant, meta, workers):
             f.write(dumps(r.to_dict()) + "\n")
             f.flush()
-            done[q.id] = r
+            done[r.id] = r
             on_progress(len(done), len(questions))
     results = [done[q.id] for q in questions]
     _write_lines(results_path, results)

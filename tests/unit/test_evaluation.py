@@ -560,3 +560,20 @@ def test_squad_json_questions(tmp_path: Path) -> None:
     qs = load_questions(f)
     assert [(q.id, q.answers, q.answerable) for q in qs.questions] == [("s1", ["Iran"], True), ("s2", [], False)]
     assert qs.problems == [f"{f}:3: `question` must be a non-empty string"]
+
+
+def test_workers_give_the_results_of_a_sequential_run_in_question_order(tmp_path: Path, fake_env: None) -> None:
+    corpus, questions = _setup(tmp_path)
+    one, three = tmp_path / "one", tmp_path / "three"
+    assert _eval(questions, "--corpus", corpus, "--out", one)[1] == 0
+    output, code = _eval(questions, "--out", three, "--workers", "3")
+    assert code == 0, output
+
+    def rows(run: Path) -> list[dict]:
+        return [{k: v for k, v in json.loads(x).items() if k != "timings"} | {
+            "answer": {k: v for k, v in (json.loads(x)["answer"] or {}).items() if k != "timings"}}
+            for x in (run / "results.jsonl").read_text().splitlines()]
+
+    assert [r["id"] for r in rows(three)] == [q["id"] for q in QUESTIONS]
+    assert rows(three) == rows(one)
+    assert _eval(questions, "--out", tmp_path / "zero", "--workers", "0")[1] == 2
