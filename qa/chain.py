@@ -93,10 +93,12 @@ def _sentences(text: str) -> list[str]:
 
 
 # Words that open a new phrase: a short answer cut before one of them ends on a complete phrase.
-PHRASE_OPENERS = frozenset(
-    "about after against along amid among and as at because before but by despite during for from in including "
-    "into near of on or over since so than that through to toward towards under until upon via when where which "
-    "while who whom whose with within without".split())
+PHRASE_OPENERS = frozenset({
+    "about", "after", "against", "along", "amid", "among", "and", "as", "at", "because", "before", "but", "by",
+    "despite", "during", "for", "from", "in", "including", "into", "near", "of", "on", "or", "over", "since", "so",
+    "than", "that", "through", "to", "toward", "towards", "under", "until", "upon", "via", "when", "where", "which",
+    "while", "who", "whom", "whose", "with", "within", "without",
+})
 
 
 def short_from(answer: str, limit: int = 12) -> str:

@@ -247,8 +247,8 @@ def _checks(answer: dict[str, Any]) -> str:
 def _details(r: Result) -> str:
     """Everything needed to debug one question, folded."""
     a = r.answer
-    parts = [f"<p><b>Gold</b>: {escape(' / '.join(r.answers) or '(unanswerable)')} · sources: "
-             f"{escape(', '.join(r.sources) or '—')}</p>"]
+    parts = [(f"<p><b>Gold</b>: {escape(' / '.join(r.answers) or '(unanswerable)')} · sources: "
+              f"{escape(', '.join(r.sources) or '—')}</p>")]
     if a is not None:
         gold = set(r.sources)
         parts.append(f"<p><b>Short answer</b>: {escape(a.get('short_answer') or '—')}</p>")

@@ -220,8 +220,8 @@ def _records(path: Path, text: str) -> Iterable[tuple[int, Any, str]]:
         if isinstance(data, dict) and "data" in data:
             yield from _squad(path, data)
         elif isinstance(data, list):
-            for n, rec in enumerate(data, start=1):
-                yield n, rec, ""
+            for n, item in enumerate(data, start=1):
+                yield n, item, ""
         else:
             yield 1, None, "a .json question set is SQuAD's ({\"data\": [...]}) or a list of rows"
         return
@@ -755,12 +755,12 @@ def git_commit() -> str | None:
 def provenance() -> dict[str, Any]:
     """What made a run, besides its settings and models: qa's version, the git commit when run from a checkout,
     the prompts' hash and the date the run started (UTC)."""
-    from datetime import datetime, timezone
+    from datetime import UTC, datetime
 
     from qa import __version__
 
     return {"qa_version": __version__, "git_commit": git_commit(), "prompt_sha256": prompt_hash(),
-            "started": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+            "started": datetime.now(UTC).isoformat(timespec="seconds")}
 
 
 def settings_snapshot(settings: Settings) -> dict[str, Any]:
@@ -1011,8 +1011,8 @@ def compare_runs(a: Path, b: Path) -> dict[str, Any]:
     sb, rb = load_run(b)
     rows_a, rows_b = list(ra.values()), list(rb.values())
     full_a, full_b = sa.get("mode") != "retrieval-only", sb.get("mode") != "retrieval-only"
-    ci_a = sa.get("ci") if isinstance(sa.get("ci"), dict) else intervals(rows_a, full_a)  # runs made before `ci`
-    ci_b = sb.get("ci") if isinstance(sb.get("ci"), dict) else intervals(rows_b, full_b)
+    ci_a: dict[str, Any] = sa["ci"] if isinstance(sa.get("ci"), dict) else intervals(rows_a, full_a)  # older runs
+    ci_b: dict[str, Any] = sb["ci"] if isinstance(sb.get("ci"), dict) else intervals(rows_b, full_b)
     metrics = []
     for key in COMPARED:
         x, y = sa.get(key), sb.get(key)
