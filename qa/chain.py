@@ -158,11 +158,33 @@ def _sentences(text: str) -> list[str]:
     return [" ".join(text[s:e].split()) for s, e in sentence_spans(text)]
 
 
+# Words that open a new phrase: a short answer cut before one of them ends on a complete phrase.
+PHRASE_OPENERS = frozenset({
+    "about", "after", "against", "along", "amid", "among", "and", "as", "at", "because", "before", "but", "by",
+    "despite", "during", "for", "from", "in", "including", "into", "near", "of", "on", "or", "over", "since", "so",
+    "than", "that", "through", "to", "toward", "towards", "under", "until", "upon", "via", "when", "where", "which",
+    "while", "who", "whom", "whose", "with", "within", "without",
+})
+
+
 def short_from(answer: str, limit: int = 12) -> str:
-    """A fallback short answer: the first sentence without markers, cut to `limit` words."""
+    """A fallback short answer: the first sentence without markers, whole when it has at most `limit` words, else
+    cut before the last phrase opener (a preposition, conjunction or relative word, or after a comma) within
+    `limit` words, never inside a name ("Minister of Foreign Affairs") nor mid-phrase; the whole sentence when
+    there is no such place."""
     sentences = answer_sentences(answer)
-    first = sentences[0][0].rstrip(".") if sentences else ""
-    return " ".join(first.split()[:limit])
+    words = (sentences[0][0].rstrip(".") if sentences else "").split()
+    if len(words) <= limit:
+        return " ".join(words)
+    cut = 0
+    for i in range(2, limit + 1):
+        word, before = words[i].lower().strip("\"'(“‘"), words[i - 1]
+        inside_name = before[:1].isupper() and words[i + 1:i + 2] and words[i + 1][:1].isupper() \
+            and word in ("of", "for", "and")
+        ends_open = before.lower().strip(",;:") in PHRASE_OPENERS  # "... met in" is no phrase either
+        if ((word in PHRASE_OPENERS and not inside_name) or before.endswith((",", ";", ":"))) and not ends_open:
+            cut = i
+    return " ".join(words[:cut]).rstrip(",;:") if cut else " ".join(words)
 
 
 def _cut(text: str, tokens: int) -> str:

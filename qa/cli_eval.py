@@ -16,6 +16,10 @@ if TYPE_CHECKING:
     from qa.config import Settings
 
 
+# Generators that answer several requests at once (a server); "fake" is the test stand-in for one.
+PARALLEL_BACKENDS = ("openai", "ollama", "fake")
+
+
 class EvalGroup(TyperGroup):
     """`qa eval QUESTIONS ...` runs `qa eval run QUESTIONS ...`; `qa eval compare A B` stays a subcommand."""
 
@@ -43,17 +47,18 @@ def _line(value: object) -> str:
     return escape(one_line(str(value)))
 
 
-def _list(kind: str, items: list[str], limit: int = 10) -> None:
+def _list(kind: str, items: list[str], limit: int | None = 10) -> None:
     for item in items[:limit]:
         _err(f"[yellow]{kind}[/] {_line(item)}")
-    if len(items) > limit:
+    if limit is not None and len(items) > limit:
         _err(f"[yellow]{kind}[/] … and {len(items) - limit} more")
 
 
 @eval_app.command("run")
 def run_cmd(
     ctx: typer.Context,
-    questions: Annotated[Path, typer.Argument(help="Question set: .jsonl, or .csv with `|`-separated lists.")],
+    questions: Annotated[Path, typer.Argument(help="Question set: .jsonl (qa's or RAGAS-style rows), .csv with "
+                                                   "`|`-separated lists, or SQuAD .json.")],
     out: Annotated[Path | None, typer.Option(
         help="Run folder (default eval/runs/TIMESTAMP-NAME). Re-run into the same folder to resume.")] = None,
     corpus: Annotated[list[Path] | None, typer.Option(help="Ingest this folder first (repeatable).")] = None,
@@ -65,6 +70,8 @@ def run_cmd(
                                                "them).")] = False,
     use_as_of: Annotated[bool, typer.Option("--as-of/--no-as-of",
                                             help="Pass each question's `as_of` date to retrieval.")] = True,
+    workers: Annotated[int, typer.Option(help="Questions sent at once to a generator server (QA_LLM=openai or "
+                                              "ollama); the bundled model answers one at a time.")] = 1,
 ) -> None:
     """Run a question set through the assistant; write results.jsonl, summary.json, report.md, report.html."""
     from qa import evaluation as ev
@@ -73,12 +80,23 @@ def run_cmd(
     s: Settings = ctx.find_root().obj
     if out is not None:
         ev.check_out(out, force)  # before any work: a folder of the user's is refused at once
-    qset = ev.load_questions(questions, strict=strict)
-    _list("skipped", qset.problems)
-    _list("warning", qset.warnings)
+    try:
+        qset = ev.load_questions(questions, strict=strict)
+    except ev.NoQuestions as e:  # every line rejected: say why for each before giving up
+        _list("skipped", e.problems, limit=None)
+        _list("warning", e.warnings, limit=None)
+        raise
+    _list("skipped", qset.problems, limit=None)  # every rejected line, with its reason
+    _list("warning", qset.warnings, limit=None)
     chosen = [q for q in qset.questions if split is None or q.extra.get("split") == split]
     if not chosen:
         raise typer.BadParameter(f"no question has split {split!r}", param_hint="--split")
+    if workers < 1:
+        raise typer.BadParameter("must be at least 1", param_hint="--workers")
+    if workers > 1 and not retrieval_only and s.llm not in PARALLEL_BACKENDS:
+        _err(f"note: --workers {workers} is for a generator server (QA_LLM=openai or ollama); the {s.llm} "
+             "generator answers one question at a time")
+        workers = 1
     k = s.k if k is None else k
     if k < 1:
         raise typer.BadParameter("must be at least 1", param_hint="-k")
@@ -99,12 +117,12 @@ def run_cmd(
         "questions_file": questions.name, "questions_sha256": qset.sha256, "split": split, "k": k,
         "depth": max(10, k), "retrieval_only": retrieval_only, "as_of_used": use_as_of and ev.as_of_supported(),
         "corpus_fingerprint": store.fingerprint(), "models": ev.model_checksums(s, retrieval_only),
-        "settings": ev.settings_snapshot(s)}
+        "settings": ev.settings_snapshot(s), "provenance": ev.provenance()}
     out = out or Path("eval/runs") / f"{time.strftime('%Y%m%d-%H%M%S')}-{questions.stem}"
     ev.prepare_run(out, meta)
     _err(f"{len(chosen)} questions → {_line(out)}")
     t0 = time.perf_counter()
-    summary = _run(ev, chosen, assistant, out, meta)
+    summary = _run(ev, chosen, assistant, out, meta, workers)
     _print_summary(summary, out, time.perf_counter() - t0)
 
 
@@ -132,7 +150,8 @@ def _note_shared_index(s: Any, corpus: list[Path]) -> None:
              "set QA_HOME to another folder to keep the evaluation corpus apart")
 
 
-def _run(ev: Any, questions: list[Any], assistant: Any, out: Path, meta: dict[str, Any]) -> dict[str, Any]:
+def _run(ev: Any, questions: list[Any], assistant: Any, out: Path, meta: dict[str, Any],
+         workers: int = 1) -> dict[str, Any]:
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -162,7 +181,7 @@ def _run(ev: Any, questions: list[Any], assistant: Any, out: Path, meta: dict[st
                 pace = (time.perf_counter() - started[1]) / (done - started[0])
                 con.print(f"evaluated {done}/{total}, ETA {pace * (total - done):.0f} s")
 
-        summary: dict[str, Any] = ev.run_eval(questions, assistant, out, meta, on_progress=update)
+        summary: dict[str, Any] = ev.run_eval(questions, assistant, out, meta, on_progress=update, workers=workers)
     from qa.eval_report import write_reports
 
     write_reports(out, summary)
@@ -174,8 +193,14 @@ def _print_summary(summary: dict[str, Any], out: Path, wall_s: float) -> None:
         return "—" if x is None else f"{x:.3f}" if isinstance(x, float) else str(x)
 
     keys = ("n", "answer_accuracy", "exact_match", "f1", "refusal_accuracy", "false_refusal_rate", "recall_at_1",
-            "recall_at_5", "mrr", "citation_precision", "citation_recall", "latency_p50_s", "latency_p95_s")
-    typer.echo("  ".join(f"{k}={fmt(summary.get(k))}" for k in keys))
+            "recall_at_5", "mrr", "citation_precision", "citation_recall", "verified_rate", "latency_p50_s", "latency_p95_s")
+    def ci(k: str) -> str:
+        x = (summary.get("ci") or {}).get(k)
+        return f" [{x[0]:.3f}, {x[1]:.3f}]" if isinstance(x, list) and len(x) == 2 and summary.get(k) is not None \
+            else ""
+
+    typer.echo("  ".join(f"{k}={fmt(summary.get(k))}{ci(k)}" for k in keys))
+    typer.echo("[lo, hi]: 95% bootstrap interval over the questions")
     typer.echo("failure classes: " + ", ".join(f"{c} {n}" for c, n in summary["failure_classes"].items()))
     typer.echo(f"report: {one_line(str(out / 'report.html'))}  ({wall_s:.1f} s)")
 
@@ -185,9 +210,55 @@ def compare_cmd(
     run_a: Annotated[Path, typer.Argument(help="The baseline run folder.")],
     run_b: Annotated[Path, typer.Argument(help="The run to compare with it.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    html: Annotated[Path | None, typer.Option("--html", help="Also write the two runs side by side to this HTML "
+                                                             "file (one self-contained file).")] = None,
 ) -> None:
-    """Metric deltas between two runs and the questions whose failure class changed."""
+    """Metric deltas with 95% intervals and a paired test per metric, and the questions that changed."""
     from qa.evaluation import compare_runs, format_comparison
 
     c = compare_runs(run_a, run_b)
+    if html is not None:
+        from qa.eval_report import write_comparison
+
+        if html.is_dir():
+            raise typer.BadParameter(f"{one_line(str(html))} is a folder; give a file name", param_hint="--html")
+        try:
+            write_comparison(html, run_a, run_b, c)
+        except OSError as e:
+            raise QAError(f"Cannot write {html}: {e.strerror}", "pick another --html file") from None
     typer.echo(dumps(c, indent=2) + "\n" if as_json else clean(format_comparison(c)), nl=False)
+    if html is not None:
+        _err(f"side by side: {_line(html)}")
+
+
+@eval_app.command("export")
+def export_cmd(
+    run: Annotated[Path, typer.Argument(help="A run folder written by `qa eval`.")],
+    fmt: Annotated[str, typer.Option("--format", help="ragas (JSONL rows) or promptfoo (a config grading the "
+                                                      "run's answers; YAML, or JSON when OUT ends in .json).")],
+    out: Annotated[Path, typer.Option("--out", help="The file to write.")],
+) -> None:
+    """Write a run's questions, answers, contexts and golds for RAGAS or promptfoo."""
+    from qa import evaluation as ev
+
+    if fmt not in ("ragas", "promptfoo"):
+        raise typer.BadParameter(f"{one_line(fmt)!r} is not a format; use ragas or promptfoo", param_hint="--format")
+    if out.is_dir():
+        raise typer.BadParameter(f"{one_line(str(out))} is a folder; give a file name", param_hint="--out")
+    _summary, results = ev.load_run(run)
+    rows = list(results.values())
+    if fmt == "ragas":
+        text = "".join(dumps(r) + "\n" for r in ev.to_ragas(rows))
+    else:
+        config = ev.to_promptfoo(rows, run.name)
+        if out.suffix.lower() == ".json":
+            text = dumps(config, indent=2) + "\n"
+        else:
+            import yaml
+
+            text = yaml.safe_dump(config, allow_unicode=True, sort_keys=False, width=120)
+    try:
+        ev.write_text(out, text)
+    except OSError as e:
+        raise QAError(f"Cannot write {out}: {e.strerror}", "pick another --out file") from None
+    _err(f"{len(rows)} questions → {_line(out)} ({fmt})")

@@ -63,6 +63,47 @@ class QuestionSet:
 
 STANDARD = ("id", "question", "answers", "sources", "answerable")
 
+Metrics = dict[str, float | None]  # metric name -> value; None where the metric does not apply to the question
+
+
+@dataclass
+class Result:
+    """One evaluated question: a line of results.jsonl (`to_dict`/`from_dict` keep its JSON keys)."""
+
+    id: str
+    question: str
+    answers: list[str]
+    sources: list[str]
+    answerable: bool
+    extra: dict[str, Any] = field(default_factory=dict)
+    retrieved: list[str] = field(default_factory=list)  # article ids, ranked, to the run's depth
+    shown: list[str] = field(default_factory=list)  # article ids of the passages shown to the generator
+    answer: dict[str, Any] | None = None  # `qa ask --json`'s object; None in retrieval-only runs
+    metrics: Metrics = field(default_factory=dict)
+    failure_class: str | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def split(self) -> str:
+        return str(self.extra.get("split") or "")
+
+    def as_question(self) -> Question:
+        return Question(self.id, self.question, list(self.answers), list(self.sources), self.answerable,
+                        dict(self.extra))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Result:
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+
+def result_of(row: Result | dict[str, Any]) -> Result:
+    """A row as a Result (scripts may still hold the dicts of a results.jsonl)."""
+    return row if isinstance(row, Result) else Result.from_dict(row)
+
 
 def _bool(value: Any) -> bool:
     if isinstance(value, bool):
@@ -124,8 +165,66 @@ def parse_question(obj: Any, line: int = 0) -> Question:
     return q
 
 
+# RAGAS rows (v0.1: question, ground_truth(s), contexts, answer; v0.2: user_input, reference, retrieved_contexts,
+# response) become qa questions: the ground truths are the gold answers, the id is the line's when it has none.
+RAGAS_KEYS = frozenset({"user_input", "ground_truth", "ground_truths", "reference", "contexts",
+                        "retrieved_contexts", "reference_contexts", "response"})
+
+
+def from_ragas(obj: dict[str, Any], line: int) -> dict[str, Any]:
+    """A qa record from a RAGAS-style row; ValueError says what is missing."""
+    golds: Any = obj.get("ground_truths")
+    if golds is None:
+        one = obj.get("ground_truth", obj.get("reference"))
+        golds = [one] if isinstance(one, str) else [] if one is None else one
+    if not isinstance(golds, list) or not all(isinstance(g, str) for g in golds):
+        raise ValueError("a RAGAS row's `ground_truths` must be a list of strings (or `ground_truth`/`reference` "
+                         "one string)")
+    golds = [g for g in golds if g.strip()]
+    answerable = obj.get("answerable", True)  # no ground truth is not "unanswerable" unless it says so
+    if not golds and _bool(answerable):
+        raise ValueError("a RAGAS row needs `ground_truth`, `ground_truths` or `reference` to score against "
+                         "(or `\"answerable\": false`)")
+    rec = {k: v for k, v in obj.items() if k not in RAGAS_KEYS and k not in ("question", "answer")}
+    rec.update({"id": obj.get("id") or f"line-{line}", "question": obj.get("question", obj.get("user_input")),
+                "answers": golds, "sources": obj.get("sources") or [], "answerable": answerable})
+    return rec
+
+
+def _squad(path: Path, data: Any) -> Iterable[tuple[int, Any, str]]:
+    """SQuAD v1/v2 JSON ({"data": [{"paragraphs": [{"qas": [...]}]}]}): one record per question, numbered."""
+    n = 0
+    for article in data.get("data") or []:
+        for para in (article.get("paragraphs") or []) if isinstance(article, dict) else []:
+            for qa in (para.get("qas") or []) if isinstance(para, dict) else []:
+                n += 1
+                if not isinstance(qa, dict):
+                    yield n, None, "a SQuAD question must be an object"
+                    continue
+                answers = [a.get("text", "") for a in qa.get("answers") or [] if isinstance(a, dict)]
+                impossible = bool(qa.get("is_impossible"))
+                yield n, {"id": str(qa.get("id") or f"q-{n}"), "question": qa.get("question"),
+                          "answers": list(dict.fromkeys(a for a in answers if a.strip())), "sources": [],
+                          "answerable": not impossible}, ""
+
+
 def _records(path: Path, text: str) -> Iterable[tuple[int, Any, str]]:
-    """(line number, record or None, error) for each non-empty record of a JSONL or CSV file."""
+    """(line number, record or None, error) for each non-empty record of a JSONL or CSV file, a SQuAD JSON file
+    (numbered by question) or a JSON list of rows."""
+    if path.suffix.lower() == ".json":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as e:
+            yield e.lineno, None, f"not valid JSON ({e.msg} at column {e.colno})"
+            return
+        if isinstance(data, dict) and "data" in data:
+            yield from _squad(path, data)
+        elif isinstance(data, list):
+            for n, item in enumerate(data, start=1):
+                yield n, item, ""
+        else:
+            yield 1, None, "a .json question set is SQuAD's ({\"data\": [...]}) or a list of rows"
+        return
     if path.suffix.lower() == ".csv":
         reader = csv.DictReader(text.splitlines(keepends=True))
         for row in reader:
@@ -159,7 +258,7 @@ def load_questions(path: Path, strict: bool = False) -> QuestionSet:
     for line, rec, error in _records(path, data.decode("utf-8-sig", errors="replace")):
         if not error:
             try:
-                q = parse_question(rec, line)
+                q = parse_question(from_ragas_or_self(rec, line), line)
             except ValueError as e:
                 error = str(e)
         if error:
@@ -174,8 +273,26 @@ def load_questions(path: Path, strict: bool = False) -> QuestionSet:
         first_line[q.id] = line
         questions.append(q)
     if not questions:
-        raise QAError(f"No usable questions in {path}", "each line needs `id`, `question` and `answerable`")
+        raise NoQuestions(f"No usable questions in {path} ({len(problems)} line(s) rejected, each named above)",
+                          "each line needs `id`, `question` and `answerable` (qa's JSONL/CSV), or `question` or "
+                          "`user_input` with `ground_truth(s)` or `reference` (RAGAS); see eval/README.md",
+                          problems, warnings)
     return QuestionSet(questions, problems, warnings, hashlib.sha256(data).hexdigest())
+
+
+class NoQuestions(QAError):
+    """No line of a question set could be used; `problems` says why for every line."""
+
+    def __init__(self, message: str, hint: str, problems: list[str], warnings: list[str]) -> None:
+        super().__init__(message, hint)
+        self.problems, self.warnings = problems, warnings
+
+
+def from_ragas_or_self(rec: Any, line: int) -> Any:
+    """A RAGAS-style row as a qa record (ValueError when it cannot be one); any other record unchanged."""
+    if isinstance(rec, dict) and RAGAS_KEYS & set(rec):
+        return from_ragas(rec, line)
+    return rec
 
 
 def unknown_sources(questions: list[Question], known: set[str]) -> list[str]:
@@ -189,15 +306,46 @@ def unknown_sources(questions: list[Question], known: set[str]) -> list[str]:
 
 
 # Metrics ------------------------------------------------------------------------------------------------------
+# Answer matching: SQuAD's normalization, plus the spellings of one answer that news writes several ways.
+_DASHES = re.compile(r"[-\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d]")  # hyphens, dashes, minus
+_POSSESSIVE = re.compile(r"(?<=\w)'s\b|(?<=s)'(?!\w)")  # "Assad's" -> "Assad", "states'" -> "states"
+_THOUSANDS = re.compile(r"(?<=\d)[,\u00a0\u202f\u2009 '](?=\d{3}(?!\d))")  # 1,200 / 1 200 / 1'200 -> 1200
+# Currency symbols and words -> one code written after the amount ("$120 million" == "120 million dollars").
+_CURRENCY = (("usd", r"us\$|\$", r"u\.s\. dollars?|us dollars?|dollars?|usd"),
+             ("eur", "\u20ac", r"euros?|eur"),
+             ("gbp", "\u00a3", r"pounds? sterling|british pounds?|gbp"),
+             ("jpy", "\u00a5", r"japanese yen|yen|jpy"))
+_CODE_OF = [(re.compile(rf"(?<![\w.])(?:{words})(?!\w)|(?:{symbols})"), code) for code, symbols, words in _CURRENCY]
+_AMOUNT = r"\d+(?:\.\d+)?(?:\s+(?:thousand|million|billion|trillion))?"
+_CODE_FIRST = re.compile(rf"\b(usd|eur|gbp|jpy)\s*({_AMOUNT})\b")
+_DECIMAL = re.compile(r"(?<=\d)\.(?=\d)")
+
+
+def _currency(text: str) -> str:
+    for pattern, code in _CODE_OF:
+        text = pattern.sub(f" {code} ", text)
+    text = " ".join(text.split())
+    return _CODE_FIRST.sub(r"\2 \1", text)  # "usd 120 million" -> "120 million usd"
+
+
 def normalize_answer(text: str) -> str:
-    """SQuAD normalization: lower case, no punctuation, no articles, single spaces."""
-    text = text.lower().replace("’", "'").replace("‘", "'").replace("“", '"').replace("”", '"')
-    text = "".join(ch for ch in text if ch not in PUNCT)
+    """SQuAD normalization (lower case, no punctuation, no articles, single spaces) that also treats as equal:
+    possessives ("Assad's" = "Assad"), hyphen and dash variants (all one hyphen, which joins its words as in SQuAD:
+    "Iranian–backed" = "Iranian-backed", and "Syria-linked" does not contain "Syria"), thousands
+    separators ("1,200" = "1200"), and currency symbols and words ("$5 million" = "5 million dollars" = "USD 5
+    million")."""
+    text = text.lower().replace("\u2019", "'").replace("\u2018", "'").replace("\u201c", '"').replace("\u201d", '"')
+    text = _POSSESSIVE.sub("", text)
+    text = _THOUSANDS.sub("", text)
+    text = _DASHES.sub("-", text)  # one hyphen, removed below with the punctuation: "al‑Assad" = "al-Assad" = "alassad"
+    text = _currency(text)
+    text = _DECIMAL.sub("\u2024", text)  # a decimal point survives: 3.5 is not 35
+    text = "".join(ch for ch in text if ch not in PUNCT).replace("\u2024", ".")
     text = re.sub(r"\b(a|an|the)\b", " ", text)
     return " ".join(text.split())
 
 
-PUNCT = frozenset(string.punctuation) | {"–", "—"}
+PUNCT = frozenset(string.punctuation)
 
 
 def exact_match(prediction: str, golds: list[str]) -> float:
@@ -270,10 +418,11 @@ def classify(q: Question, ranked: list[str], shown: list[str], answer: dict[str,
     return "ok"
 
 
-def question_metrics(q: Question, ranked: list[str], answer: dict[str, Any] | None) -> dict[str, Any]:
-    """Per-question metrics; None where a metric does not apply."""
+def question_metrics(q: Question, ranked: list[str], answer: dict[str, Any] | None) -> Metrics:
+    """Per-question metrics (a pure function of the question, the ranking and the answer); None where a metric
+    does not apply."""
     gold = set(q.sources)
-    m: dict[str, Any] = {}
+    m: Metrics = {}
     scored = q.answerable and bool(gold)
     for k in RECALL_KS:
         m[f"recall_at_{k}"] = recall_at(ranked, gold, k) if scored else None
@@ -292,9 +441,20 @@ def question_metrics(q: Question, ranked: list[str], answer: dict[str, Any] | No
         m["conflict_correct"] = float(conflict_answered(q, answer))
     if q.extra.get("planted"):
         m["planted_verified"] = planted_verified(q, answer)
-    m["citation_precision"] = round(sum(c["article_id"] in gold or bool(c.get("verified")) for c in citations)
-                                    / len(citations), 4) if citations else None
+    # Against the gold sources only: the system's own verdict on a citation is reported apart (verified_rate)
+    m["citation_precision"] = round(sum(c["article_id"] in gold for c in citations) / len(citations), 4) \
+        if citations and gold else None
+    m["verified_rate"] = round(sum(bool(c.get("verified")) for c in citations) / len(citations), 4) \
+        if citations else None
     return m
+
+
+def score(r: Result) -> Result:
+    """`r` with its metrics and failure class computed again from what it holds (the answer and ranking): an
+    old run re-scored with today's metrics, no model involved."""
+    q = r.as_question()
+    return dataclasses.replace(r, metrics=question_metrics(q, r.retrieved, r.answer),
+                               failure_class=classify(q, r.retrieved, r.shown, r.answer))
 
 
 def conflict_answered(q: Question, answer: dict[str, Any]) -> bool:
@@ -322,14 +482,15 @@ def _mean(values: Iterable[Any]) -> float | None:
     return round(sum(xs) / len(xs), 4) if xs else None
 
 
-def summarize(results: list[dict[str, Any]], meta: dict[str, Any]) -> dict[str, Any]:
+def summarize(rows: Iterable[Result | dict[str, Any]], meta: dict[str, Any]) -> dict[str, Any]:
     """The aggregate of per-question results, plus what produced them (settings, checksums, corpus)."""
-    ans = [r for r in results if r["answerable"]]
-    una = [r for r in results if not r["answerable"]]
+    results = [result_of(r) for r in rows]
+    ans = [r for r in results if r.answerable]
+    una = [r for r in results if not r.answerable]
     full = not meta.get("retrieval_only")
 
-    def over(rows: list[dict[str, Any]], key: str) -> float | None:
-        return _mean(r["metrics"].get(key) for r in rows)
+    def over(rows: list[Result], key: str) -> float | None:
+        return _mean(r.metrics.get(key) for r in rows)
 
     s: dict[str, Any] = {"n": len(results), "n_answerable": len(ans), "n_unanswerable": len(una),
                          "mode": "full" if full else "retrieval-only"}
@@ -341,30 +502,144 @@ def summarize(results: list[dict[str, Any]], meta: dict[str, Any]) -> dict[str, 
     for k in RECALL_KS:
         s[f"recall_at_{k}"] = over(ans, f"recall_at_{k}")
     s["mrr"] = over(ans, "rr")
-    conflicts = [r for r in results if (r.get("extra") or {}).get("conflict")]
+    conflicts = [r for r in results if r.extra.get("conflict")]
     s["n_conflict"] = len(conflicts)
     s["conflict_accuracy"] = over(conflicts, "conflict_correct") if full and conflicts else None
-    planted = [r["metrics"].get("planted_verified") for r in results if (r.get("extra") or {}).get("planted")]
+    planted = [r.metrics.get("planted_verified") for r in results if r.extra.get("planted")]
     s["planted_claims_verified"] = int(sum(x or 0 for x in planted)) if full and planted else None
     s["citation_precision"] = over(results, "citation_precision") if full else None
     s["citation_recall"] = over(ans, "citation_recall") if full else None
-    counts = Counter(r["failure_class"] for r in results if r["failure_class"])
+    s["verified_rate"] = over(results, "verified_rate") if full else None
+    counts = Counter(r.failure_class for r in results if r.failure_class)
     s["failure_classes"] = {c: counts.get(c, 0) for c in FAILURE_CLASSES}
     from qa.citations import rule_actions
 
     s["rule_actions"] = rule_actions(results) if full else None  # {rule: {"dev": n, "heldout": n}}: how often it acted
     stages: dict[str, dict[str, float | None]] = {}
-    names = {name for r in results for name in r["timings"]}
+    names = {name for r in results for name in r.timings}
     for stage in [x for x in STAGES if x in names] + sorted(names - set(STAGES)):
-        xs = [float(r["timings"][stage]) for r in results if stage in r["timings"]]
+        xs = [float(r.timings[stage]) for r in results if stage in r.timings]
         if xs:
             stages[stage] = {"p50": _round(percentile(xs, 50)), "p95": _round(percentile(xs, 95))}
     s["latency_p50_s"] = stages.get("total_s", {}).get("p50")
     s["latency_p95_s"] = stages.get("total_s", {}).get("p95")
     s["latency"] = stages
+    s["ci"] = intervals(results, full)
+    s["ci_method"] = CI_METHOD
     s.update({k: meta[k] for k in ("k", "depth", "split", "as_of_used", "questions_file", "questions_sha256",
-                                   "corpus_fingerprint", "models", "settings") if k in meta})
+                                   "corpus_fingerprint", "models", "settings", "provenance") if k in meta})
     return s
+
+
+# Uncertainty --------------------------------------------------------------------------------------------------
+# Each summary metric as a statistic of per-question values: (who counts, per-question key, statistic). One
+# table for the intervals of a run and the paired tests of `compare`.
+def _answerable(r: Result) -> bool:
+    return r.answerable
+
+
+def _unanswerable(r: Result) -> bool:
+    return not r.answerable
+
+
+def _everyone(r: Result) -> bool:
+    return True
+
+
+PER_QUESTION: dict[str, tuple[Callable[[Result], bool], str, str, bool]] = {
+    # summary key: (population, per-question metric, statistic, needs answers)
+    "answer_accuracy": (_answerable, "answer_correct", "mean", True),
+    "exact_match": (_answerable, "exact_match", "mean", True),
+    "f1": (_answerable, "f1", "mean", True),
+    "refusal_accuracy": (_unanswerable, "refused", "mean", True),
+    "false_refusal_rate": (_answerable, "refused", "mean", True),
+    **{f"recall_at_{k}": (_answerable, f"recall_at_{k}", "mean", False) for k in RECALL_KS},
+    "mrr": (_answerable, "rr", "mean", False),
+    "conflict_accuracy": (lambda r: bool(r.extra.get("conflict")), "conflict_correct", "mean", True),
+    "planted_claims_verified": (lambda r: bool(r.extra.get("planted")), "planted_verified", "sum", True),
+    "citation_precision": (_everyone, "citation_precision", "mean", True),
+    "citation_recall": (_answerable, "citation_recall", "mean", True),
+    "verified_rate": (_everyone, "verified_rate", "mean", True),
+    "latency_p50_s": (_everyone, "total_s", "p50", False),
+    "latency_p95_s": (_everyone, "total_s", "p95", False),
+}
+BOOTSTRAP_RESAMPLES = 2000
+CI_METHOD = (f"95% percentile bootstrap over questions ({BOOTSTRAP_RESAMPLES} resamples, seed 0): the spread of "
+             "each metric when the question set is drawn again")
+
+
+def per_question(results: list[Result], metric: str, full: bool = True) -> dict[str, float]:
+    """question id -> the value that `metric` aggregates, for the questions it counts (none when it does not
+    apply to the run)."""
+    who, key, _stat, needs_answers = PER_QUESTION[metric]
+    if needs_answers and not full:
+        return {}
+    out: dict[str, float] = {}
+    for r in results:
+        value = r.timings.get(key) if key == "total_s" else r.metrics.get(key)
+        if who(r) and value is not None:
+            out[r.id] = float(value)
+    return out
+
+
+def _statistic(name: str, xs: Any) -> Any:
+    """The statistic over the last axis of a numpy array."""
+    import numpy as np
+
+    if name == "sum":
+        return xs.sum(axis=-1)
+    if name in ("p50", "p95"):
+        return np.percentile(xs, float(name[1:]), axis=-1)  # linear interpolation, as `percentile`
+    return xs.mean(axis=-1)
+
+
+def bootstrap_ci(values: list[float], statistic: str = "mean", resamples: int = BOOTSTRAP_RESAMPLES,
+                 seed: int = 0, level: float = 0.95) -> list[float] | None:
+    """[lo, hi]: the `level` percentile-bootstrap interval of `statistic` over `values` (resampled with
+    replacement; a fixed seed, so the same values always give the same interval)."""
+    if not values:
+        return None
+    import numpy as np
+
+    xs = np.asarray(values, dtype=float)
+    picks = np.random.default_rng(seed).integers(0, len(xs), size=(resamples, len(xs)))
+    stats = _statistic(statistic, xs[picks])
+    tail = (1 - level) / 2 * 100
+    lo, hi = np.percentile(stats, [tail, 100 - tail])
+    return [round(float(lo), 4), round(float(hi), 4)]
+
+
+def intervals(results: list[Result], full: bool = True) -> dict[str, list[float]]:
+    """summary.json's `ci`: {metric: [lo, hi]} for every summary metric with values."""
+    out: dict[str, list[float]] = {}
+    for metric, (_who, _key, stat, _answers) in PER_QUESTION.items():
+        ci = bootstrap_ci(list(per_question(results, metric, full).values()), stat)
+        if ci is not None:
+            out[metric] = ci
+    return out
+
+
+def paired_test(a: list[float], b: list[float], statistic: str = "mean", seed: int = 0,
+                resamples: int = 20000) -> float:
+    """Two-sided p-value of a paired permutation (sign-flip) test: under "no difference" each question's pair of
+    values is as likely swapped. Exact over all swaps when few questions differ, else `resamples` random swaps
+    (fixed seed). For 0/1 metrics it is the exact McNemar test."""
+    import numpy as np
+
+    xa, xb = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if len(xa) == 0 or np.array_equal(xa, xb):
+        return 1.0
+    observed = abs(float(_statistic(statistic, xb) - _statistic(statistic, xa)))
+    differ = np.flatnonzero(xa != xb)
+    if len(differ) <= 16:
+        masks = (np.arange(2 ** len(differ))[:, None] >> np.arange(len(differ))) & 1
+    else:
+        masks = np.random.default_rng(seed).integers(0, 2, size=(resamples, len(differ)))
+    swap = np.zeros((len(masks), len(xa)), dtype=bool)
+    swap[:, differ] = masks.astype(bool)
+    pa, pb = np.where(swap, xb, xa), np.where(swap, xa, xb)
+    diffs = np.abs(_statistic(statistic, pb) - _statistic(statistic, pa))
+    return round(float(np.mean(diffs >= observed - 1e-12)), 4)
 
 
 def _round(x: float | None) -> float | None:
@@ -390,8 +665,8 @@ def as_of_supported() -> bool:
     return "as_of" in {f.name for f in dataclasses.fields(Filters)}
 
 
-def evaluate_one(q: Question, assistant: Assistant, k: int, depth: int, retrieval_only: bool,
-                 use_as_of: bool = True) -> dict[str, Any]:
+def evaluate_question(q: Question, assistant: Assistant, k: int, depth: int, retrieval_only: bool,
+                      use_as_of: bool = True) -> Result:
     """Run one question: the ranked passages (to `depth`), then, unless retrieval-only, the cited answer."""
     filters = filters_for(q, use_as_of)
     t0 = time.perf_counter()
@@ -407,10 +682,14 @@ def evaluate_one(q: Question, assistant: Assistant, k: int, depth: int, retrieva
         answer = result.to_dict()
         shown = [p.article_id for p in result.passages]
         timings = {"rank_s": round(rank_s, 3), **result.timings}
-    return {"id": q.id, "question": q.question, "answers": q.answers, "sources": q.sources,
-            "answerable": q.answerable, "extra": q.extra, "retrieved": ranked, "shown": shown, "answer": answer,
-            "metrics": question_metrics(q, ranked, answer), "failure_class": classify(q, ranked, shown, answer),
-            "timings": timings}
+    return score(Result(id=q.id, question=q.question, answers=q.answers, sources=q.sources, answerable=q.answerable,
+                        extra=q.extra, retrieved=ranked, shown=shown, answer=answer, timings=timings))
+
+
+def evaluate_one(q: Question, assistant: Assistant, k: int, depth: int, retrieval_only: bool,
+                 use_as_of: bool = True) -> dict[str, Any]:
+    """`evaluate_question` as the dict of a results.jsonl line (for scripts in bench/)."""
+    return evaluate_question(q, assistant, k, depth, retrieval_only, use_as_of).to_dict()
 
 
 def sha256_file(path: Path) -> str:
@@ -450,6 +729,43 @@ def model_checksums(settings: Settings, retrieval_only: bool) -> dict[str, Any]:
     return out
 
 
+def prompt_hash() -> str:
+    """sha256 of every prompt text qa sends (the string constants of qa.prompts, by name)."""
+    from qa import prompts
+
+    texts = {k: v for k, v in sorted(vars(prompts).items()) if k.isupper() and isinstance(v, str)}
+    return hashlib.sha256(json.dumps(texts, sort_keys=True).encode()).hexdigest()
+
+
+def git_commit() -> str | None:
+    """The commit of the qa checkout this code runs from (with `+dirty` when it has uncommitted changes); None
+    when qa is installed, not run from a checkout, or git is missing."""
+    import subprocess
+
+    root = Path(__file__).resolve().parent.parent
+    if not (root / ".git").exists():
+        return None
+    try:
+        head = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
+                              timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no", "--", "qa"],
+                               capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return f"{head}+dirty" if head and dirty else head or None
+
+
+def provenance() -> dict[str, Any]:
+    """What made a run, besides its settings and models: qa's version, the git commit when run from a checkout,
+    the prompts' hash and the date the run started (UTC)."""
+    from datetime import UTC, datetime
+
+    from qa import __version__
+
+    return {"qa_version": __version__, "git_commit": git_commit(), "prompt_sha256": prompt_hash(),
+            "started": datetime.now(UTC).isoformat(timespec="seconds")}
+
+
 def settings_snapshot(settings: Settings) -> dict[str, Any]:
     """The settings that shape results. Paths of this machine are left out, so runs elsewhere compare equal, and
     so is `k`: the summary's own `k` is the one the run used."""
@@ -457,18 +773,18 @@ def settings_snapshot(settings: Settings) -> dict[str, Any]:
     return {k: redact(v) if isinstance(v, str) else v for k, v in sorted(data.items())}  # no password of a URL
 
 
-def read_results(path: Path) -> dict[str, dict[str, Any]]:
-    """id -> result from a results.jsonl; a line cut short by a crash is ignored."""
-    out: dict[str, dict[str, Any]] = {}
+def read_results(path: Path) -> dict[str, Result]:
+    """id -> result from a results.jsonl; a line cut short by a crash (or not a result) is ignored."""
+    out: dict[str, Result] = {}
     if not path.is_file():
         return out
     for raw in path.read_text(encoding="utf-8", errors="replace").splitlines():
         try:
             r = json.loads(raw)
-        except json.JSONDecodeError:
+            if isinstance(r, dict) and isinstance(r.get("id"), str):
+                out[r["id"]] = Result.from_dict(r)
+        except (json.JSONDecodeError, TypeError):
             continue
-        if isinstance(r, dict) and "id" in r:
-            out[r["id"]] = r
     return out
 
 
@@ -485,8 +801,8 @@ def write_text(path: Path, text: str) -> None:
         raise
 
 
-def _write_lines(path: Path, rows: list[dict[str, Any]]) -> None:
-    write_text(path, "".join(dumps(r) + "\n" for r in rows))
+def _write_lines(path: Path, rows: list[Result]) -> None:
+    write_text(path, "".join(dumps(r.to_dict()) + "\n" for r in rows))
 
 
 def write_json(path: Path, obj: Any) -> None:
@@ -554,15 +870,51 @@ def prepare_run(out: Path, meta: dict[str, Any]) -> None:
     if is_run(out):
         before = json.loads(run_file.read_text(encoding="utf-8"))
         differ = [k for k in RESUME_KEYS if _comparable(k, before.get(k)) != _comparable(k, meta.get(k))]
+        old_prompts = (before.get("provenance") or {}).get("prompt_sha256")
+        if old_prompts and old_prompts != (meta.get("provenance") or {}).get("prompt_sha256", old_prompts):
+            differ.append("prompts")
         if differ:
             raise QAError(f"{out} holds a run made with different {', '.join(differ)}",
                           "resume with the same command and settings, or pick another --out folder")
+        if isinstance(before.get("provenance"), dict):  # a resumed run keeps the provenance it started with
+            meta["provenance"] = before["provenance"]
     else:
-        write_json(run_file, {k: meta[k] for k in RESUME_KEYS if k in meta})
+        write_json(run_file, {k: meta[k] for k in (*RESUME_KEYS, "provenance") if k in meta})
+
+
+def _evaluated(todo: list[Question], assistant: Assistant, meta: dict[str, Any], workers: int) -> Iterable[Result]:
+    """Each question's Result, in question order. `workers` > 1 (a generator behind a server): up to that many
+    questions at once; retrieval stays one at a time (its index and caches are shared), generation overlaps."""
+    k, depth, retrieval_only = int(meta["k"]), int(meta["depth"]), bool(meta["retrieval_only"])
+    use_as_of = bool(meta.get("as_of_used"))
+    if workers <= 1 or retrieval_only or len(todo) < 2:
+        for q in todo:
+            yield evaluate_question(q, assistant, k, depth, retrieval_only, use_as_of)
+        return
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    lock = threading.Lock()
+    retriever = assistant.retriever
+    search = retriever.search
+
+    def one_at_a_time(*args: Any, **kwargs: Any) -> Any:
+        with lock:
+            return search(*args, **kwargs)
+
+    retriever.search = one_at_a_time  # type: ignore[method-assign]
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="qa-eval")
+    try:
+        futures = [pool.submit(evaluate_question, q, assistant, k, depth, retrieval_only, use_as_of) for q in todo]
+        for future in futures:  # in question order, whatever order they finish in
+            yield future.result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        retriever.search = search  # type: ignore[method-assign]
 
 
 def run_eval(questions: list[Question], assistant: Assistant, out: Path, meta: dict[str, Any],
-             on_progress: Callable[[int, int], None] = lambda _d, _t: None) -> dict[str, Any]:
+             on_progress: Callable[[int, int], None] = lambda _d, _t: None, workers: int = 1) -> dict[str, Any]:
     """Evaluate every question not already in `out`/results.jsonl, then write summary.json (the reports are
     rendered by the CLI layer: `qa.eval_report.write_reports`).
 
@@ -575,13 +927,11 @@ def run_eval(questions: list[Question], assistant: Assistant, out: Path, meta: d
     _write_lines(results_path, [r for i, r in done.items()])  # drops a line a crash cut short
     todo = [q for q in questions if q.id not in done]
     on_progress(len(done), len(questions))
-    k, depth, retrieval_only = int(meta["k"]), int(meta["depth"]), bool(meta["retrieval_only"])
     with results_path.open("a", encoding="utf-8") as f:
-        for q in todo:
-            r = evaluate_one(q, assistant, k, depth, retrieval_only, bool(meta.get("as_of_used")))
-            f.write(dumps(r) + "\n")
+        for r in _evaluated(todo, assistant, meta, workers):
+            f.write(dumps(r.to_dict()) + "\n")
             f.flush()
-            done[q.id] = r
+            done[r.id] = r
             on_progress(len(done), len(questions))
     results = [done[q.id] for q in questions]
     _write_lines(results_path, results)
@@ -590,14 +940,61 @@ def run_eval(questions: list[Question], assistant: Assistant, out: Path, meta: d
     return summary
 
 
+# Exchange with other tools ------------------------------------------------------------------------------------
+def to_ragas(results: Iterable[Result]) -> list[dict[str, Any]]:
+    """RAGAS rows (both its v0.1 and v0.2 column names) from a run's results: question, answer, contexts (the
+    passages shown to the generator), ground truths; qa's id, sources and answerable ride along for a round trip."""
+    rows = []
+    for r in results:
+        a = r.answer or {}
+        contexts = [str(p.get("text", "")) for p in a.get("passages") or [] if isinstance(p, dict)]
+        answer = str(a.get("answer", ""))
+        rows.append({"id": r.id, "question": r.question, "answer": answer, "contexts": contexts,
+                     "ground_truth": r.answers[0] if r.answers else "", "ground_truths": list(r.answers),
+                     "user_input": r.question, "response": answer, "retrieved_contexts": contexts,
+                     "reference": r.answers[0] if r.answers else "", "sources": list(r.sources),
+                     "answerable": r.answerable, **({"split": r.split} if r.split else {})})
+    return rows
+
+
+def to_promptfoo(results: Iterable[Result], name: str) -> dict[str, Any]:
+    """A promptfoo config that grades this run's recorded answers (the `echo` provider returns `{{answer}}`):
+    one test per question with its vars and assertions (a gold answer contained; a refusal for an unanswerable
+    question)."""
+    from qa.prompts import REFUSAL
+
+    tests = []
+    for r in results:
+        a = r.answer or {}
+        if r.answerable and r.answers:
+            check: dict[str, Any] = {"type": "icontains-any", "value": list(r.answers)}
+        elif r.answerable:
+            check = {"type": "not-icontains", "value": REFUSAL}
+        else:
+            check = {"type": "icontains", "value": REFUSAL}
+        tests.append({"description": r.id, "vars": {
+            "question": r.question, "answer": str(a.get("answer", "")),
+            "context": "\n\n".join(str(p.get("text", "")) for p in a.get("passages") or [] if isinstance(p, dict)),
+            "sources": ", ".join(r.sources)}, "assert": [check]})
+    return {"description": f"qa evaluation run {name}", "prompts": ["{{answer}}"], "providers": ["echo"],
+            "tests": tests}
+
+
 # Comparing ----------------------------------------------------------------------------------------------------
 COMPARED = ("answer_accuracy", "exact_match", "f1", "refusal_accuracy", "false_refusal_rate", "recall_at_1",
             "recall_at_3", "recall_at_5", "recall_at_10", "mrr", "citation_precision", "citation_recall",
-            "conflict_accuracy", "planted_claims_verified",
+            "verified_rate", "conflict_accuracy", "planted_claims_verified",
             "latency_p50_s", "latency_p95_s")
 
 
-def load_run(run: Path) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+ALPHA = 0.05
+TEST_NAME = ("paired permutation (sign-flip) test over the questions in both runs, two-sided; exact McNemar for "
+             "0/1 metrics")
+QUESTION_METRICS = ("answer_correct", "exact_match", "f1", "refused", "recall_at_1", "recall_at_5", "rr",
+                    "citation_precision", "citation_recall", "verified_rate", "conflict_correct", "planted_verified")
+
+
+def load_run(run: Path) -> tuple[dict[str, Any], dict[str, Result]]:
     summary_path = run / "summary.json"
     if not summary_path.is_file():
         raise QAError(f"No summary.json in {run}", "give a folder written by `qa eval QUESTIONS --out DIR`")
@@ -615,11 +1012,24 @@ def compare_runs(a: Path, b: Path) -> dict[str, Any]:
     """Metric deltas (B - A), differing settings, and the questions whose failure class changed."""
     sa, ra = load_run(a)
     sb, rb = load_run(b)
+    rows_a, rows_b = list(ra.values()), list(rb.values())
+    full_a, full_b = sa.get("mode") != "retrieval-only", sb.get("mode") != "retrieval-only"
+    ci_a: dict[str, Any] = sa["ci"] if isinstance(sa.get("ci"), dict) else intervals(rows_a, full_a)  # older runs
+    ci_b: dict[str, Any] = sb["ci"] if isinstance(sb.get("ci"), dict) else intervals(rows_b, full_b)
     metrics = []
     for key in COMPARED:
         x, y = sa.get(key), sb.get(key)
         delta = round(y - x, 4) if isinstance(x, (int, float)) and isinstance(y, (int, float)) else None
-        metrics.append({"metric": key, "a": x, "b": y, "delta": delta})
+        row: dict[str, Any] = {"metric": key, "a": x, "b": y, "delta": delta, "a_ci": ci_a.get(key),
+                               "b_ci": ci_b.get(key), "p": None, "n_paired": 0, "beyond_noise": False}
+        if key in PER_QUESTION and delta is not None:
+            va, vb = per_question(rows_a, key, full_a), per_question(rows_b, key, full_b)
+            both = [i for i in va if i in vb]
+            if both:
+                row["p"] = paired_test([va[i] for i in both], [vb[i] for i in both], PER_QUESTION[key][2])
+                row["n_paired"] = len(both)
+                row["beyond_noise"] = row["p"] < ALPHA
+        metrics.append(row)
     differ = {}
     for key in ("mode", "k", "split", "as_of_used", "questions_sha256", "corpus_fingerprint", "models"):
         if sa.get(key) != sb.get(key):
@@ -628,10 +1038,18 @@ def compare_runs(a: Path, b: Path) -> dict[str, Any]:
     for key in sorted(set(set_a) | set(set_b)):
         if set_a.get(key) != set_b.get(key):
             differ[f"settings.{key}"] = {"a": set_a.get(key), "b": set_b.get(key)}
-    changed = [{"id": i, "question": rb[i].get("question", ""), "a": ra[i].get("failure_class"),
-                "b": rb[i].get("failure_class")}
-               for i in ra if i in rb and ra[i].get("failure_class") != rb[i].get("failure_class")]
-    return {"a": str(a), "b": str(b), "metrics": metrics, "differ": differ, "changed": changed,
+    changed = [{"id": i, "question": rb[i].question, "a": ra[i].failure_class, "b": rb[i].failure_class}
+               for i in ra if i in rb and ra[i].failure_class != rb[i].failure_class]
+    questions = []  # every question whose failure class or a per-question metric differs
+    for i in (x for x in ra if x in rb):
+        moved = {m: [ra[i].metrics.get(m), rb[i].metrics.get(m)] for m in QUESTION_METRICS
+                 if m in ra[i].metrics and m in rb[i].metrics  # a metric one run predates is no change
+                 and ra[i].metrics.get(m) != rb[i].metrics.get(m)}
+        if moved or ra[i].failure_class != rb[i].failure_class:
+            questions.append({"id": i, "question": rb[i].question, "a": ra[i].failure_class,
+                              "b": rb[i].failure_class, "metrics": moved})
+    return {"a": str(a), "b": str(b), "metrics": metrics, "test": TEST_NAME, "alpha": ALPHA, "differ": differ,
+            "changed": changed, "changed_questions": questions,
             "only_a": sorted(set(ra) - set(rb)), "only_b": sorted(set(rb) - set(ra)),
             "failure_classes": {c: {"a": (sa.get("failure_classes") or {}).get(c, 0),
                                     "b": (sb.get("failure_classes") or {}).get(c, 0)} for c in FAILURE_CLASSES}}
@@ -642,11 +1060,17 @@ def format_comparison(c: dict[str, Any]) -> str:
     def num(x: Any) -> str:
         return "—" if x is None else f"{x:.3f}" if isinstance(x, float) else str(x)
 
-    lines = [f"# {c['a']} → {c['b']}", "", "| metric | A | B | Δ (B − A) |", "|---|---|---|---|"]
+    def ci(x: Any) -> str:
+        return f" [{x[0]:.3f}, {x[1]:.3f}]" if isinstance(x, list) and len(x) == 2 else ""
+
+    lines = [f"# {c['a']} → {c['b']}", "",
+             f"A, B with 95% bootstrap intervals; p: {c.get('test', '')}; ** beyond noise (p < {c.get('alpha')})",
+             "", "| metric | A [95% CI] | B [95% CI] | Δ (B − A) | p | |", "|---|---|---|---|---|---|"]
     for m in c["metrics"]:
         d = m["delta"]
-        lines.append(f"| {m['metric']} | {num(m['a'])} | {num(m['b'])} | "
-                     f"{'—' if d is None else f'{d:+.3f}'} |")
+        mark = "**beyond noise**" if m.get("beyond_noise") else ""
+        lines.append(f"| {m['metric']} | {num(m['a'])}{ci(m.get('a_ci'))} | {num(m['b'])}{ci(m.get('b_ci'))} | "
+                     f"{'—' if d is None else f'{d:+.3f}'} | {num(m.get('p'))} | {mark} |")
     lines += ["", "| failure class | A | B |", "|---|---|---|"]
     lines += [f"| {k} | {v['a']} | {v['b']} |" for k, v in c["failure_classes"].items()]
     if c["differ"]:
@@ -654,6 +1078,10 @@ def format_comparison(c: dict[str, Any]) -> str:
         lines += [f"- {k}: {json.dumps(v['a'])} → {json.dumps(v['b'])}" for k, v in c["differ"].items()]
     lines += ["", f"{len(c['changed'])} question(s) changed failure class:"]
     lines += [f"- {x['id']}: {x['a']} → {x['b']} — {x['question']}" for x in c["changed"]]
+    moved = [x for x in c.get("changed_questions", []) if x["metrics"]]
+    lines += ["", f"{len(moved)} question(s) changed a per-question metric:"]
+    lines += [f"- {x['id']}: " + ", ".join(f"{k} {num(v[0])} → {num(v[1])}" for k, v in x["metrics"].items())
+              for x in moved]
     if c["only_a"] or c["only_b"]:
         lines += ["", f"only in A: {', '.join(c['only_a']) or '—'}; only in B: {', '.join(c['only_b']) or '—'}"]
     return "\n".join(lines) + "\n"

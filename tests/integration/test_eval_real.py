@@ -3,6 +3,7 @@ Chromium, with the charts checked in the screenshot's pixels."""
 
 import json
 import os
+import re
 import shutil
 import struct
 import subprocess
@@ -86,6 +87,18 @@ def screenshot(html: Path, png: Path, tmp_path: Path) -> None:
     assert out.returncode == 0 and png.is_file(), out.stderr[-2000:]
 
 
+def dump_dom(html: Path, fragment: str, tmp_path: Path) -> str:
+    """The page's DOM after its scripts ran, opened at `html#fragment`."""
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("chromium is not installed (apt-get install -y chromium)")
+    out = subprocess.run([chromium, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'chromium-profile'}",
+                          "--dump-dom", html.as_uri() + fragment], capture_output=True, text=True, timeout=180,
+                         check=False)
+    assert out.returncode == 0, out.stderr[-2000:]
+    return out.stdout
+
+
 def test_seed_eval_with_real_models_and_its_report_in_chromium(tmp_path: Path) -> None:
     home, out = tmp_path / "home", tmp_path / "run"
     done = _qa("eval", "eval/seed.jsonl", "--corpus", "corpus", "--out", str(out), home=home)
@@ -125,8 +138,23 @@ def test_seed_eval_with_real_models_and_its_report_in_chromium(tmp_path: Path) -
     again = _qa("eval", "eval/seed.jsonl", "--out", str(out), home=home)
     assert again.returncode == 0 and "resuming: 15 of 15 already done" in again.stderr
     assert json.loads((out / "summary.json").read_text()) == summary
-    compared = _qa("eval", "compare", str(out), str(out), home=home)
+    compared = _qa("eval", "compare", str(out), str(out), "--html", str(tmp_path / "cmp.html"), home=home)
     assert compared.returncode == 0 and "0 question(s) changed failure class" in compared.stdout
+    assert "beyond noise" not in compared.stdout.split("\n", 3)[3]  # a run against itself: nothing marked
+
+    # the report's own script filters and sorts (state in the URL's #): Chromium runs it, the DOM says what shows
+    dom = dump_dom(out / "report.html", "#class=ok&sort=f1&dir=-1", tmp_path)
+    rows = re.findall(r'<tr data-id="([^"]*)" data-cls="([^"]*)"[^>]*?data-f1="([^"]*)"[^>]*?(hidden="")?>', dom)
+    assert len(rows) == 15 and {i for i, c, _f, hidden in rows if not hidden} == {
+        i for i, r in results.items() if r["failure_class"] == "ok"}
+    f1s = [float(f) for _i, _c, f, _h in rows if f]
+    assert f1s == sorted(f1s, reverse=True), "rows sorted by F1, highest first"
+    assert '<b id="shown">' + str(summary["failure_classes"]["ok"]) in dom
+    # the side-by-side view: every question in both columns, in Chromium's pixels as well
+    side = dump_dom(tmp_path / "cmp.html", "#changed=1", tmp_path)
+    assert side.count('data-changed="0"') == 15 and '<b id="shown">0</b>' in side
+    screenshot(tmp_path / "cmp.html", tmp_path / "cmp.png", tmp_path)
+    assert read_png(tmp_path / "cmp.png")[0] == 1400
 
 
 def test_statedept_retrieval_only_eval(statedept_settings: Settings, tmp_path: Path) -> None:
