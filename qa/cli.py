@@ -264,7 +264,7 @@ def ask(
 
 from qa.cli_chat import chat
 
-app.command("chat")(chat)
+app.command("chat", epilog="Example: qa chat --continue")(chat)
 
 
 def _stdin_question() -> str:
@@ -363,7 +363,7 @@ def show(ctx: typer.Context, article_id: Annotated[str, typer.Argument(metavar="
 
 from qa.cli_eval import eval_app
 
-app.add_typer(eval_app, name="eval")
+app.add_typer(eval_app, name="eval", epilog="Example: qa eval eval/seed.jsonl --corpus corpus --out eval/runs/seed")
 
 from qa.cli_config import config_app
 

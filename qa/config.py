@@ -223,7 +223,7 @@ def ollama_url(host: str) -> str:
         host = "http://" + host
     scheme, rest = host.split("://", 1)
     netloc, _, path = rest.partition("/")
-    if not re.search(r":\d+$", netloc) and not netloc.endswith("]"):
+    if not re.search(r":\d+$", netloc):  # "[::1]" too: its colons are inside the brackets
         netloc += ":11434"
     return f"{scheme}://{netloc}" + (f"/{path}" if path else "")
 

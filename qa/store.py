@@ -134,7 +134,7 @@ class Store:
             return True
         where = self.settings.chroma_url or str(self.settings.chroma_dir)
         now = f"{name!r}" + (f" ({want}-dimensional)" if want else "")
-        raise QAError(f"The index at {where} was built with the embedding model {built!r}"
+        raise QAError(f"The index at {where} was built with another embedding model: {built!r}"
                       + (f" ({dim}-dimensional vectors)" if dim else "")
                       + f"; QA_EMBEDDINGS={self.settings.embeddings} computes {now}",
                       f"set QA_EMBEDDINGS/QA_EMBED_MODEL back to {built!r}, or run `qa ingest --rebuild PATH...` "
