@@ -160,7 +160,8 @@ class RemoteEmbeddings(Embeddings):
                           f"start the server or fix {self.url_setting}") from None
         if r.status_code in (401, 403):
             raise QAError(f"{where[0].upper()}{where[1:]} rejected the API key (HTTP {r.status_code})",
-                          f"check the key in ${self.key_env} (QA_OPENAI_API_KEY_ENV names the variable)")
+                          f"check the key in ${self.key_env} (QA_OPENAI_API_KEY_ENV names the variable)"
+                          if self.backend == "openai" else "check the credentials your Ollama proxy expects")
         if r.status_code == 404:
             raise QAError(f"{where[0].upper()}{where[1:]} does not know the model {self.model!r} or the path "
                           "(HTTP 404)", f"check QA_EMBED_MODEL and {self.url_setting}"

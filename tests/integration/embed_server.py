@@ -49,7 +49,8 @@ def serve(port: int, threads: int = 2, api_key: str = "") -> None:
                 self._send(404, {"error": {"message": f"no route {self.path}"}})
 
         def do_POST(self) -> None:  # noqa: N802
-            if api_key and self.headers.get("Authorization", "") != f"Bearer {api_key}":
+            if (api_key and self.path.startswith("/v1/")  # Ollama's API has no key
+                    and self.headers.get("Authorization", "") != f"Bearer {api_key}"):
                 self._send(401, {"error": {"message": "invalid api key"}})
                 return
             try:
