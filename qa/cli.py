@@ -168,7 +168,9 @@ def _assistant(s: Settings):  # type: ignore[no-untyped-def]
     from qa.ingest import demo_allowed
     from qa.store import open_store
 
-    if open_store(s).count_articles() == 0:
+    store = open_store(s)
+    store.check_embedder()  # another embedding model than the index's: one line before the model loads
+    if store.count_articles() == 0:
         where = s.chroma_url or str(s.home)
         if not demo_allowed(s):  # a Chroma server, or an index that held articles: never fill it with the demo
             raise QAError(f"The index at {where} is empty", "add your articles with `qa ingest PATH...`")

@@ -108,7 +108,7 @@ class Store:
                 self.chunks.modify(configuration={"hnsw": {"ef_search": EF_SEARCH}})
             self.articles = self.client.get_or_create_collection(settings.collection + "_articles",
                                                                  embedding_function=None)
-            self._recorded = self._check_embedder() if embeddings is not None else True
+            self._recorded = self.check_embedder() if embeddings is not None else True
         except QAError:
             raise
         except Exception as e:  # noqa: BLE001 - chromadb raises many types; all mean the store is unusable
@@ -120,7 +120,7 @@ class Store:
             raise QAError(f"Cannot open the index at {where}: {str(e).splitlines()[0][:200]}", hint) from None
 
     # Which embedder built the index ---------------------------------------------------------------------------
-    def _check_embedder(self) -> bool:
+    def check_embedder(self) -> bool:
         """Refuse (one line) when the index records another embedding model than the one configured; True when
         it records this one. An index from before the record existed gets it at its next write."""
         from qa.embedding import embedder_identity, same_model
