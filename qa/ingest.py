@@ -157,7 +157,8 @@ def ingest(paths: Iterable[Path], store: Store, settings: Settings, prune: bool 
         nonlocal embedded
         texts = [embedding_text(title, c) for _a, chunks, title in pending for c in chunks]
         vectors: list[list[float]] = []
-        step = max(1, settings.embed_batch_size) * 2  # a progress report every ~2 embedding batches (< 1 s)
+        # a progress report every ~2 embedding batches (< 1 s); an embedding server gets QA_EMBED_CONCURRENCY at once
+        step = max(1, settings.embed_batch_size) * max(2, settings.embed_concurrency)
         for i in range(0, len(texts), step):
             vectors.extend(store.embeddings.embed_documents(texts[i:i + step]))  # type: ignore[union-attr]
             embedded += len(texts[i:i + step])
