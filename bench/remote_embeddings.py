@@ -56,7 +56,9 @@ def main() -> None:
 
     run("local MiniLM (batch 16)")
     with minilm_embedding_server(tmp, threads=2) as url:
-        remote = {"QA_EMBEDDINGS": "openai", "QA_EMBED_BASE_URL": f"{url}/v1", "QA_EMBED_MODEL": "all-MiniLM-L6-v2"}
+        # a generous timeout: on a shared, overloaded machine a 64-chunk request can wait past the default 60 s
+        remote = {"QA_EMBEDDINGS": "openai", "QA_EMBED_BASE_URL": f"{url}/v1", "QA_EMBED_MODEL": "all-MiniLM-L6-v2",
+                  "QA_EMBED_TIMEOUT_S": "900"}
         run("server, batch 16, 2 requests at a time", **remote)
         run("server, batch 64, 2 requests at a time", **remote, QA_EMBED_BATCH_SIZE="64")
         run("server, batch 16, 1 request at a time", **remote, QA_EMBED_CONCURRENCY="1")
