@@ -22,9 +22,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.ingest_throughput import STATE_DEPT, pick  # noqa: E402
-from bench.machine import header  # noqa: E402
-from tests.integration.servers import minilm_embedding_server  # noqa: E402
+from bench.ingest_throughput import STATE_DEPT, pick
+from bench.machine import header
+from tests.integration.servers import minilm_embedding_server
 
 QA = Path(sys.executable).parent / "qa"
 

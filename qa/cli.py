@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from qa.cli_common import err_console
-from qa.cli_help import plain_help
 from qa.cli_common import ingest_with_progress as _ingest
+from qa.cli_help import plain_help
 from qa.errors import QAError
 from qa.terminal import clean, dumps, one_line, redact
 from qa.types import check_question

@@ -64,5 +64,5 @@ def path(ctx: typer.Context) -> None:
     if not target.is_file():
         from qa.cli_common import err_console
 
-        err_console().print(f"(it does not exist: qa uses the defaults; write `name = value` lines there, "
-                            f"see `qa config show`)", highlight=False, soft_wrap=True)
+        err_console().print("(it does not exist: qa uses the defaults; write `name = value` lines there, "
+                            "see `qa config show`)", highlight=False, soft_wrap=True)

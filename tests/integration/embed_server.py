@@ -30,7 +30,7 @@ def serve(port: int, threads: int = 2, api_key: str = "") -> None:
     lock = threading.Lock()  # one encode at a time: the model's threads are the server's compute
 
     class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - quiet
+        def log_message(self, format: str, *args: object) -> None:
             pass
 
         def _send(self, status: int, body: object) -> None:
@@ -41,14 +41,14 @@ def serve(port: int, threads: int = 2, api_key: str = "") -> None:
             self.end_headers()
             self.wfile.write(data)
 
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             if self.path.rstrip("/") in ("/v1/models", "/api/tags", "/health"):
                 self._send(200, {"data": [{"id": MODEL_NAME, "object": "model"}],
                                  "models": [{"name": MODEL_NAME}]})
             else:
                 self._send(404, {"error": {"message": f"no route {self.path}"}})
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             if (api_key and self.path.startswith("/v1/")  # Ollama's API has no key
                     and self.headers.get("Authorization", "") != f"Bearer {api_key}"):
                 self._send(401, {"error": {"message": "invalid api key"}})

@@ -248,7 +248,7 @@ def _handler(status: int = 200, body: object = None, seen: list[int] | None = No
         def log_message(self, *a: object) -> None:
             pass
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             req = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             if seen is not None:
                 seen.append(len(req["input"]))
