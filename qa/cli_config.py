@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from qa.terminal import dumps, one_line
+from qa.terminal import dumps, one_line, redact
 
 config_app = typer.Typer(help="Show the effective settings and where each came from, or the config file's path.",
                          no_args_is_help=False)
@@ -32,6 +32,8 @@ def show(ctx: typer.Context,
     config, overrides = _given(ctx)
     _s, path, rows = effective(config, **overrides)
     for row in rows:
+        if isinstance(row["value"], str):  # a URL's credentials are never printed (http://user:secret@host)
+            row["value"] = redact(row["value"])
         field = Settings.model_fields.get(row["name"])
         row["description"] = (field.description or "") if field is not None else \
             "Whether the variable named by openai_api_key_env is set (its value is never shown)."

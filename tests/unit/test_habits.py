@@ -84,7 +84,7 @@ def test_config_show_names_the_source_of_each_value(tmp_path: Path) -> None:
     cfg = tmp_path / "qa.toml"
     cfg.write_text('k = 5\nretrieval = "bm25"\nopenai_base_url = "http://file.example/v1"\n')
     env = {"QA_RETRIEVAL": "dense", "OPENAI_BASE_URL": "http://std.example/v1", "OLLAMA_HOST": "gpu-box",
-           "OPENAI_API_KEY": "sk-very-secret"}
+           "OPENAI_API_KEY": "sk-very-secret", "QA_CHROMA_URL": "http://me:pw-secret@chroma.lan:8000"}
     r = qa("config", "show", "--json", "--config", str(cfg), "--llm", "fake", env=env)
     rows = _rows(r)
     assert (rows["k"]["value"], rows["k"]["source"], rows["k"]["from"]) == (5, "file", str(cfg))
@@ -97,11 +97,12 @@ def test_config_show_names_the_source_of_each_value(tmp_path: Path) -> None:
     assert (rows["ollama_base_url"]["value"], rows["ollama_base_url"]["from"]) == ("http://gpu-box:11434",
                                                                                    "OLLAMA_HOST")
     assert rows["openai_api_key"]["value"] == "(set)" and rows["openai_api_key"]["from"] == "OPENAI_API_KEY"
-    assert "sk-very-secret" not in r.stdout
+    assert "sk-very-secret" not in r.stdout and "pw-secret" not in r.stdout
+    assert rows["chroma_url"]["value"] == "http://***@chroma.lan:8000"
     assert all(row["description"] for row in rows.values())
     human = qa("config", "show", "--config", str(cfg), env=env)
     assert f"k                       = 5  # file {cfg}" in human.stdout
-    assert "sk-very-secret" not in human.stdout
+    assert "sk-very-secret" not in human.stdout and "pw-secret" not in human.stdout
 
 
 def test_standard_variables_fill_in_only_when_qa_does_not_set_them() -> None:
