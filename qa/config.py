@@ -102,12 +102,22 @@ class Settings(BaseSettings):
                             description="Chroma collection name (3-54 letters, digits, `.`, `_`, `-`).")
     chroma_url: str = Field(default="", pattern=URL, description="Chroma server URL (http://host:port); empty = on disk.")
 
-    embeddings: Literal["minilm", "fake"] = Field(
-        default="minilm", description="Embedding backend: the bundled all-MiniLM-L6-v2, or `fake` for tests."
-    )
+    embeddings: Literal["minilm", "openai", "ollama", "fake"] = Field(
+        default="minilm", description="Embedding backend: the bundled all-MiniLM-L6-v2 on this CPU, `openai` (any "
+        "OpenAI-compatible /v1/embeddings server), `ollama` (/api/embed), or `fake` for tests.")
+    embed_base_url: str = Field(
+        default="", pattern=URL, description="Server of the remote embedder; empty = the generator's server "
+        "(openai_base_url, or ollama_base_url).")
+    embed_model: str = Field(
+        default="", description="Model name on the embedding server (required for `openai`; `ollama` defaults to "
+        "all-minilm). The index records it: another model needs `qa ingest --rebuild`.")
+    embed_timeout_s: float = Field(
+        default=60.0, gt=0, le=86_400, description="Timeout for one request to the embedding server, in seconds.")
+    embed_concurrency: int = Field(
+        default=2, ge=1, le=64, description="Batches sent to the embedding server at the same time.")
     embed_batch_size: int = Field(
-        default=16, ge=1, le=4096, description="Chunks per embedding batch during ingest (MiniLM on 2 CPU cores: 16 is 10-25 % "
-        "faster than 64, bench/README.md).")
+        default=16, ge=1, le=4096, description="Chunks per embedding batch during ingest, locally or per request to "
+        "an embedding server (MiniLM on 2 CPU cores: 16 is 10-25 % faster than 64, bench/README.md).")
     embed_dtype: Literal["auto", "float32", "bfloat16"] = Field(
         default="auto", description="Number type MiniLM computes in: `auto` = bfloat16 on CPUs with bfloat16 "
         "instructions (avx512_bf16/amx_bf16: ~1.9x faster, vectors within 0.996 cosine of float32), else float32.")
@@ -210,7 +220,7 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, env_settings, _FileSource(settings_cls))
+        return (init_settings, env_settings, _FileSource(settings_cls), _StandardEnvSource(settings_cls))
 
     @property
     def chroma_dir(self) -> Path:
@@ -237,6 +247,44 @@ class _FileSource(PydanticBaseSettingsSource):
 
     def __call__(self) -> dict[str, Any]:
         return dict(_FILE_VALUES)
+
+
+# Variables other tools define, read when neither QA_<NAME> nor the config file sets the value: setting -> variable.
+STANDARD_VARIABLES = {"openai_base_url": "OPENAI_BASE_URL", "ollama_base_url": "OLLAMA_HOST"}
+
+
+def ollama_url(host: str) -> str:
+    """OLLAMA_HOST as Ollama's own client reads it: `host`, `host:port` or a URL; scheme http and port 11434
+    when left out."""
+    host = host.strip()
+    if not re.match(r"^https?://", host):
+        host = "http://" + host
+    scheme, rest = host.split("://", 1)
+    netloc, _, path = rest.partition("/")
+    if not re.search(r":\d+$", netloc):  # "[::1]" too: its colons are inside the brackets
+        netloc += ":11434"
+    return f"{scheme}://{netloc}" + (f"/{path}" if path else "")
+
+
+def standard_values() -> dict[str, tuple[str, str]]:
+    """setting -> (value, variable) for the standard variables that are set (not empty)."""
+    out = {}
+    for name, var in STANDARD_VARIABLES.items():
+        value = os.environ.get(var, "").strip()
+        if value:
+            out[name] = (ollama_url(value) if var == "OLLAMA_HOST" else value, var)
+    return out
+
+
+class _StandardEnvSource(PydanticBaseSettingsSource):
+    """OPENAI_BASE_URL and OLLAMA_HOST, below the config file (a qa setting of either kind wins)."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        got = standard_values().get(field_name)
+        return (got[0] if got else None), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return {name: value for name, (value, _var) in standard_values().items()}
 
 
 def config_file(explicit: Path | None = None) -> tuple[Path | None, bool]:
@@ -299,6 +347,8 @@ def _origin(name: str, overrides: dict[str, Any], file: Path | None, values: dic
         return env, "in the environment"
     if file is not None and name in values:
         return name, f"in {file}"
+    if name in (std := standard_values()):
+        return std[name][1], "in the environment"
     return env, ""
 
 
@@ -348,6 +398,7 @@ ALLOWED = {
     "chroma_url": "should be an http:// or https:// URL, or empty for the store on disk",
     "openai_base_url": "should be an http:// or https:// URL ending in /v1",
     "ollama_base_url": "should be an http:// or https:// URL",
+    "embed_base_url": "should be an http:// or https:// URL (ending in /v1 for QA_EMBEDDINGS=openai), or empty",
     "collection": "should be 3-54 letters, digits, `.`, `_` or `-`, starting and ending with a letter or digit",
     "openai_api_key_env": "should be the name of an environment variable (letters, digits, `_`)",
 }
@@ -387,6 +438,36 @@ def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
         raise SettingsError(f"Invalid setting {_written(written, s.k, where)}: {too_many(s, s.k, limit)}",
                             f"use a k between 1 and {limit}, or a larger QA_N_CTX / smaller QA_PASSAGE_TOKENS")
     return s
+
+
+def effective(config: Path | None = None, **overrides: Any) -> tuple[Settings, Path | None, list[dict[str, Any]]]:
+    """The settings (as `load_settings` builds them), the config file read, and one row per setting: `name`, `value`
+    (as used), `source` (default, file, environment, flag) and `from` (the option, variable or file that set it).
+    The API key itself is never shown: a row says only whether the variable that holds it is set."""
+    s = load_settings(config, **overrides)
+    path, _named = config_file(config)
+    values = read_config_file(path) if path is not None else {}
+    env = {key.upper() for key in os.environ}
+    std = standard_values()
+    rows: list[dict[str, Any]] = []
+    for name in Settings.model_fields:
+        if name in overrides:
+            source, origin = "flag", "--" + name.replace("_", "-")
+        elif f"QA_{name.upper()}" in env:
+            source, origin = "environment", f"QA_{name.upper()}"
+        elif name in values:
+            source, origin = "file", str(path)
+        elif name in std:
+            source, origin = "environment", std[name][1]
+        else:
+            source, origin = "default", ""
+        value = getattr(s, name)
+        rows.append({"name": name, "value": str(value) if isinstance(value, Path) else value,
+                     "source": source, "from": origin})
+    key_set = bool(os.environ.get(s.openai_api_key_env))
+    rows.append({"name": "openai_api_key", "value": "(set)" if key_set else "(not set)",
+                 "source": "environment" if key_set else "default", "from": s.openai_api_key_env if key_set else ""})
+    return s, path, rows
 
 
 def max_passages(s: Settings) -> int:

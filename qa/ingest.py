@@ -27,6 +27,7 @@ class IngestReport:
     updated: int = 0
     unchanged: int = 0
     skipped: int = 0
+    not_read: int = 0  # files in the folders that are not articles (.pdf, .json, ...)
     pruned: int = 0
     repaired: int = 0
     duplicates: int = 0
@@ -39,6 +40,7 @@ class IngestReport:
     def summary(self) -> str:
         flagged = "".join(f"flagged {where}: {what}\n" for where, what in self.flagged)  # one line per article
         return flagged + (f"{self.added} added, {self.updated} updated, {self.unchanged} unchanged, {self.skipped} skipped"
+                + (f", {self.not_read} not read (not articles)" if self.not_read else "")
                 + (f", {len(self.warnings)} warnings" if self.warnings else "")
                 + (f", {self.pruned} pruned" if self.pruned else "")
                 + (f", {self.repaired} half-written by an interrupted ingest cleaned up" if self.repaired else "")
@@ -103,6 +105,11 @@ def ingest(paths: Iterable[Path], store: Store, settings: Settings, prune: bool 
     seen_paths: set[str] = set()
     unreadable: list[str] = []  # folders that could not be listed: nothing under them is pruned
     for item in load_articles(paths, follow_symlinks=follow_symlinks):
+        if isinstance(item, Problem) and item.unread:  # files of a kind qa does not read: exit status as skipped
+            report.not_read += item.unread
+            report.problems.append(item)
+            on_problem(item)
+            continue
         if isinstance(item, Problem):
             if prune and item.reason == NO_SUCH_ROOT and any(item.path == str(p) for p in paths):
                 continue  # said once, with what --prune did about it, below
@@ -150,7 +157,8 @@ def ingest(paths: Iterable[Path], store: Store, settings: Settings, prune: bool 
         nonlocal embedded
         texts = [embedding_text(title, c) for _a, chunks, title in pending for c in chunks]
         vectors: list[list[float]] = []
-        step = max(1, settings.embed_batch_size) * 2  # a progress report every ~2 embedding batches (< 1 s)
+        # a progress report every ~2 embedding batches (< 1 s); an embedding server gets QA_EMBED_CONCURRENCY at once
+        step = max(1, settings.embed_batch_size) * max(2, settings.embed_concurrency)
         for i in range(0, len(texts), step):
             vectors.extend(store.embeddings.embed_documents(texts[i:i + step]))  # type: ignore[union-attr]
             embedded += len(texts[i:i + step])

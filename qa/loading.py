@@ -31,12 +31,13 @@ class Problem:
     path: str
     reason: str
     skipped: bool = True
+    unread: int = 0  # >0: not one file but this many files of one kind qa does not read (`path` is empty)
 
     def __post_init__(self) -> None:
         self.path = shown_path(self.path)
 
     def __str__(self) -> str:
-        return f"{one_line(self.path)}: {one_line(self.reason)}"
+        return f"{one_line(self.path)}: {one_line(self.reason)}" if self.path else one_line(self.reason)
 
 
 class SkipFile(Exception):
@@ -78,6 +79,7 @@ def find_files(paths: Iterable[Path], follow_symlinks: bool = False) -> Iterator
     paths = list(paths)
     roots = [os.path.realpath(p) for p in paths]
     seen: set[str] = set()
+    unread: dict[str, list[str]] = {}  # suffix -> files in the folders that are not articles (said once per suffix)
 
     def outside(link: str, target: str) -> Problem:
         return Problem(link, f"links to {shown_path(target)}, outside the folders given to `qa ingest`; not "
@@ -130,12 +132,27 @@ def find_files(paths: Iterable[Path], follow_symlinks: bool = False) -> Iterator
                                       f"({', '.join(sorted(SUFFIXES))})")
                         continue
                 elif not article_name:
+                    unread.setdefault(os.path.splitext(name)[1].lower(), []).append(p)
                     continue
                 yield Path(p)
         while errors:
             e = errors.pop()
             yield Problem(e.filename or str(root), f"cannot read this folder ({e.strerror or e}); its files were "
                           "not ingested and --prune keeps their articles")
+    for suffix, files in sorted(unread.items(), key=lambda kv: (-len(kv[1]), kv[0])):
+        yield unread_problem(suffix, files)
+
+
+READS = ".md .markdown .txt .html .htm"
+
+
+def unread_problem(suffix: str, files: list[str]) -> Problem:
+    """One line for all the files of one suffix that ingest does not read: "12 .pdf files not read: …"."""
+    what = f"{suffix} files" if suffix else "files without a suffix"
+    if len(files) == 1:
+        what = what.replace("files", "file", 1)
+    example = shown_path(files[0])
+    return Problem("", f"{len(files)} {what} not read: qa reads {READS}; first: {example}", unread=len(files))
 
 
 CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f\ufffd]")

@@ -110,6 +110,7 @@ class Store:
                 self.chunks.modify(configuration={"hnsw": {"ef_search": EF_SEARCH}})
             self.articles = self.client.get_or_create_collection(settings.collection + "_articles",
                                                                  embedding_function=None)
+            self._recorded = self.check_embedder() if embeddings is not None else True
         except QAError:
             raise
         except Exception as e:  # noqa: BLE001 - chromadb raises many types; all mean the store is unusable
@@ -119,6 +120,35 @@ class Store:
             hint = ("check that `chroma run` is serving there (QA_CHROMA_URL)" if settings.chroma_url
                     else "run `qa ingest --rebuild` to recreate the index from your articles")
             raise QAError(f"Cannot open the index at {where}: {str(e).splitlines()[0][:200]}", hint) from None
+
+    # Which embedder built the index ---------------------------------------------------------------------------
+    def check_embedder(self) -> bool:
+        """Refuse (one line) when the index records another embedding model than the one configured; True when
+        it records this one. An index from before the record existed gets it at its next write."""
+        from qa.embedding import embedder_identity, same_model
+
+        meta = self.articles.metadata or {}
+        built, dim = str(meta.get("qa_embedder", "")), meta.get("qa_embedding_dim")
+        name, want = embedder_identity(self.settings)
+        if not built:
+            return False
+        if same_model(built, name) and (dim is None or want is None or int(dim) == want):
+            return True
+        where = self.settings.chroma_url or str(self.settings.chroma_dir)
+        now = f"{name!r}" + (f" ({want}-dimensional)" if want else "")
+        raise QAError(f"The index at {where} was built with another embedding model: {built!r}"
+                      + (f" ({dim}-dimensional vectors)" if dim else "")
+                      + f"; QA_EMBEDDINGS={self.settings.embeddings} computes {now}",
+                      f"set QA_EMBEDDINGS/QA_EMBED_MODEL back to {built!r}, or run `qa ingest --rebuild PATH...` "
+                      "to build the index again with this one")
+
+    def _record_embedder(self, dim: int) -> None:
+        from qa.embedding import embedder_identity
+
+        if self._recorded:
+            return
+        self.articles.modify(metadata={"qa_embedder": embedder_identity(self.settings)[0], "qa_embedding_dim": dim})
+        self._recorded = True
 
     # Articles -----------------------------------------------------------------------------------------------
     @_reading
@@ -187,6 +217,8 @@ class Store:
             metas.append(meta)
         self.articles.upsert(ids=[a.id for a, _c, _v in batch], documents=[a.text for a, _c, _v in batch],
                              metadatas=metas, embeddings=cast(Any, [[1.0]] * len(batch)))
+        if rows and self.embeddings is not None:
+            self._record_embedder(len(rows[0][1]))
 
     def _max_batch(self) -> int:
         try:

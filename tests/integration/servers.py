@@ -101,3 +101,26 @@ def silent_server() -> Iterator[str]:
         for c in held:
             c.close()
         sock.close()
+
+
+@contextlib.contextmanager
+def minilm_embedding_server(log_dir: Path, api_key: str = "", threads: int = 2) -> Iterator[str]:
+    """tests/integration/embed_server.py (the bundled MiniLM over OpenAI's and Ollama's embedding APIs); yields
+    http://127.0.0.1:PORT (OpenAI clients add /v1)."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    cmd = [sys.executable, str(Path(__file__).with_name("embed_server.py")), "--port", str(port),
+           "--threads", str(threads), "--api-key", api_key]
+    with _serving(cmd, log_dir / f"embed-server-{port}.log", f"{url}/health", 120):
+        yield url
+
+
+@contextlib.contextmanager
+def llama_embedding_server(model: Path, log_dir: Path, alias: str) -> Iterator[str]:
+    """llama-cpp-python's OpenAI-compatible server with `--embedding true` (/v1/embeddings); yields …/v1."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}/v1"
+    cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--model_alias", alias,
+           "--host", "127.0.0.1", "--port", str(port), "--n_threads", "2", "--n_ctx", "2048", "--embedding", "true"]
+    with _serving(cmd, log_dir / f"llama-embed-{port}.log", f"{base}/models", 180):
+        yield base
