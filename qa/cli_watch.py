@@ -42,6 +42,10 @@ def _out() -> Console:
     return console()
 
 
+def _when(entry: dict[str, Any]) -> str:
+    return _line(str(entry.get("date", ""))[:16].replace("T", " "))
+
+
 def _filters_text(filters: dict[str, str]) -> str:
     names = {"as_of": "as of"}
     return " ".join(f"{names.get(k, k)}={v}" for k, v in filters.items())
@@ -100,7 +104,7 @@ def print_row(row: dict[str, Any], con: Console) -> None:
     if status == "unchanged":
         why = "the index is the same" if not any(row.get("index_changes", {}).values()) and row.get("index_changes") \
             else "no new or changed article among the passages it finds, and the same passages as its last answer"
-        con.print(f"  [dim]not re-asked: {why} (answer of {_line(entry.get("date", "")[:16].replace("T", " "))})[/]")
+        con.print(f"  [dim]not re-asked: {why} (answer of {_when(entry)})[/]")
         if entry:
             con.print(f"  {_text(entry.get('answer', ''))}")
         return
@@ -114,9 +118,9 @@ def print_row(row: dict[str, Any], con: Console) -> None:
         return
     before = row.get("before") or {}
     table = Table(show_lines=False, expand=True)
-    table.add_column(f"before ({_line(before.get("date", "")[:16].replace("T", " "))}, {before.get('articles', 0)} articles)",
+    table.add_column(f"before ({_when(before)}, {before.get('articles', 0)} articles)",
                      ratio=1)
-    table.add_column(f"now ({_line(entry.get("date", "")[:16].replace("T", " "))}, {entry.get('articles', 0)} articles)", ratio=1)
+    table.add_column(f"now ({_when(entry)}, {entry.get('articles', 0)} articles)", ratio=1)
     table.add_row(_text(before.get("answer", "")), _text(entry.get("answer", "")))
     con.print(table)
     diff = row.get("diff") or {}
@@ -204,7 +208,7 @@ def add_cmd(
         from qa.cli import print_answer
 
         print_answer(answer, con)
-        con.print(f"\n[dim]`qa watch` re-asks it after an ingest when new articles can change this answer.[/]")
+        con.print("\n[dim]`qa watch` re-asks it after an ingest when new articles can change this answer.[/]")
 
 
 @watch_app.command("list")
@@ -225,7 +229,7 @@ def list_cmd(ctx: typer.Context,
         return
     for i, q in enumerate(questions, 1):
         last = q["history"][-1] if q["history"] else None
-        when = f"last answered {last.get('date', '')[:16]}" if last else "not answered yet"
+        when = f"last answered {_when(last)}" if last else "not answered yet"
         filters = f" ({_filters_text(q['filters'])})" if q.get("filters") else ""
         con.print(f"{i:>3}  [bold]{_line(q['name'])}[/]  {_line(q['question'])}{_line(filters)}  "
                   f"[dim]{len(q['history'])} answer{'s' * (len(q['history']) != 1)}, {_line(when)}[/]")
@@ -266,7 +270,7 @@ def log_cmd(ctx: typer.Context,
     for r in rows:
         facts = "refused: the sources did not answer it" if r["refused"] else \
             "; ".join(x for x in (r["short_answer"], ", ".join(r["amounts"])) if x) or one_line(r["answer"])[:120]
-        con.print(f"\n{_line(r['date'][:16])}  [dim]{r['articles']:,} articles[/]  {_line(facts)}")
+        con.print(f"\n{_when(r)}  [dim]{r['articles']:,} articles[/]  {_line(facts)}")
         moved = (r.get("diff") or {}).get("numbers_moved", [])
         for m in moved:
             con.print(f"    number moved: {_line(m['before'])} → {_line(m['now'])}")

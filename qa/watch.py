@@ -25,7 +25,7 @@ import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -58,7 +58,7 @@ def questions_path(settings: Settings) -> Path:
 
 
 def now_iso() -> str:
-    return datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def _damaged(path: Path, why: str) -> QAError:
@@ -358,7 +358,7 @@ def compare_answers(old: dict[str, Any], new: dict[str, Any], new_articles: set[
     numbers_added = [s for j, (n, u, _w, s) in enumerate(qb) if j not in used_b and (n, u) not in old_numbers]
     numbers_removed = [s for i, (n, u, _w, s) in enumerate(qa_) if i not in used_a and (n, u) not in new_numbers]
     cited_before = {c["article_id"] for c in old.get("citations", [])}
-    new_sources = []
+    new_sources: list[dict[str, Any]] = []
     for c in new.get("citations", []):
         if c["article_id"] in cited_before or any(x["article_id"] == c["article_id"] for x in new_sources):
             continue
