@@ -65,12 +65,12 @@ def main() -> None:
                     last[q] = entry
             else:
                 last[q] = entry  # the first answer (or a week without news: nothing to check)
-        if week and rows is not None and day > date.fromisoformat(args.start):
+        if week and day > date.fromisoformat(args.start):
             rows.append((until, len(week), asked))
         day += timedelta(days=7)
     total_checks = sum(len(QUESTIONS) for _u, n, _a in rows if n)
     total_asked = sum(a for _u, _n, a in rows)
-    print("| week ending | releases added | re-asked (of %d) |" % len(QUESTIONS))
+    print(f"| week ending | releases added | re-asked (of {len(QUESTIONS)}) |")
     print("|---|---|---|")
     for until, n, a in rows:
         print(f"| {until} | {n} | {a} |")
