@@ -85,6 +85,8 @@ class ChatBackend:
     remember: Callable[[str], None] = lambda _text: None  # put a rewritten question into the line history
     cancel: Callable[[], None] = lambda: None
     uncancel: Callable[[], None] = lambda: None
+    # /watch: save (question, filters, k, its answer, name) as a watched question; returns the name it got
+    watch: Callable[[str, dict[str, str], int, Any, str], str] | None = None
 
 
 # --- the worker -------------------------------------------------------------------------------------------------
@@ -376,6 +378,22 @@ class Chat:
         self.console.print(f"[dim]Saved {n} answer{'s' * (n != 1)} to[/] {escape(str(path))}", soft_wrap=True)
         return True
 
+    def watch(self, args: list[str]) -> bool:
+        """/watch [NAME]: save the last question (as searched, with the filters and k) for `qa watch`."""
+        if self.last is None:
+            return self.say_error("no question yet", "ask one, then /watch saves it")
+        if len(args) > 1 or self.backend.watch is None:
+            return self.say_error("/watch takes at most one name" if self.backend.watch else
+                                  "saving questions is not available here", "for example: /watch ukraine-aid")
+        question = self.last.standalone_question or self.last.question
+        try:
+            name = self.backend.watch(question, dict(self.filters), self.k, self.last, args[0] if args else "")
+        except QAError as e:
+            return self.say_error(e.message, e.hint)
+        self.console.print(f"[dim]Watching[/] {escape(one_line(question))} [dim]as[/] {escape(one_line(name))}[dim]: "
+                           "`qa watch` re-asks it when new articles can change this answer.[/]", soft_wrap=True)
+        return True
+
     def quit(self, _args: list[str]) -> bool:
         return False
 
@@ -663,6 +681,8 @@ COMMANDS = [
             Chat.set_filter),
     Command(("/asof",), "/asof YYYY-MM-DD", "answer as of a date: nothing published after it; /asof off",
             Chat.as_of),
+    Command(("/watch",), "/watch [NAME]", "save the last question: `qa watch` re-asks it when new articles arrive",
+            Chat.watch),
     Command(("/help", "/?"), "/help", "this text", Chat.help),
     Command(("/quit", "/exit", "/q"), "/quit", "leave (also Ctrl-D); Ctrl-C stops an answer", Chat.quit),
 ]

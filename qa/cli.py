@@ -99,6 +99,8 @@ def ingest_cmd(
                                           "must be given).")] = False,
     follow_symlinks: Annotated[bool, typer.Option("--follow-symlinks", help="Also read files and folders that "
                                                   "links lead to outside PATHS.")] = False,
+    watch: Annotated[bool, typer.Option("--watch", help="Then re-ask the saved questions the new articles can "
+                                        "change (see `qa watch`).")] = False,
 ) -> None:
     """Index articles (.md, .txt, .html) so they can be asked about; unchanged articles are skipped.
 
@@ -111,7 +113,12 @@ def ingest_cmd(
                       "articles")
     if rebuild:
         _check_rebuild_sources(paths or [], follow_symlinks)
-    if _ingest(s, paths or [s.corpus], prune=prune, rebuild=rebuild, follow_symlinks=follow_symlinks).problems:
+    report = _ingest(s, paths or [s.corpus], prune=prune, rebuild=rebuild, follow_symlinks=follow_symlinks)
+    if watch:
+        from qa.cli_watch import run_after_ingest
+
+        run_after_ingest(s)
+    if report.problems:
         raise typer.Exit(3)  # the rest was ingested; scripts can tell "some files skipped" from failure (1)
 
 
@@ -378,6 +385,10 @@ app.add_typer(eval_app, name="eval", epilog="Example: qa eval eval/seed.jsonl --
 from qa.cli_config import config_app
 
 app.add_typer(config_app, name="config")
+
+from qa.cli_watch import watch_app  # saved questions (qa/watch.py)
+
+app.add_typer(watch_app, name="watch")
 
 
 def _fail(message: str, hint: str = "", code: int = 1) -> None:

@@ -111,13 +111,20 @@ def make_backend(settings: Settings, loader: Loader, k: int | None) -> Any:
     def on_interrupt() -> None:
         pass  # llama.cpp's state stays consistent when a decode is aborted: the prompt cache is kept
 
+    def watch(question: str, filters: dict[str, str], k: int, answer: Any, name: str) -> str:
+        from qa.watch import add, add_answered
+
+        saved = add(settings, question, name, filters, k)
+        add_answered(settings, saved, answer, loader.wait().retriever.store)
+        return str(saved["name"])
+
     from qa.config import max_passages
     from qa.llms import clear_cancel, request_cancel
 
     return ChatBackend(stream=stream, complete=complete, article=article, k=k or settings.k,
                        max_k=max_passages(settings), ready=loader.ready,
                        wait_ready=loader.wait, loading_status=lambda: loader.status, on_interrupt=on_interrupt,
-                       cancel=request_cancel, uncancel=clear_cancel)
+                       cancel=request_cancel, uncancel=clear_cancel, watch=watch)
 
 
 def start_line(s: Settings) -> str:
