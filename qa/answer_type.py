@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Protocol, TypeVar
 
-from qa.llms import STOP, content_words
+from qa.text import STOP, content_words
 
 
 class _HasText(Protocol):

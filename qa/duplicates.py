@@ -265,7 +265,7 @@ def title_differences(a: str, b: str) -> list[dict[str, str]]:
             return []
     ops = [op for op in matcher.get_opcodes() if op[0] != "equal"]
     if all(tag in ("insert", "delete") for tag, *_ in ops):  # words only added: a claim when they say something
-        from qa.llms import STOP
+        from qa.text import STOP
 
         extra = [w for tag, i1, i2, j1, j2 in ops for w in (wa[i1:i2] if tag == "delete" else wb[j1:j2])]
         if not any(c.isdigit() for w in extra for c in w) and not NEGATIONS & set(extra) and \

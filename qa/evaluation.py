@@ -514,7 +514,7 @@ def summarize(rows: Iterable[Result | dict[str, Any]], meta: dict[str, Any]) -> 
     s["failure_classes"] = {c: counts.get(c, 0) for c in FAILURE_CLASSES}
     from qa.citations import rule_actions
 
-    s["rule_actions"] = rule_actions(results) if full else None  # {rule: {"dev": n, "heldout": n}}: how often it acted
+    s["rule_actions"] = rule_actions({"extra": r.extra, "answer": r.answer} for r in results) if full else None  # {rule: {"dev": n, "heldout": n}}: how often it acted
     stages: dict[str, dict[str, float | None]] = {}
     names = {name for r in results for name in r.timings}
     for stage in [x for x in STAGES if x in names] + sorted(names - set(STAGES)):
