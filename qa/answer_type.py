@@ -185,10 +185,9 @@ def focus_of(question: str) -> Focus:
     elif (m := re.search(r"\b(?:which|what)\s+", q, re.IGNORECASE)):
         words = []
         for w in _after(q, m.end(), 5):
-            if STOP_HEAD.match(w) and words:
+            if STOP_HEAD.match(w):  # "what did the president say": no head noun, an open question
                 break
-            if not STOP_HEAD.match(w):
-                words.append(w)
+            words.append(w)
         for w in reversed(words):
             low = w.lower().strip(".,'’")
             base = low[:-1] if low.endswith("s") and low[:-1] in HEAD_KIND else low

@@ -221,3 +221,9 @@ def test_a_question_asking_for_a_preposition_object_is_not_read_as_restated(wher
     assert fills(q, f"{where} handed the prisoners over to {other} in exchange for grain shipments. [1]")[0]
     # counter-example: the verb's own gap left empty is still the question restated
     assert not fills(f"What has {where} kept buying from {other}?", f"{where} kept buying from {other}. [1]")[0]
+
+
+@given(head=st.sampled_from(["president", "company", "show", "city"]), where=place)
+def test_an_open_what_question_has_no_head_noun(head: str, where: str) -> None:
+    assert focus_of(f"What did the {head} of {where} announce?").kind == "thing"
+    assert focus_of(f"Which {head} of {where} announced the deal?").kind != "thing"  # counter-example
