@@ -289,7 +289,7 @@ def test_resume_after_a_crash_gives_the_same_summary(tmp_path: Path, fake_env: N
     # a fresh run into another folder: same numbers (timings aside)
     assert _eval(questions, "--out", out_b)[1] == 0
     summary_b = json.loads((out_b / "summary.json").read_text())
-    drop = {*TIMING_KEYS, "ci"}  # latency intervals are timings too
+    drop = {*TIMING_KEYS, "ci", "provenance"}  # latency intervals are timings too; provenance has the start time
     assert {k: v for k, v in summary_a["ci"].items() if "latency" not in k} == {
         k: v for k, v in summary_b["ci"].items() if "latency" not in k}
     assert {k: v for k, v in summary_a.items() if k not in drop} == {k: v for k, v in summary_b.items()
@@ -305,6 +305,7 @@ def test_resume_after_a_crash_gives_the_same_summary(tmp_path: Path, fake_env: N
     assert [r["id"] for r in rows] == [q["id"] for q in QUESTIONS]
     resumed = json.loads((out_b / "summary.json").read_text())
     resumed["settings"]["n_threads"] = summary_a["settings"]["n_threads"]
+    assert resumed["provenance"] == summary_b["provenance"]  # a resumed run keeps when and from what it started
     assert {k: v for k, v in resumed.items() if k not in drop} == {k: v for k, v in summary_a.items()
                                                                     if k not in drop}
     result = runner.invoke(app, ["eval", str(questions), "--out", str(out_b), "-k", "2"])
