@@ -39,11 +39,57 @@ def ingest(corpus: list[Path], home: Path, **env: str) -> tuple[int, float]:
     return int(m.group(1)), float(m.group(2))
 
 
+def transport_only(n: int = 512, chars: int = 1000) -> None:
+    """What the HTTP route alone costs per chunk: RemoteEmbeddings against a server that answers 384 constant
+    floats per text at once (no model), so all that is timed is JSON, sockets and threads on both ends."""
+    import http.server
+    import json
+    import threading
+    import time
+
+    from qa.config import Settings
+    from qa.embedding import make_embeddings
+
+    vector = [0.05] * 384
+
+    class Constant(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *a: object) -> None:
+            pass
+
+        def do_POST(self) -> None:
+            texts = json.loads(self.rfile.read(int(self.headers["Content-Length"])))["input"]
+            data = json.dumps({"data": [{"index": i, "embedding": vector} for i in range(len(texts))]}).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Constant)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    texts = [("word " * (chars // 5))[:chars] for _ in range(n)]
+    print("\n| transport only (no model) | chunks/s | ms per chunk |\n|---|---|---|")
+    for batch, concurrency in ((16, 2), (64, 2), (16, 1)):
+        emb = make_embeddings(Settings(embeddings="openai", embed_model="m", embed_batch_size=batch,
+                                       embed_concurrency=concurrency,
+                                       embed_base_url=f"http://127.0.0.1:{server.server_address[1]}/v1"))
+        emb.embed_documents(texts[:batch])  # connect once
+        t0 = time.perf_counter()
+        emb.embed_documents(texts)
+        dt = time.perf_counter() - t0
+        print(f"| batch {batch}, {concurrency} at a time | {n / dt:.0f} | {dt / n * 1000:.2f} |")
+    server.shutdown()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("paths", nargs="*", type=Path, default=[STATE_DEPT])
     ap.add_argument("--articles", type=int, default=150)
+    ap.add_argument("--transport-only", action="store_true", help="only the HTTP cost per chunk (seconds)")
     args = ap.parse_args()
+    if args.transport_only:
+        header("remote embeddings: transport cost per chunk (no model)")
+        transport_only()
+        return
     header("remote embeddings: ingest chunks/s, local MiniLM vs the same MiniLM behind /v1/embeddings")
     tmp = Path(tempfile.mkdtemp(prefix="qa-bench-remote-"))
     corpus = pick(args.paths, args.articles, tmp / "articles")
