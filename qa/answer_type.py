@@ -208,8 +208,11 @@ CONNECT = r"(?:of|the|de|del|da|di|van|von|bin|ibn|al|el|and|for|on|la|le|du|y)"
 NAME_SPAN = re.compile(rf"(?:[A-Z][\w'’.-]*|al-[A-Z][\w'’-]*)(?:\s+(?:{CONNECT}\s+)?(?:[A-Z][\w'’.-]*|al-[A-Z][\w'’-]*|\d+))*")
 QUOTED = re.compile(r"[\"“‘']([^\"“”‘’']{2,80})[\"”’']")
 MONEY = r"(?:[$€£¥]|US\$|USD\s?)"
+# the unit of an amount written after it ("40 million dollars"): part of the answer, as "$" before it is
+CURRENCY_WORD = r"(?:\s+(?:U\.S\.\s+)?(?:dollars|euros|pounds(?: sterling)?|yen|yuan|rupees|francs|rubles|roubles)\b)"
 NUMBER_SPAN = re.compile(
     rf"{MONEY}?\d+(?:[.,]\d+)*(?:\s?(?:%|percent\b|per cent\b|thousand\b|million\b|billion\b|trillion\b|bn\b|m\b))?"
+    rf"{CURRENCY_WORD}?"
     r"|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|"
     r"seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|a dozen|dozens|"
     r"hundreds|thousands|millions|billions)\b(?:[\s-]+(?:one|two|three|four|five|six|seven|eight|nine|hundred|"
@@ -390,6 +393,8 @@ def restates(question: str, sentence: str) -> bool:
                   r"must)\s+(.+?)\??$", " ".join(question.split()), re.IGNORECASE)
     if not m:
         return False
+    if re.search(r"\bdo\b", m.group(1), re.IGNORECASE):  # "what did X do (about Y)?", "... urge Y to do?"
+        return not (content_words(sentence) - content_words(question))  # the action is the slot: any new word
     before = re.findall(r"[\w'’-]+", question[:m.start()])
     if before and GAP_STOP.match(before[-1]):
         return False  # "despite what ...?", "with which ...?": the gap is the preposition's object, not the verb's

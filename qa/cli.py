@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from qa.cli_common import err_console
+from qa.cli_common import _safe, err_console, print_answer
 from qa.cli_common import ingest_with_progress as _ingest
 from qa.cli_help import plain_help
 from qa.errors import QAError
@@ -18,10 +18,8 @@ from qa.terminal import clean, dumps, one_line, redact
 from qa.types import check_question
 
 if TYPE_CHECKING:
-    from rich.console import Console
 
     from qa.config import Settings
-    from qa.types import Answer
 
 plain_help()
 app = typer.Typer(help="Ask questions about a folder of news articles; every answer cites its sources.\n\n"
@@ -184,43 +182,6 @@ def _assistant(s: Settings):  # type: ignore[no-untyped-def]
         err_console().print(f"The index is empty; ingesting the demo article from {s.corpus} first.")
         _ingest(s, [s.corpus])
     return make_assistant(s)
-
-
-def _safe(value: object) -> str:
-    """Text from outside qa (articles, file names, servers) as rich markup: no escape sequence or control
-    character (newline and tab kept) and no markup of its own. The one way such text reaches the terminal here."""
-    from rich.markup import escape
-
-    return escape(clean(str(value)))
-
-
-def _line(value: object) -> str:
-    """`_safe` on one line (titles, outlets, dates, URLs)."""
-    from rich.markup import escape
-
-    return escape(one_line(str(value)))
-
-
-def print_answer(answer: Answer, con: Console | None = None) -> None:
-    """An answer for people: the text, then each citation with title, outlet, date, URL and quoted words."""
-    from qa.terminal import console
-
-    con = con or console()
-    con.print(_safe(answer.answer))
-    if answer.refused:
-        con.print(f"\n[dim]Searched for: {_line(answer.standalone_question)}[/]")
-        con.print("[dim]Closest passages found (none supports an answer):[/]" if answer.passages
-                  else "[dim]No passages matched.[/]")
-        for p in answer.passages[:3]:
-            first = " ".join(p.text.split()[:30])
-            con.print(f"  [dim]\\[{p.n}] {_line(p.title)} — {_line(p.source)} {_line(p.date[:10])}\n"
-                      f"      “{_line(first)}…”[/]")
-    for c in answer.citations:
-        meta = " · ".join(x for x in (c.source, c.date[:10], c.url) if x)
-        mark = "✓" if c.verified else "?"
-        con.print(f"\n[bold]\\[{c.n}][/] {_line(c.title)}\n    {_line(meta)}\n    {mark} “{_safe(c.quote)}”")
-        if c.flags:  # the article holds text that imitates the assistant (qa/flags.py); the quote is not that text
-            con.print(f"    [yellow]⚑ flagged article: {_line('; '.join(c.flags))}[/]")
 
 
 @app.command()

@@ -205,7 +205,7 @@ def add_cmd(
     con = _out()
     con.print(f"saved as [bold]{_line(saved['name'])}[/]: {_line(saved['question'])}")
     if ask:
-        from qa.cli import print_answer
+        from qa.cli_common import print_answer
 
         print_answer(answer, con)
         con.print("\n[dim]`qa watch` re-asks it after an ingest when new articles can change this answer.[/]")

@@ -451,6 +451,15 @@ def effective(config: Path | None = None, **overrides: Any) -> tuple[Settings, P
     std = standard_values()
     rows: list[dict[str, Any]] = []
     for name in Settings.model_fields:
+        if name == "verification":  # a sub-model: one row per threshold, QA_VERIFICATION__NAME or [verification]
+            given = values.get("verification") if isinstance(values.get("verification"), dict) else {}
+            for sub in Verification.model_fields:
+                var = f"QA_VERIFICATION__{sub.upper()}"
+                source, origin = (("environment", var) if var in env else ("file", str(path)) if sub in given
+                                  else ("default", ""))
+                rows.append({"name": f"verification.{sub}", "value": getattr(s.verification, sub),
+                             "source": source, "from": origin})
+            continue
         if name in overrides:
             source, origin = "flag", "--" + name.replace("_", "-")
         elif f"QA_{name.upper()}" in env:

@@ -227,3 +227,22 @@ def test_a_question_asking_for_a_preposition_object_is_not_read_as_restated(wher
 def test_an_open_what_question_has_no_head_noun(head: str, where: str) -> None:
     assert focus_of(f"What did the {head} of {where} announce?").kind == "thing"
     assert focus_of(f"Which {head} of {where} announced the deal?").kind != "thing"  # counter-example
+
+
+@given(st.sampled_from(["Talven", "The port council", "Mira Osk"]), st.sampled_from(["the levy", "the old bridge"]),
+       st.sampled_from(["scrapped", "rebuilt", "postponed"]))
+def test_a_question_asking_what_someone_did_is_answered_by_the_action(who: str, what: str, verb: str) -> None:
+    from qa.answer_type import restates
+
+    for q in (f"What did {who} do with {what}?", f"What did the board urge {who} to do about {what}?"):
+        assert not restates(q, f"{who} {verb} {what}.")
+        assert restates(q, f"{who} did {what}.")  # counter-example: nothing but the question's words
+
+
+@given(st.sampled_from(["dollars", "euros", "pounds", "yen"]), st.integers(2, 900))
+def test_an_amount_keeps_the_currency_written_after_it(unit: str, n: int) -> None:
+    from qa.answer_type import span_of
+
+    q = "How much did Talven pledge for the harbour?"
+    assert span_of(q, f"{n} million {unit} for the harbour") == f"{n} million {unit}"
+    assert span_of(q, f"{n} million for the harbour") == f"{n} million"  # counter-example: no unit is invented
