@@ -425,7 +425,9 @@ class Assistant:
         gate_min = self.settings.min_evidence if self.settings.verify else 0.0
         gate = self.sentence_gate(query, evidence, filters)
         shown: list[str] = []
-        if passages and evidence.question_support(query) >= gate_min and self.slot_in_evidence(query, passages):
+        near_miss = bool(passages) and evidence.question_support(query) >= gate_min and \
+            not self.slot_in_evidence(query, passages)
+        if passages and evidence.question_support(query) >= gate_min and not near_miss:
             for token in self.generate.stream(self.messages(query, passages, evidence)):
                 if not token:
                     continue  # the backends' empty opening chunk: nothing generated yet
@@ -450,6 +452,9 @@ class Assistant:
         if cancel_requested():  # the short-answer call was stopped
             raise Cancelled()
         t3 = time.perf_counter()
+        if near_miss and not answer.checks:  # refused before generating: say which rule and why
+            answer.checks = [Check("", [], "removed", "near_miss", "no passage shown holds what the question asks "
+                                   "for next to the question's words")]
         if answer.refused and shown:
             yield Event("withdrawn", token=" ".join(shown), reason=refusal_reason(query, " ".join(shown), text))
         answer.timings = {"retrieve_s": round(t1 - t0, 3), "generate_s": round(t2 - t1, 3),

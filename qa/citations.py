@@ -454,6 +454,10 @@ RULES: tuple[Rule, ...] = (
          "answer", lambda question, answer: "" if gives_answer_type(question, answer) else
          "does not give what the question asks for (a number, a date or a name)", acts="refuses the answer"),
     # Checked in qa/chain.py through qa/answer_type.py (which imports this module), so no check here.
+    Rule("near_miss", "when no passage shown holds a span of the asked kind (a name, a count, a date) in a sentence "
+         "with the question's words and not bound to another predicate, the sources are about a neighbouring event "
+         "and nothing is generated", "questions asking for a name, number, place or date, unless "
+         "QA_ANSWER_TYPE_CHECK=false", "evidence", acts="refuses the question before generating"),
     Rule("answer_slot", "the answer's first sentence fills the slot the question asks for with a span of the asked "
          "kind (person, organisation, work, event, place, number with its unit, date, yes/no) from the quote it "
          "cites: not a description, not a span of another kind, not a count bound to another predicate (died for "

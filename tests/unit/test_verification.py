@@ -393,7 +393,8 @@ def test_a_refused_answer_says_which_rule_refused_it(tmp_path: Path, fake_env: N
     answer = _assistant(tmp_path, "The harbour council rejected the tariff plan after a long debate [1].").ask(
         "How many tariffs did the harbour council reject?")
     assert answer.refused and answer.answer == REFUSAL
-    assert [(c.action, c.rule) for c in answer.checks] == [("removed", "answer_type")]
+    # no count in any passage: refused before generating (near_miss); with a count elsewhere, by answer_type
+    assert [(c.action, c.rule) for c in answer.checks] == [("removed", "near_miss")]
     (tmp_path / "b").mkdir()
     invented = _assistant(tmp_path / "b", "Palisar won the regatta [2].").ask("Who won the regatta?")
     assert invented.refused and invented.checks[0].action == "removed" and invented.passages
