@@ -8,8 +8,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from qa.text import MARKER
 from qa.prompts import REWRITE, REWRITE_AGAIN
+from qa.text import MARKER
 
 REWRITE_TURNS = 2  # earlier turns shown to the rewriter: enough for "he"/"that", and the prompt stays short
 
