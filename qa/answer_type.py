@@ -414,6 +414,9 @@ def restates(question: str, sentence: str) -> bool:
     return not (content_words(" ".join(after)) - qwords)
 
 
+MEASURES = frozenset("long far old big large high tall often".split())
+
+
 def span_of(question: str, short: str, answer: str = "") -> str:
     """The short answer as the span that fills the slot: "$120 million" from "$120 million in military
     financing", "Joseph Aoun" from "Army Commander General Joseph Aoun", "Yes" for a yes/no question. The short
@@ -422,8 +425,8 @@ def span_of(question: str, short: str, answer: str = "") -> str:
     if focus.kind == "yesno":
         m = YESNO_SPAN.match(short) or YESNO_SPAN.match(answer)
         return m.group(1).capitalize() if m else short
-    if focus.kind == "thing" or not short:
-        return short
+    if focus.kind == "thing" or not short or focus.head in MEASURES:
+        return short  # "72 hours", "300 km": a measure keeps its unit word
     spans = list(dict.fromkeys(typed_spans(focus, short, question)))
     if len(spans) != 1:
         return short

@@ -227,3 +227,8 @@ def test_a_question_asking_for_a_preposition_object_is_not_read_as_restated(wher
 def test_an_open_what_question_has_no_head_noun(head: str, where: str) -> None:
     assert focus_of(f"What did the {head} of {where} announce?").kind == "thing"
     assert focus_of(f"Which {head} of {where} announced the deal?").kind != "thing"  # counter-example
+
+
+def test_a_measure_keeps_its_unit_in_the_short_answer() -> None:
+    assert span_of("How long did the ceasefire in Zorvania last?", "72 hours") == "72 hours"
+    assert span_of("How many hours did the ceasefire in Zorvania last?", "72 hours") == "72"  # counter-example
