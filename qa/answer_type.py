@@ -399,11 +399,14 @@ def restates(question: str, sentence: str) -> bool:
     if before and GAP_STOP.match(before[-1]):
         return False  # "despite what ...?", "with which ...?": the gap is the preposition's object, not the verb's
     rest = re.findall(r"[\w'’.-]+", m.group(1))
-    verb_at = next((i for i, w in enumerate(rest) if w[:1].islower() and w.lower() not in STOP and
-                    (i + 1 == len(rest) or GAP_STOP.match(rest[i + 1]))), None)
-    if verb_at is None:
+    # the question's verb: the end of its first run of lowercase content words ("keep buying", "urge")
+    start = next((i for i, w in enumerate(rest) if w[:1].islower() and w.lower() not in STOP), None)
+    if start is None:
         return False
-    verb = content_words(rest[verb_at])
+    end = start
+    while end + 1 < len(rest) and rest[end + 1][:1].islower() and rest[end + 1].lower() not in STOP:
+        end += 1
+    verb = content_words(rest[end])
     if not verb:
         return False
     words = re.findall(r"[\w'’.-]+", sentence)
@@ -412,11 +415,14 @@ def restates(question: str, sentence: str) -> bool:
         return False  # the answer words it another way: the claim check decides
     qwords = content_words(question)
     after = []
-    for w in words[at + 1:]:
-        if GAP_STOP.match(w):
+    for w in words[at + 1:]:  # up to the next preposition ("to" is an infinitive here: "urged Iraq to arm")
+        if GAP_STOP.match(w) and w.lower() != "to":
             break
         after.append(w)
     return not (content_words(" ".join(after)) - qwords)
+
+
+MEASURES = frozenset(["long", "far", "old", "big", "large", "high", "tall", "often"])
 
 
 def span_of(question: str, short: str, answer: str = "") -> str:
@@ -427,8 +433,8 @@ def span_of(question: str, short: str, answer: str = "") -> str:
     if focus.kind == "yesno":
         m = YESNO_SPAN.match(short) or YESNO_SPAN.match(answer)
         return m.group(1).capitalize() if m else short
-    if focus.kind == "thing" or not short:
-        return short
+    if focus.kind == "thing" or not short or focus.head in MEASURES:
+        return short  # "72 hours", "300 km": a measure keeps its unit word
     spans = list(dict.fromkeys(typed_spans(focus, short, question)))
     if len(spans) != 1:
         return short

@@ -246,3 +246,14 @@ def test_an_amount_keeps_the_currency_written_after_it(unit: str, n: int) -> Non
     q = "How much did Talven pledge for the harbour?"
     assert span_of(q, f"{n} million {unit} for the harbour") == f"{n} million {unit}"
     assert span_of(q, f"{n} million for the harbour") == f"{n} million"  # counter-example: no unit is invented
+
+def test_a_measure_keeps_its_unit_in_the_short_answer() -> None:
+    assert span_of("How long did the ceasefire in Zorvania last?", "72 hours") == "72 hours"
+    assert span_of("How many hours did the ceasefire in Zorvania last?", "72 hours") == "72"  # counter-example
+
+
+@given(who=person, where=place)
+def test_an_answer_after_an_infinitive_fills_the_gap(who: str, where: str) -> None:
+    q = f"What did {who} urge {where} to do about the militias?"
+    assert fills(q, f"{who} urged {where} to disarm the militias during a meeting. [1]")[0]
+    assert not fills(q, f"{who} urged {where} about the militias. [1]")[0]  # counter-example: restated
