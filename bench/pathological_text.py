@@ -26,8 +26,7 @@ from bench.machine import header  # noqa: E402,RUF100
 
 STATE_DEPT = Path(__file__).resolve().parent.parent.parent / "shared/corpus/state-dept-2021-2022/articles"
 SEED = Path(__file__).resolve().parent.parent / "corpus"
-WORDS = ("the minister said that talks on grain exports would resume next week after a long pause in "
-         "Geneva while officials from both sides weighed new proposals").split()
+WORDS = ["the", "minister", "said", "that", "talks", "on", "grain", "exports", "would", "resume", "next", "week", "after", "a", "long", "pause", "in", "Geneva", "while", "officials", "from", "both", "sides", "weighed", "new", "proposals"]
 
 
 def prose(size: int) -> str:

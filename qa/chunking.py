@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from functools import lru_cache
 
 from qa.types import Article, Chunk
@@ -199,7 +199,3 @@ def _fit(text: str, units: list[tuple[int, int, int]], group: list[int], budget:
     mid = len(group) // 2
     return _fit(text, units, group[:mid], budget, count) + _fit(text, units, group[mid:], budget, count)
 
-
-def iter_chunks(articles: list[Article], count: TokenCounter, max_tokens: int, overlap: int) -> Iterator[Chunk]:
-    for article in articles:
-        yield from chunk_article(article, count, max_tokens, overlap)

@@ -80,16 +80,12 @@ class Loader:
 
 
 def _filters(values: dict[str, str]) -> Any:
-    """The chat's filter dict -> retrieval Filters; `as_of` becomes `until` when Filters has no as_of field."""
+    """The chat's filter dict -> retrieval Filters."""
     import dataclasses
 
     from qa.retrieval import Filters
 
     names = {f.name for f in dataclasses.fields(Filters)}
-    values = dict(values)
-    if "as_of" in values and "as_of" not in names:
-        as_of = values.pop("as_of")
-        values["until"] = min(values.get("until") or as_of, as_of)
     return Filters(**{k: v for k, v in values.items() if k in names})
 
 

@@ -20,8 +20,8 @@ HTML_SUFFIXES = {".html", ".htm"}
 SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES
 NO_SUCH_ROOT = "no such file or folder"
 MAX_BYTES = 20_000_000  # larger files are skipped: no news article is 20 MB of text
-FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.S)
-ORIGINAL_SOURCE = re.compile(r"^\s*Original Source:\s*(.+?)\s*$", re.M | re.I)
+FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
+ORIGINAL_SOURCE = re.compile(r"^\s*Original Source:\s*(.+?)\s*$", re.MULTILINE | re.IGNORECASE)
 
 
 @dataclass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import functools
 import json
@@ -10,9 +11,9 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from langchain_core.embeddings import Embeddings
 
@@ -34,11 +35,11 @@ def date_ts(date: str) -> int:
     if not date:
         return -1
     try:
-        d = datetime.fromisoformat(date.replace("Z", "+00:00"))
+        d = datetime.fromisoformat(date)
     except ValueError:
         return -1
     if d.tzinfo is None:
-        d = d.replace(tzinfo=timezone.utc)
+        d = d.replace(tzinfo=UTC)
     return int(d.timestamp())
 
 
@@ -132,7 +133,7 @@ class Store:
         from qa.flags import loads
 
         rows = [{"id": i, **{k: m.get(k, "") for k in ("title", "source", "date", "url", "duplicate_of")},
-                 "chunks": int(m.get("n_chunks", 0)), "flags": [f.to_dict() for f in loads(m.get("flags"))],
+                 "chunks": int(str(m.get("n_chunks") or 0)), "flags": [f.to_dict() for f in loads(m.get("flags"))],
                  "versions": json.loads(str(m.get("versions") or "[]"))}
                 for i, m in zip(got["ids"], got["metadatas"] or [])]
         return sorted(rows, key=lambda r: (r["date"], r["id"]))
@@ -142,8 +143,8 @@ class Store:
         got = self.articles.get(ids=[article_id], include=["metadatas", "documents"])
         if not got["ids"]:
             return None
-        m = got["metadatas"][0]
-        return Article(id=article_id, text=got["documents"][0],
+        m = (got["metadatas"] or [{}])[0]
+        return Article(id=article_id, text=(got["documents"] or [""])[0],
                        **{k: str(m.get(k, "")) for k in ARTICLE_FIELDS})
 
     @_reading
@@ -165,15 +166,17 @@ class Store:
         write call, more than embedding a chunk takes."""
         if not batch:
             return
-        self.chunks.delete(where={"article_id": {"$in": [a.id for a, _c, _v in batch]}})
+        where: Any = {"article_id": {"$in": [a.id for a, _c, _v in batch]}}
+        self.chunks.delete(where=where)
         rows = [(c, v, a) for a, chunks, vectors in batch for c, v in zip(chunks, vectors)]
         step = max(1, self._max_batch())
         for i in range(0, len(rows), step):
             part = rows[i:i + step]
-            self.chunks.upsert(ids=[c.id for c, _v, _a in part], embeddings=[v for _c, v, _a in part],
+            vectors: Any = [v for _c, v, _a in part]
+            self.chunks.upsert(ids=[c.id for c, _v, _a in part], embeddings=vectors,
                                documents=[c.text for c, _v, _a in part],
                                metadatas=[chunk_metadata(a, c) for c, _v, a in part])
-        metas = []
+        metas: Any = []
         for article, chunks, _v in batch:
             meta = {k: v for k, v in asdict(article).items() if k in ARTICLE_FIELDS}
             meta.update(n_chunks=len(chunks), date_ts=date_ts(article.date))
@@ -182,7 +185,7 @@ class Store:
             meta.update(flags=None, minhash=None)
             metas.append(meta)
         self.articles.upsert(ids=[a.id for a, _c, _v in batch], documents=[a.text for a, _c, _v in batch],
-                             metadatas=metas, embeddings=[[1.0]] * len(batch))
+                             metadatas=metas, embeddings=cast(Any, [[1.0]] * len(batch)))
 
     def _max_batch(self) -> int:
         try:
@@ -217,7 +220,7 @@ class Store:
     def chunk_texts(self, ids: Iterable[str] | None = None) -> dict[str, tuple[str, dict[str, Any]]]:
         """chunk id -> (text, metadata), for all chunks or the given ids."""
         got = self.chunks.get(ids=list(ids) if ids is not None else None, include=["documents", "metadatas"])
-        return {i: (d, m) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"])}
+        return {i: (d, dict(m)) for i, d, m in zip(got["ids"], got["documents"] or [], got["metadatas"] or [])}
 
     def fingerprint(self) -> str:
         """Identifies the indexed corpus: article ids and content hashes."""
@@ -327,10 +330,8 @@ def wipe_store(settings: Settings) -> None:
     if settings.chroma_url:
         store = Store(settings, None)
         for name in (settings.collection, settings.collection + "_articles"):
-            try:
+            with contextlib.suppress(Exception):  # a missing collection is what we want
                 store.client.delete_collection(name)
-            except Exception:  # noqa: BLE001 - a missing collection is what we want
-                pass
         shutil.rmtree(settings.bm25_dir, ignore_errors=True)
         return
     for path, ours in ((settings.chroma_dir, _CHROMA_FILES), (settings.bm25_dir, _BM25_FILES)):

@@ -6,6 +6,12 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Tests assert behaviour, never speed (speed lives in bench/): no per-example deadline, which a loaded CI machine
+# or a cold import would otherwise turn into a flaky failure.
+settings.register_profile("qa", deadline=None)
+settings.load_profile("qa")
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_CORPUS = ROOT.parent / "shared" / "corpus"

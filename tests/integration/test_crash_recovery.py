@@ -135,7 +135,7 @@ def test_ask_during_an_ingest_answers_from_a_consistent_state(tmp_path: Path) ->
             time.sleep(0.1)
         while during < 3 and ingesting.poll() is None:
             r = subprocess.run([sys.executable, "-m", "qa", "ask", "What did Blinken ask Sudani?", "--json"],
-                               cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+                               cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
             assert r.returncode == 0, r.stderr
             answer = json.loads(r.stdout)
             assert answer["citations"] and not answer["refused"]

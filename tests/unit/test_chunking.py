@@ -1,3 +1,5 @@
+import itertools
+
 from qa.chunking import chunk_article, sentence_spans
 from qa.embedding import token_counter
 from qa.loading import load_file
@@ -15,7 +17,7 @@ def test_chunks_map_back_to_the_text_and_fit_minilm() -> None:
         assert count([c.text])[0] <= 200
     assert chunks[0].start == 0 and chunks[-1].end == len(a.text)
     # neighbours overlap a little but never repeat a whole chunk
-    assert any(nxt.start < cur.end for cur, nxt in zip(chunks, chunks[1:]))
+    assert any(nxt.start < cur.end for cur, nxt in itertools.pairwise(chunks))
 
 
 def test_sentences_respect_abbreviations() -> None:

@@ -3,6 +3,7 @@ article and the chunks cover it, question sets report every malformed line by it
 
 from __future__ import annotations
 
+import itertools
 import json
 import unicodedata
 
@@ -108,7 +109,7 @@ def test_chunk_offsets_map_back_and_chunks_cover_the_text(text: str, budget: int
 @given(st.one_of(ARTICLE_TEXT, TEXT))
 def test_sentences_are_in_order_and_never_cross_a_line(text: str) -> None:
     spans = sentence_spans(text)
-    for (s, e), (s2, _e2) in zip(spans, spans[1:]):
+    for (s, e), (s2, _e2) in itertools.pairwise(spans):
         assert e <= s2
     for s, e in spans:
         assert text[s:e] == text[s:e].strip() and "\n" not in text[s:e]
