@@ -353,12 +353,12 @@ def compare_answers(old: dict[str, Any], new: dict[str, Any], new_articles: set[
     for i, (n1, u1, _w1, s1) in enumerate(qa_):  # then, in the order they are given, one amount for another
         if i in used_a or (n1, u1) in new_numbers:
             continue
-        j = next((j for j, (n2, u2, _w2, _s2) in enumerate(qb) if j not in used_b and u2 == u1
-                  and (n2, u2) not in old_numbers), None)
-        if j is not None:
-            moved.append({"before": s1, "now": qb[j][3], "counts": ""})
+        other = next((x for x, (n2, u2, _w2, _s2) in enumerate(qb) if x not in used_b and u2 == u1
+                      and (n2, u2) not in old_numbers), None)
+        if other is not None:
+            moved.append({"before": s1, "now": qb[other][3], "counts": ""})
             used_a.add(i)
-            used_b.add(j)
+            used_b.add(other)
     numbers_added = [s for j, (n, u, _w, s) in enumerate(qb) if j not in used_b and (n, u) not in old_numbers]
     numbers_removed = [s for i, (n, u, _w, s) in enumerate(qa_) if i not in used_a and (n, u) not in new_numbers]
     cited_before = {c["article_id"] for c in old.get("citations", [])}
