@@ -452,7 +452,8 @@ def effective(config: Path | None = None, **overrides: Any) -> tuple[Settings, P
     rows: list[dict[str, Any]] = []
     for name in Settings.model_fields:
         if name == "verification":  # a sub-model: one row per threshold, QA_VERIFICATION__NAME or [verification]
-            given = values.get("verification") if isinstance(values.get("verification"), dict) else {}
+            section = values.get("verification")
+            given: dict[str, Any] = section if isinstance(section, dict) else {}
             for sub in Verification.model_fields:
                 var = f"QA_VERIFICATION__{sub.upper()}"
                 source, origin = (("environment", var) if var in env else ("file", str(path)) if sub in given

@@ -313,7 +313,8 @@ def _amounts(text: str) -> list[tuple[str, str, tuple[str, ...], str]]:
             m = written.get(number)
             if m is None:
                 continue
-            if re.match(rf"\s*{MONTH}\b", s[m.end():], re.IGNORECASE) or \
+            if "-" in s[max(0, m.start() - 1):m.start()] + s[m.end():m.end() + 1] or \
+                    re.match(rf"\s*{MONTH}\b", s[m.end():], re.IGNORECASE) or \
                     re.search(rf"\b{MONTH}\s*$", s[:m.start()], re.IGNORECASE):
                 continue
             dollar = "$" if s[max(0, m.start() - 1):m.start()] == "$" else ""
@@ -349,12 +350,15 @@ def compare_answers(old: dict[str, Any], new: dict[str, Any], new_articles: set[
             used_a.add(i)
             used_b.add(j)
             break
-    left_a = [i for i, (n, u, _w, _s) in enumerate(qa_) if i not in used_a and (n, u) not in new_numbers]
-    left_b = [j for j, (n, u, _w, _s) in enumerate(qb) if j not in used_b and (n, u) not in old_numbers]
-    if len(left_a) == 1 and len(left_b) == 1 and qa_[left_a[0]][1] == qb[left_b[0]][1]:  # one amount for another
-        moved.append({"before": qa_[left_a[0]][3], "now": qb[left_b[0]][3], "counts": ""})
-        used_a.add(left_a[0])
-        used_b.add(left_b[0])
+    for i, (n1, u1, _w1, s1) in enumerate(qa_):  # then, in the order they are given, one amount for another
+        if i in used_a or (n1, u1) in new_numbers:
+            continue
+        other = next((x for x, (n2, u2, _w2, _s2) in enumerate(qb) if x not in used_b and u2 == u1
+                      and (n2, u2) not in old_numbers), None)
+        if other is not None:
+            moved.append({"before": s1, "now": qb[other][3], "counts": ""})
+            used_a.add(i)
+            used_b.add(other)
     numbers_added = [s for j, (n, u, _w, s) in enumerate(qb) if j not in used_b and (n, u) not in old_numbers]
     numbers_removed = [s for i, (n, u, _w, s) in enumerate(qa_) if i not in used_a and (n, u) not in new_numbers]
     cited_before = {c["article_id"] for c in old.get("citations", [])}
