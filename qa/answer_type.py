@@ -414,8 +414,15 @@ def restates(question: str, sentence: str) -> bool:
     if at is None:
         return False  # the answer words it another way: the claim check decides
     qwords = content_words(question)
+    # a preposition the question leaves stranded after its verb ("what did the talks end with?") opens the gap
+    tail = rest[end + 1:]
+    stranded = [w.lower() for w in tail] if tail and all(GAP_STOP.match(w) for w in tail) else []
+    at += 1
+    for p in stranded:
+        if at < len(words) and words[at].lower() == p:
+            at += 1
     after = []
-    for w in words[at + 1:]:  # up to the next preposition ("to" is an infinitive here: "urged Iraq to arm")
+    for w in words[at:]:  # up to the next preposition ("to" is an infinitive here: "urged Iraq to arm")
         if GAP_STOP.match(w) and w.lower() != "to":
             break
         after.append(w)

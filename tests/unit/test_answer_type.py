@@ -257,3 +257,14 @@ def test_an_answer_after_an_infinitive_fills_the_gap(who: str, where: str) -> No
     q = f"What did {who} urge {where} to do about the militias?"
     assert fills(q, f"{who} urged {where} to disarm the militias during a meeting. [1]")[0]
     assert not fills(q, f"{who} urged {where} about the militias. [1]")[0]  # counter-example: restated
+
+
+@given(st.sampled_from([("end", "ended", "with"), ("talk", "talked", "about"), ("agree", "agreed", "on"),
+                        ("vote", "voted", "for")]), st.sampled_from(["the council", "Talven"]))
+def test_a_preposition_left_at_the_end_of_the_question_opens_the_gap(verb: tuple[str, str, str], who: str) -> None:
+    from qa.answer_type import restates
+
+    v, past, prep = verb
+    q = f"What did {who} {v} {prep}?"
+    assert not restates(q, f"{who} {past} {prep} a joint statement on grain exports.")
+    assert restates(q, f"{who} {past} {prep} it.")  # counter-example: the gap left empty
