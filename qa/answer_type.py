@@ -338,8 +338,8 @@ def _sentence_with(text: str, span: str) -> str:
 def predicate_clash(focus: Focus, sentence: str) -> bool:
     """The sentence binds its span to another predicate of a confusable family ("40 people died" for "how many
     were arrested") and not to the asked one."""
-    if not focus.families:
-        return False
+    if not focus.families or focus.kind != "number":  # a count is bound to one predicate; a name plays many roles
+        return False  # ("X, the leader killed on Thursday - a victory for the coalition")
     said = families(sentence)
     return bool(said) and not (said & focus.families)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -42,7 +43,8 @@ def test_ingest_through_openai_and_ollama_servers_then_ask_with_the_local_model(
     r = qa("ingest", str(SEED), **remote)
     assert r.returncode == 0, r.stderr
     shown = qa("config", "show", **remote).stdout
-    assert f"openai_base_url         = {server}/v1  # environment OPENAI_BASE_URL" in shown
+    assert re.search(rf"^openai_base_url +{re.escape(f'= {server}/v1  # environment OPENAI_BASE_URL')}$", shown,
+                     re.MULTILINE), shown
     via_server = qa("ask", QUESTION, "--json", **remote)
     assert via_server.returncode == 0, via_server.stderr
     # the index records all-MiniLM-L6-v2: the bundled model on this CPU reads it, and finds the same passages

@@ -268,3 +268,11 @@ def test_a_preposition_left_at_the_end_of_the_question_opens_the_gap(verb: tuple
     q = f"What did {who} {v} {prep}?"
     assert not restates(q, f"{who} {past} {prep} a joint statement on grain exports.")
     assert restates(q, f"{who} {past} {prep} it.")  # counter-example: the gap left empty
+
+
+@given(who=person, where=place)
+def test_a_name_is_not_refused_for_another_predicate_word_in_its_sentence(who: str, where: str) -> None:
+    q = f"Which rebel commander did the army kill in {where} this week?"
+    assert fills(q, f"{who}, the rebel commander - a significant victory for the coalition in {where}. [1]")[0]
+    # counter-example: a count keeps its predicate check
+    assert not fills(f"How many people were arrested in {where}?", f"12 people died in {where}. [1]")[0]
