@@ -425,9 +425,9 @@ class Assistant:
         gate_min = self.settings.min_evidence if self.settings.verify else 0.0
         gate = self.sentence_gate(query, evidence, filters)
         shown: list[str] = []
-        near_miss = bool(passages) and evidence.question_support(query) >= gate_min and \
-            not self.slot_in_evidence(query, passages)
-        if passages and evidence.question_support(query) >= gate_min and not near_miss:
+        gated = bool(passages) and evidence.question_support(query) >= gate_min  # enough evidence to generate
+        near_miss = gated and not self.slot_in_evidence(query, passages)
+        if gated and not near_miss:
             for token in self.generate.stream(self.messages(query, passages, evidence)):
                 if not token:
                     continue  # the backends' empty opening chunk: nothing generated yet
