@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import http.server
 import os
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -47,3 +51,16 @@ def need_state_dept() -> None:
     if os.environ.get("CI_REQUIRE_SHARED"):
         pytest.fail(f"CI needs the State Department corpus at {STATE_DEPT}")
     pytest.skip(f"needs ../shared/corpus/state-dept-2021-2022 (not in a user's clone): {STATE_DEPT} is absent")
+
+
+@contextlib.contextmanager
+def json_server(handler: type[http.server.BaseHTTPRequestHandler]) -> Iterator[str]:
+    """A stub HTTP server on a free local port, serving `handler` in a thread: yields its base URL."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -3,7 +3,6 @@ pipes, unread files, remote embedders. The installed `qa` script is run as a sub
 
 from __future__ import annotations
 
-import contextlib
 import http.server
 import json
 import os
@@ -11,15 +10,13 @@ import re
 import socket
 import subprocess
 import sys
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, json_server
 
 QA = Path(sys.executable).parent / "qa"
 
@@ -232,18 +229,6 @@ def test_only_article_files_exit_0(tmp_path: Path, fake_env: None) -> None:
 
 
 # Remote embeddings: errors and batching against small local HTTP servers (the real server is in integration) ------
-@contextlib.contextmanager
-def json_server(handler: type[http.server.BaseHTTPRequestHandler]) -> Iterator[str]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 def _handler(status: int = 200, body: object = None, seen: list[int] | None = None):  # type: ignore[no-untyped-def]
     class H(http.server.BaseHTTPRequestHandler):
         def log_message(self, *a: object) -> None:

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
 from qa.config import Settings
 from qa.errors import QAError
 from qa.llms import make_llm
+from tests.conftest import json_server
 
 
 @contextmanager
@@ -28,14 +28,8 @@ def answering(status: int, body: bytes) -> Iterator[str]:
         def log_message(self, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with json_server(Handler) as url:
+        yield url
 
 
 def llm_at(backend: str, url: str):  # type: ignore[no-untyped-def]
