@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -34,24 +34,11 @@ from qa.retrieval import Filters, Retriever, time_intent
 from qa.streaming import SentenceGate
 from qa.terminal import one_line
 from qa.text import MARKER, content_words
-from qa.types import Answer, Check, Citation, Passage, check_question
+from qa.types import Answer, Check, Citation, Event, Passage, check_question
 
 FUTURE = re.compile(r"\b(?:will|upcoming|plans?|planned|scheduled|expected|due to|next|going to)\b", re.IGNORECASE)
 ANNOUNCED_AHEAD = timedelta(days=14)
 TITLE_TOKENS = 24  # a title in the prompt is cut to this: it is context, the passage is the evidence
-
-
-@dataclass
-class Event:
-    """What `Assistant.stream` yields: the passages found, each generated token, and the final answer."""
-
-    kind: str  # "passages" | "token" | "sentence" | "withdrawn" | "answer"
-    passages: list[Passage] | None = None
-    token: str = ""  # a token; for "sentence" a checked sentence with its markers; for "withdrawn" the sentence
-    answer: Answer | None = None
-    notes: list[str] = field(default_factory=list)
-    citations: list[Citation] = field(default_factory=list)  # "sentence": its checked citations
-    reason: str = ""  # "withdrawn": why
 
 
 def slot_filled(question: str, answer: str, citations: list[Citation]) -> tuple[bool, str]:

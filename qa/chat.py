@@ -20,8 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from types import SimpleNamespace
-from typing import Any
+from typing import Any, TypeVar
 
 from rich.console import Console
 from rich.live import Live
@@ -56,7 +55,7 @@ from qa.render import (
 )
 from qa.streaming import draft_body
 from qa.terminal import clean, dumps, one_line
-from qa.types import check_question
+from qa.types import Answer, Article, Check, Citation, Event, Passage, check_question
 
 STOP_WAIT_S = 0.8  # after Ctrl-C, wait this long for the generator to stop before giving the prompt back
 REFRESH_PER_SECOND = 4  # the live line (spinner and draft) is redrawn at most this often
@@ -73,9 +72,9 @@ class ChatBackend:
     clears that before the next question.
     """
 
-    stream: Callable[[str, int, dict[str, str], str | None], Iterator[Any]]
+    stream: Callable[[str, int, dict[str, str], str | None], Iterator[Event]]
     complete: Callable[[str], str] = lambda _prompt: ""
-    article: Callable[[str], Any] = lambda _id: None
+    article: Callable[[str], Article | None] = lambda _id: None
     k: int = 4
     max_k: int = 20  # passages that fit in the generator's context (qa.config.max_passages)
     ready: Callable[[], bool] = lambda: True
@@ -86,7 +85,7 @@ class ChatBackend:
     cancel: Callable[[], None] = lambda: None
     uncancel: Callable[[], None] = lambda: None
     # /watch: save (question, filters, k, its answer, name) as a watched question; returns the name it got
-    watch: Callable[[str, dict[str, str], int, Any, str], str] | None = None
+    watch: Callable[[str, dict[str, str], int, Answer, str], str] | None = None
 
 
 # --- the worker -------------------------------------------------------------------------------------------------
@@ -94,7 +93,7 @@ class ChatBackend:
 class Worker:
     """Runs one question's pipeline (a generator of events) in a thread; the main thread reads its events."""
 
-    def __init__(self, events: Callable[[], Iterator[Any]]) -> None:
+    def __init__(self, events: Callable[[], Iterator[Event]]) -> None:
         self.queue: queue.Queue[tuple[str, Any]] = queue.Queue()
         self._events = events
         self.thread = threading.Thread(target=self._run, name="qa-chat-answer", daemon=True)
@@ -111,7 +110,7 @@ class Worker:
             _trace(f"worker {threading.get_ident()} ends")
             self.queue.put(("end", None))
 
-    def events(self) -> Iterator[Any]:
+    def events(self) -> Iterator[Event]:
         """The events as they come; an exception of the pipeline is raised here, in the main thread."""
         while True:
             try:
@@ -199,7 +198,7 @@ class Chat:
     filters: dict[str, str] = field(default_factory=dict)
     turns: list[Turn] = field(default_factory=list)
     record: list[dict[str, Any]] = field(default_factory=list)  # every answer as `qa ask --json` has it
-    last: Any = None
+    last: Answer | None = None
     failures: int = 0
     fatal: bool = False
     pending: Worker | None = None  # a stopped answer still winding down
@@ -326,7 +325,7 @@ class Chat:
     def why(self, _args: list[str]) -> bool:
         if self.last is None:
             return self.say_error("no answer yet", "ask a question first")
-        render_checks(self.console, getattr(self.last, "checks", []))
+        render_checks(self.console, self.last.checks)
         return True
 
     def open(self, args: list[str]) -> bool:
@@ -413,12 +412,11 @@ class Chat:
                                    answer_for_history(answer)))
             self.last = answer
 
-    def remember_answer(self, answer: Any) -> None:
+    def remember_answer(self, answer: Answer) -> None:
         self.last = answer
         self.turns.append(Turn(answer.question, answer.standalone_question or answer.question,
                                answer_for_history(answer)))
-        if hasattr(answer, "to_dict"):
-            self.record.append(answer.to_dict())
+        self.record.append(answer.to_dict())
         if self.autosave is not None and self.record:
             try:
                 write_atomic(self.autosave, conversation_json(self.record, self.started))
@@ -484,13 +482,13 @@ class Chat:
             self.failures += 1
             self.say_error("the pipeline ended without an answer", "QA_DEBUG=1 and try again")
             return
-        answer.timings = {**getattr(answer, "timings", {}), "rewrite_s": round(marks.get("rewrite_s", 0.0), 3)}
+        answer.timings = {**answer.timings, "rewrite_s": round(marks.get("rewrite_s", 0.0), 3)}
         self.remember_answer(answer)
         if self.json_out is not None:
-            self.json_out(dumps(answer.to_dict()) if hasattr(answer, "to_dict") else json.dumps({}))
+            self.json_out(dumps(answer.to_dict()))
             return
         if not self.live:
-            render_answer(self.console, answer)
+            render_answer(self.console, answer, closest=False)
             return
         self.finish_live(answer, shown)
         self.console.print(Text(" · ".join(f"{k} {v:.1f} s" for k, v in marks.items() if not k.endswith("_s")),
@@ -522,13 +520,13 @@ class Chat:
             while not worker.join(0.2):
                 pass
 
-    def pipeline(self, question: str) -> Iterator[Any]:
+    def pipeline(self, question: str) -> Iterator[Event]:
         """In the worker thread: the follow-up rewrite, then the answer's events."""
         t = time.perf_counter()
         standalone, note = self.rewrite(question)
         if standalone is not None or note:
-            yield SimpleNamespace(kind="standalone", token=standalone or "", question=question, reason=note,
-                                  rewrite_s=time.perf_counter() - t)
+            yield Event("standalone", token=standalone or "", question=question, reason=note,
+                        rewrite_s=time.perf_counter() - t)
         yield from self.backend.stream(question, self.k, dict(self.filters), standalone)
 
     def rewrite(self, question: str) -> tuple[str | None, str]:
@@ -555,7 +553,7 @@ class Chat:
             return standalone, f"could not tell what “{'”, “'.join(left)}” means here; name it if the answer is off"
         return standalone, ""
 
-    def show_standalone(self, con: Console, ev: Any) -> None:
+    def show_standalone(self, con: Console, ev: Event) -> None:
         if self.json_out is not None:
             return
         if ev.token:
@@ -569,10 +567,10 @@ class Chat:
             text.append(f" ({ev.reason})", style="dim")
         con.print(text, soft_wrap=True)
 
-    def consume(self, worker: Worker, t0: float, shown: list[str]) -> tuple[Any, dict[str, float]]:
+    def consume(self, worker: Worker, t0: float, shown: list[str]) -> tuple[Answer | None, dict[str, float]]:
         """Show the passages at once, then (in a terminal) each checked sentence as it comes, with a one-line
         labelled draft beneath it; return the final answer and timings."""
-        answer: Any = None
+        answer: Answer | None = None
         marks: dict[str, float] = {}
         quiet = self.json_out is not None
         if not self.live:
@@ -582,7 +580,7 @@ class Chat:
                     self.show_standalone(self.console, ev)
                 elif ev.kind == "passages" and not quiet:
                     render_found(self.console, ev.passages or [])
-                    for note in getattr(ev, "notes", None) or []:
+                    for note in ev.notes:
                         line(self.console, note, "dim")
                 elif ev.kind == "answer":
                     answer = ev.answer
@@ -591,7 +589,7 @@ class Chat:
         draft = ""
         state = {"label": "searching…"}
 
-        def view() -> Any:
+        def view() -> Spinner:
             if not draft:
                 return Spinner("dots", Text(state["label"], style="dim"))
             body, _ = draft_body(draft)
@@ -613,7 +611,7 @@ class Chat:
                 elif ev.kind == "passages":
                     marks["sources"] = now
                     render_found(con, ev.passages or [])
-                    for note in getattr(ev, "notes", None) or []:
+                    for note in ev.notes:
                         line(con, note, "dim")
                     con.print()
                     state["label"] = "reading the passages…"
@@ -636,14 +634,14 @@ class Chat:
                 live.update(view(), refresh=False)
         return answer, marks
 
-    def finish_live(self, answer: Any, shown: list[str]) -> None:
+    def finish_live(self, answer: Answer, shown: list[str]) -> None:
         """After the streamed sentences: the refusal, or the answer as checked whole when it reads otherwise than
         what was shown, then the sources."""
         from qa.citations import answer_sentences
 
         con = self.console
         if answer.refused:
-            render_answer(con, answer)
+            render_answer(con, answer, closest=False)
             return
         final = [s for s, _ in answer_sentences(answer.answer)]
         streamed = [s for s, _ in answer_sentences(" ".join(shown))]
@@ -709,16 +707,18 @@ def load_conversation(path: Path) -> dict[str, Any]:
     return data
 
 
-def answer_from_dict(d: dict[str, Any]) -> Any:
+Row = TypeVar("Row", Citation, Passage)
+
+
+def answer_from_dict(d: dict[str, Any]) -> Answer:
     """An Answer from its `to_dict()` form (a saved conversation), for /sources and /open after `--continue`."""
-    from qa.types import Answer, Check, Citation, Passage
 
     def check(c: dict[str, Any]) -> Check:
         cited = c.get("cited")
         return Check(str(c.get("sentence", "")), [n for n in cited if isinstance(n, int)] if isinstance(cited, list)
                      else [], str(c.get("action", "")), str(c.get("rule", "")), str(c.get("detail", "")))
 
-    def pick(cls: Any, row: dict[str, Any]) -> Any:
+    def pick(cls: type[Row], row: dict[str, Any]) -> Row:
         names = cls.__dataclass_fields__
         return cls(**{k: v for k, v in row.items() if k in names})
 

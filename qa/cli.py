@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from qa.cli_common import _safe, err_console, print_answer
+from qa.cli_common import _safe, err_console
 from qa.cli_common import ingest_with_progress as _ingest
 from qa.cli_help import plain_help
 from qa.errors import QAError
@@ -231,11 +231,11 @@ def ask(
     if as_json:
         typer.echo(dumps(answer.to_dict()))
     else:
-        print_answer(answer)
-        if why:
-            from qa.render import render_checks
-            from qa.terminal import console
+        from qa.render import render_answer, render_checks
+        from qa.terminal import console
 
+        render_answer(console(), answer)
+        if why:
             console().print()
             render_checks(console(), answer.checks)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from qa.terminal import clean, one_line
+from qa.terminal import clean
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -14,7 +14,6 @@ if TYPE_CHECKING:
     from qa.config import Settings
     from qa.ingest import IngestReport
     from qa.loading import Problem
-    from qa.types import Answer
 
 
 def err_console() -> Console:
@@ -104,32 +103,3 @@ def _safe(value: object) -> str:
     from rich.markup import escape
 
     return escape(clean(str(value)))
-
-
-def _line(value: object) -> str:
-    """`_safe` on one line (titles, outlets, dates, URLs)."""
-    from rich.markup import escape
-
-    return escape(one_line(str(value)))
-
-
-def print_answer(answer: Answer, con: Console | None = None) -> None:  # qa ask, qa watch
-    """An answer for people: the text, then each citation with title, outlet, date, URL and quoted words."""
-    from qa.terminal import console
-
-    con = con or console()
-    con.print(_safe(answer.answer))
-    if answer.refused:
-        con.print(f"\n[dim]Searched for: {_line(answer.standalone_question)}[/]")
-        con.print("[dim]Closest passages found (none supports an answer):[/]" if answer.passages
-                  else "[dim]No passages matched.[/]")
-        for p in answer.passages[:3]:
-            first = " ".join(p.text.split()[:30])
-            con.print(f"  [dim]\\[{p.n}] {_line(p.title)} — {_line(p.source)} {_line(p.date[:10])}\n"
-                      f"      “{_line(first)}…”[/]")
-    for c in answer.citations:
-        meta = " · ".join(x for x in (c.source, c.date[:10], c.url) if x)
-        mark = "✓" if c.verified else "?"
-        con.print(f"\n[bold]\\[{c.n}][/] {_line(c.title)}\n    {_line(meta)}\n    {mark} “{_safe(c.quote)}”")
-        if c.flags:  # the article holds text that imitates the assistant (qa/flags.py); the quote is not that text
-            con.print(f"    [yellow]⚑ flagged article: {_line('; '.join(c.flags))}[/]")

@@ -205,9 +205,9 @@ def add_cmd(
     con = _out()
     con.print(f"saved as [bold]{_line(saved['name'])}[/]: {_line(saved['question'])}")
     if ask:
-        from qa.cli_common import print_answer
+        from qa.render import render_answer
 
-        print_answer(answer, con)
+        render_answer(con, answer)
         con.print("\n[dim]`qa watch` re-asks it after an ingest when new articles can change this answer.[/]")
 
 

@@ -1,4 +1,5 @@
-"""Answers and their sources for people: in a terminal (rich) and as Markdown (the chat's /save).
+"""Answers and their sources for people: in a terminal (rich) and as Markdown (the chat's /save). The one renderer
+of an answer: `qa ask`, `qa watch add --ask` and the chat all print through `render_answer`.
 
 Everything that comes from an article, a file, the model or a server goes through `qa.terminal.clean`/`one_line`
 here before it is printed. Answer text is printed unwrapped (the terminal wraps it, so a copied answer is one
@@ -8,13 +9,18 @@ line); source blocks are wrapped to the terminal's width with their continuation
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from rich.console import Console
 from rich.text import Text
 
 from qa.terminal import clean, one_line
+
+if TYPE_CHECKING:
+    from qa.types import Answer, Check, Citation, Passage
+
+Sourced = TypeVar("Sourced", "Citation", "Passage")  # what is grouped by article: citations or passages
 
 
 def meta(*parts: str) -> str:
@@ -35,30 +41,30 @@ def line(con: Console, text: str, style: str = "") -> None:
     con.print(Text(text, style=style), soft_wrap=True, highlight=False)
 
 
-def by_article(items: Iterable[Any]) -> list[list[Any]]:
+def by_article(items: Iterable[Sourced]) -> list[list[Sourced]]:
     """Citations or passages grouped by article, in the order their articles first appear."""
-    groups: dict[str, list[Any]] = {}
+    groups: dict[str, list[Sourced]] = {}
     for x in items:
         groups.setdefault(x.article_id, []).append(x)
     return list(groups.values())
 
 
-def numbers(group: list[Any]) -> str:
+def numbers(group: Sequence[Citation | Passage]) -> str:
     return "[" + ",".join(str(n) for n in dict.fromkeys(x.n for x in group)) + "]"
 
 
-def title_block(con: Console, group: list[Any], style: str = "") -> None:
-    """'[1,3] Title' (wrapped, indented under itself) and an indented 'outlet · date' line."""
+def title_block(con: Console, group: Sequence[Citation | Passage], style: str = "", url: bool = False) -> None:
+    """'[1,3] Title' (wrapped, indented under itself) and an indented 'outlet · date' line (and URL, `url`)."""
     first = group[0]
     head = numbers(group) + " "
     con.print(Text(_wrap(con, head, one_line(first.title or first.article_id), "    "), style=style or "bold"),
               soft_wrap=True)
-    where = meta(first.source, first.date[:10])
+    where = meta(first.source, first.date[:10], first.url if url else "")
     if where:
         line(con, "    " + where, "dim")
 
 
-def render_found(con: Console, passages: list[Any]) -> None:
+def render_found(con: Console, passages: list[Passage]) -> None:
     """'Found 3 passages in 1 article:' and each article once: its title line and its outlet/date line."""
     if not passages:
         con.print("[yellow]Found no passages[/] [dim](check /filter, or `qa sources` for what is indexed)[/]")
@@ -70,7 +76,7 @@ def render_found(con: Console, passages: list[Any]) -> None:
         title_block(con, group, style="")
 
 
-def unique_citations(answer: Any) -> list[Any]:
+def unique_citations(answer: Answer) -> list[Citation]:
     """Citations once each: several sentences citing the same words of the same source show one entry."""
     seen: set[tuple[int, str, int, int]] = set()
     out = []
@@ -86,14 +92,15 @@ def mark(verified: bool) -> str:
     return "✓" if verified else "?"
 
 
-def render_citations(con: Console, citations: list[Any], full: bool = False) -> None:
-    """Each cited article once (title line, outlet/date line), its quoted words under it; `full` adds the URL and
-    the article id with the quote's character offsets (for `qa show ID --json`)."""
+def render_citations(con: Console, citations: list[Citation], full: bool = False) -> None:
+    """Each cited article once (title line; outlet, date and URL line; a ⚑ line when the article holds text that
+    imitates the assistant), its quoted words under it; `full` adds the article id with the quote's character
+    offsets (the chat's /sources, for `qa show ID --json`)."""
     for group in by_article(citations):
-        title_block(con, group)
+        title_block(con, group, url=True)
         first = group[0]
-        if full and first.url:
-            line(con, "    " + one_line(first.url), "dim")
+        if first.flags:  # qa/flags.py: the quote is never the flagged text, but the reader should know
+            line(con, _wrap(con, "    ⚑ flagged article: ", one_line("; ".join(first.flags)), "      "), "yellow")
         for c in group:
             head = f"    [{c.n}] {mark(c.verified)} “"
             text = _wrap(con, head, one_line(c.quote) + "”", "        ")
@@ -106,29 +113,47 @@ def render_citations(con: Console, citations: list[Any], full: bool = False) -> 
                           f"{'' if c.verified else ' (not verified)'}", "dim")
 
 
-def answer_text(answer: Any) -> str:
+def answer_text(answer: Answer) -> str:
     return one_line(answer.answer)
 
 
-def render_answer(con: Console, answer: Any) -> None:
-    """The checked answer (one unwrapped line), then its sources; a refusal in yellow."""
-    if answer.refused:
-        line(con, answer_text(answer), "yellow")
+CLOSEST_WORDS = 30  # a refusal shows the start of each closest passage, this many words
+
+
+def render_answer(con: Console, answer: Answer, closest: bool = True) -> None:
+    """The checked answer (one unwrapped line), then its sources. A refusal in yellow, then what was searched for
+    and the closest passages (`closest`; the chat has listed them above already and says how to open one)."""
+    if not answer.refused:
+        line(con, answer_text(answer))
+        render_sources_block(con, answer)
+        return
+    line(con, answer_text(answer), "yellow")
+    if not closest:
         if answer.passages:
             con.print("[dim]The closest passages are listed above; /open N shows one in its article.[/]")
         return
-    line(con, answer_text(answer))
-    render_sources_block(con, answer)
+    con.print()
+    line(con, f"Searched for: {one_line(answer.standalone_question)}", "dim")
+    if not answer.passages:
+        line(con, "No passages matched.", "dim")
+        return
+    line(con, "Closest passages found (none supports an answer):", "dim")
+    for group in by_article(answer.passages[:3]):
+        title_block(con, group, style="dim")
+        for p in group:
+            words = p.text.split()
+            start = " ".join(words[:CLOSEST_WORDS]) + ("…" if len(words) > CLOSEST_WORDS else "")
+            line(con, _wrap(con, f"    [{p.n}] “", one_line(start) + "”", "        "), "dim")
 
 
-def render_sources_block(con: Console, answer: Any) -> None:
+def render_sources_block(con: Console, answer: Answer) -> None:
     cits = unique_citations(answer)
     if cits:
         con.print()
         render_citations(con, cits)
 
 
-def render_sources(con: Console, answer: Any) -> None:
+def render_sources(con: Console, answer: Answer) -> None:
     """/sources: every citation in full (title, outlet, date, URL, id, quote), then the other passages."""
     if not answer.citations:
         con.print("[dim]The last answer cites no sources.[/]")
@@ -202,7 +227,7 @@ def markdown(turns: list[dict[str, Any]], header: str) -> str:
 ACTION_MARKS = {"kept": "✓", "recited": "↻", "removed": "✗", "marked": "?"}
 
 
-def render_checks(con: Console, checks: list[Any]) -> None:
+def render_checks(con: Console, checks: list[Check]) -> None:
     """What verification did with each draft sentence (`qa ask --why`, the chat's /why): the action, the rule
     that decided it, the sentence and what the rule found, one line each (all of it model or article text, so
     printed through `one_line` as plain text)."""

@@ -132,3 +132,21 @@ class Answer:
             {key: p[key] for key in ("n", "article_id", "chunk_id", "score", "text")} for p in d["passages"]
         ]
         return d
+
+
+@dataclass
+class Event:
+    """What `Assistant.stream` yields, and what the chat shows: the passages found, each generated token, each
+    checked or withdrawn sentence, and the final answer; the chat adds "standalone" (a follow-up rewritten)."""
+
+    kind: str  # "standalone" | "passages" | "token" | "sentence" | "withdrawn" | "answer"
+    passages: list[Passage] | None = None
+    # a token; for "sentence" a checked sentence with its markers; for "withdrawn" the sentence; for "standalone"
+    # the question as rewritten ("" when it could not be)
+    token: str = ""
+    answer: Answer | None = None
+    notes: list[str] = field(default_factory=list)
+    citations: list[Citation] = field(default_factory=list)  # "sentence": its checked citations
+    reason: str = ""  # "withdrawn": why; "standalone": what the rewrite could not resolve
+    question: str = ""  # "standalone": the question as asked
+    rewrite_s: float = 0.0  # "standalone": seconds the rewrite took

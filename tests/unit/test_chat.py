@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterator
-from types import SimpleNamespace as NS
 from typing import Any
 
 import pytest
@@ -14,6 +13,7 @@ from typer.testing import CliRunner
 
 from qa.chat import ChatBackend, Turn, clean_rewrite, needs_rewrite, rewrite_prompt, run_chat
 from qa.cli import app
+from qa.types import Answer, Article, Citation, Event, Passage
 
 SEED_ID = "france24-blinken-iraq-militias"
 TEXT = ("Blinken urged Iraq to curb Iranian-backed militias. He also asked Iraq to stop Iranian arms transfers to "
@@ -21,21 +21,17 @@ TEXT = ("Blinken urged Iraq to curb Iranian-backed militias. He also asked Iraq 
 runner = CliRunner()
 
 
-def _answer(question: str, standalone: str | None) -> Any:
-    cit = NS(n=1, article_id="seed", title="Blinken in Baghdad", source="www.france24.com", date="2024-12-13",
-             url="https://example.org/b", quote=TEXT[52:111], start=52, end=111, verified=True)
-    passages = [NS(n=1, article_id="seed", title="Blinken in Baghdad", source="www.france24.com",
-                   date="2024-12-13", start=52, end=111, score=0.8, text=TEXT[52:111]),
-                NS(n=2, article_id="power", title="Iraq power", source="Wire", date="2024-11-01", start=0,
-                   end=10, score=0.5, text="Iraq power")]
-    return NS(question=question, standalone_question=standalone or question, refused=False,
-              answer="He asked Iraq to stop Iranian arms transfers to Syria [1].", short_answer="arms transfers",
-              citations=[cit], passages=passages, timings={},
-              to_dict=lambda: {"question": question, "standalone_question": standalone or question,
-                               "answer": "He asked Iraq to stop Iranian arms transfers to Syria [1].",
-                               "refused": False, "citations": [dict(vars(cit))],
-                               "passages": [{k: getattr(p, k) for k in ("n", "article_id", "score", "text")}
-                                            | {"chunk_id": "c"} for p in passages]})
+def _answer(question: str, standalone: str | None) -> Answer:
+    cit = Citation(n=1, article_id="seed", title="Blinken in Baghdad", source="www.france24.com", date="2024-12-13",
+                   url="https://example.org/b", quote=TEXT[52:111], start=52, end=111, verified=True)
+    passages = [Passage(n=1, article_id="seed", chunk_id="seed:0", title="Blinken in Baghdad",
+                        source="www.france24.com", date="2024-12-13", start=52, end=111, score=0.8,
+                        text=TEXT[52:111]),
+                Passage(n=2, article_id="power", chunk_id="power:0", title="Iraq power", source="Wire",
+                        date="2024-11-01", start=0, end=10, score=0.5, text="Iraq power")]
+    return Answer(question=question, standalone_question=standalone or question, refused=False,
+                  answer="He asked Iraq to stop Iranian arms transfers to Syria [1].", short_answer="arms transfers",
+                  citations=[cit], passages=passages)
 
 
 class Script:
@@ -52,14 +48,14 @@ class Script:
     def stream(self, question: str, k: int, filters: dict[str, str], standalone: str | None) -> Iterator[Any]:
         self.calls.append((question, k, filters, standalone))
         ans = _answer(question, standalone)
-        yield NS(kind="passages", passages=ans.passages)
+        yield Event("passages", passages=ans.passages)
         try:
-            yield NS(kind="token", token="He asked ")
+            yield Event("token", token="He asked ")
             if self.interrupt_next:
                 self.interrupt_next = False
                 raise KeyboardInterrupt
-            yield NS(kind="token", token="Iraq…")
-            yield NS(kind="answer", answer=ans)
+            yield Event("token", token="Iraq…")
+            yield Event("answer", answer=ans)
         except GeneratorExit:
             self.closed = True
             raise
@@ -73,7 +69,7 @@ class Script:
             self.interrupted += 1
 
         return ChatBackend(stream=self.stream, complete=self.complete, k=4, on_interrupt=interrupted,
-                           article=lambda i: NS(id=i, title="Blinken in Baghdad", source="www.france24.com",
+                           article=lambda i: Article(id=i, title="Blinken in Baghdad", source="www.france24.com",
                                                 date="2024-12-13", url="https://example.org/b", text=TEXT))
 
 
@@ -255,7 +251,6 @@ def test_a_generator_that_cannot_load_is_one_line_with_a_hint(fake_env: None, mo
 
 from qa.citations import Evidence, verify
 from qa.streaming import SentenceGate
-from qa.types import Passage
 
 PASSAGES = [Passage(n=1, article_id="seed", chunk_id="c1", score=1.0, title="Blinken in Baghdad", source="Wire",
                     date="2024-12-13", text=TEXT),
@@ -350,9 +345,9 @@ def test_ctrl_c_while_streaming_keeps_the_checked_sentences_and_says_so() -> Non
         def stream(self, question: str, k: int, filters: dict[str, str], standalone: str | None) -> Iterator[Any]:
             self.calls.append((question, k, filters, standalone))
             ans = _answer(question, standalone)
-            yield NS(kind="passages", passages=ans.passages)
-            yield NS(kind="token", token="He asked Iraq to stop Iranian arms transfers to Syria [1]. More")
-            yield NS(kind="sentence", token="He asked Iraq to stop Iranian arms transfers to Syria. [1]",
+            yield Event("passages", passages=ans.passages)
+            yield Event("token", token="He asked Iraq to stop Iranian arms transfers to Syria [1]. More")
+            yield Event("sentence", token="He asked Iraq to stop Iranian arms transfers to Syria. [1]",
                      citations=ans.citations, reason="")
             raise KeyboardInterrupt
 
@@ -485,23 +480,48 @@ def test_sources_at_60_columns_title_once_quotes_under_it_no_scores() -> None:
     from qa.render import render_citations, render_sources
 
     title = "Blinken urges Iraq to curb Iranian-backed militias during a long visit to Baghdad"
-    cits = [NS(n=1, article_id="seed", title=title, source="www.france24.com", date="2024-12-13", url="u",
-               quote="He asked Iraq to stop Iranian arms transfers to Syria, a long quote that wraps.", start=0,
-               end=5, verified=True),
-            NS(n=3, article_id="seed", title=title, source="www.france24.com", date="2024-12-13", url="u",
-               quote="Iraq still buys electricity from Iran.", start=9, end=20, verified=True)]
+    cits = [Citation(n=1, article_id="seed", title=title, source="www.france24.com", date="2024-12-13",
+                     url="https://f24.example/b", start=0, end=5, verified=True,
+                     quote="He asked Iraq to stop Iranian arms transfers to Syria, a long quote that wraps."),
+            Citation(n=3, article_id="seed", title=title, source="www.france24.com", date="2024-12-13",
+                     url="https://f24.example/b", quote="Iraq still buys electricity from Iran.", start=9, end=20,
+                     verified=True)]
     out = io.StringIO()
     con = Console(file=out, width=60, force_terminal=True, color_system=None)
     render_citations(con, cits)
-    render_sources(con, NS(citations=cits, passages=[NS(n=2, article_id="x", title="Other", source="Wire",
-                                                        date="2024-01-01", score=0.03)]))
+    other = Passage(n=2, article_id="x", chunk_id="x:0", title="Other", source="Wire", date="2024-01-01",
+                    score=0.03, text="Other text")
+    render_sources(con, Answer("q", "q", "a [1].", "a", False, citations=cits, passages=[other]))
     lines = out.getvalue().splitlines()
     assert all(len(x) <= 60 for x in lines), lines
     assert out.getvalue().count("[1,3] Blinken urges") == 2  # once per listing
-    assert "    www.france24.com · 2024-12-13" in lines
+    assert "    www.france24.com · 2024-12-13 · https://f24.example/b" in lines  # outlet, date, URL
     assert any(x.startswith("    [3] ✓ “Iraq still buys") for x in lines)
     assert all(x.startswith(" ") for x in lines[1:4])  # wrapped title and quotes stay indented
     assert "score" not in out.getvalue() and "0.03" not in out.getvalue()
+
+
+def test_one_renderer_for_ask_watch_and_chat_refusals_and_flagged_sources() -> None:
+    from qa.render import render_answer
+
+    def shown(answer: Answer, closest: bool = True) -> list[str]:
+        out = io.StringIO()
+        render_answer(Console(file=out, width=80, color_system=None), answer, closest=closest)
+        return out.getvalue().splitlines()
+
+    ans = _answer("What did Blinken ask?", None)
+    ans.citations[0].flags = ["imitates the prompt's labels (Short answer:)"]
+    lines = shown(ans)
+    assert lines[0] == ans.answer and "    www.france24.com · 2024-12-13 · https://example.org/b" in lines
+    assert "    ⚑ flagged article: imitates the prompt's labels (Short answer:)" in lines
+    refused = Answer("Who won the cup?", "Who won the 2022 World Cup?", "The sources don't say.", "", True,
+                     passages=ans.passages)
+    lines = shown(refused)  # qa ask, qa watch: what was searched and where it looked
+    assert lines[0] == "The sources don't say." and "Searched for: Who won the 2022 World Cup?" in lines
+    assert "Closest passages found (none supports an answer):" in lines
+    assert "    [1] “He also asked Iraq to stop Iranian arms transfers to Syria.”" in lines
+    assert "Closest" not in "".join(shown(refused, closest=False))  # the chat listed them above the answer
+    assert "No passages matched." in shown(Answer("q", "q", "The sources don't say.", "", True))
 
 
 def test_text_from_articles_cannot_drive_the_terminal() -> None:

@@ -29,9 +29,9 @@ def qa(*args: str, stdin: str | None = None, env: dict[str, str] | None = None,
 
 
 def article(d: Path, name: str, title: str, body: str, source: str = "Wire", id_: str = "",
-            date: str = "2022-03-01") -> None:
+            date: str = "2022-03-01", url: str = "") -> None:
     d.mkdir(parents=True, exist_ok=True)
-    head = f"id: {id_}\n" if id_ else ""
+    head = (f"id: {id_}\n" if id_ else "") + (f"url: {url}\n" if url else "")
     (d / name).write_text(f"---\n{head}title: {title}\nsource: {source}\ndate: {date}\n---\n{body}\n")
 
 
@@ -156,6 +156,18 @@ def indexed(tmp_path: Path, fake_env: None) -> Path:
     r = qa("ingest", str(d))
     assert r.returncode == 0, r.stderr
     return d
+
+
+def test_ask_prints_each_source_with_title_outlet_date_url_and_quoted_words(tmp_path: Path, fake_env: None) -> None:
+    article(tmp_path / "news", "a.md", "Talks in Baghdad", LONG, source="www.france24.com",
+            url="https://www.france24.com/en/talks")
+    assert qa("ingest", str(tmp_path / "news")).returncode == 0
+    r = qa("ask", "What did Blinken ask Sudani in Baghdad?")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert any(x.startswith("[1") and "Talks in Baghdad" in x for x in lines), r.stdout
+    assert "    www.france24.com · 2022-03-01 · https://www.france24.com/en/talks" in lines, r.stdout
+    assert any(re.match(r"    \[\d\] [✓?] “.+”$", x) for x in lines), r.stdout  # the quoted words
 
 
 def test_piped_answer_is_not_hard_wrapped(indexed: Path) -> None:

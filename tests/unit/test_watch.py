@@ -10,7 +10,6 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
-from types import SimpleNamespace as NS
 from typing import Any
 
 import pytest
@@ -24,7 +23,7 @@ from qa.embedding import make_embeddings
 from qa.errors import QAError
 from qa.ingest import ingest
 from qa.store import open_store
-from qa.types import Passage
+from qa.types import Answer, Event, Passage
 from qa.watch import (
     add,
     affected,
@@ -309,13 +308,12 @@ def test_cli_watch_and_ingest_watch_end_to_end(tmp_path: Path, qa_home: Path) ->
 
 def test_chat_watch_saves_the_question_as_searched() -> None:
     saved: list[tuple[Any, ...]] = []
-    answer = NS(question="And the total?", standalone_question="What is the total aid to Ukraine?", refused=False,
-                answer="It is $5.6 billion [1].", short_answer="$5.6 billion", citations=[], passages=[],
-                timings={}, to_dict=lambda: {"question": "And the total?"})
+    answer = Answer(question="And the total?", standalone_question="What is the total aid to Ukraine?",
+                    refused=False, answer="It is $5.6 billion [1].", short_answer="$5.6 billion")
 
     def stream(question: str, k: int, filters: dict[str, str], standalone: str | None) -> Any:
-        yield NS(kind="passages", passages=[])
-        yield NS(kind="answer", answer=answer)
+        yield Event("passages", passages=[])
+        yield Event("answer", answer=answer)
 
     def watch(question: str, filters: dict[str, str], k: int, ans: Any, name: str) -> str:
         if name == "taken":
