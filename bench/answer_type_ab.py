@@ -108,11 +108,13 @@ def main() -> None:
     for name in runs:
         fc = {c: n for c, n in sums[name]["failure_classes"].items() if n}
         print(f"{name} failure classes: {fc}")
-    print("\nanswer accuracy per asked kind (answerable questions; baseline -> checked):")
+    gold_kind = {q.id: q.extra.get("kind") for q in qs}  # quiz.jsonl names the asked kind; else read it
+    print("\nanswer accuracy per asked kind (the set's `kind`, else qa.answer_type.focus_of; answerable questions; "
+          "baseline -> checked):")
     per: dict[str, list[tuple[float, float]]] = defaultdict(list)
     for a, b in zip(runs["baseline"], runs["checked"]):
         if a["answerable"]:
-            per[focus_of(a["question"]).kind].append((a["metrics"].get("answer_correct") or 0.0,
+            per[str(gold_kind.get(a["id"]) or focus_of(a["question"]).kind)].append((a["metrics"].get("answer_correct") or 0.0,
                                                       b["metrics"].get("answer_correct") or 0.0))
     for kind, xs in sorted(per.items()):
         print(f"  {kind}: n={len(xs)} {sum(x for x, _ in xs) / len(xs):.2f} -> {sum(y for _, y in xs) / len(xs):.2f}")
