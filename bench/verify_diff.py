@@ -3,8 +3,10 @@ two `qa eval --out` folders), e.g. before and after a change to the verification
 
     .venv/bin/python bench/verify_diff.py BEFORE_DIR AFTER_DIR
 
-Prints every question whose failure class, refusal or answer text changed, and, for the AFTER run when its
-answers carry `checks`, how often each rule acted on dev and on heldout questions.
+Both runs are re-scored with today's metrics (`qa.evaluation.score`) first, so a change to scoring between the two
+code versions is not counted as a change of outcome. Prints every question whose failure class, refusal or answer
+text changed, with the rules that removed or re-cited its sentences in the AFTER run, and, when its answers carry
+`checks`, how often each rule acted on dev and on heldout questions.
 """
 
 from __future__ import annotations
@@ -18,9 +20,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
 def rows(folder: Path) -> dict[str, dict[str, Any]]:
+    from qa.evaluation import Result, score
+
     path = folder / "results-verified.jsonl"
     path = path if path.is_file() else folder / "results.jsonl"
-    return {r["id"]: r for r in (json.loads(line) for line in path.read_text().splitlines() if line.strip())}
+    found = (json.loads(line) for line in path.read_text().splitlines() if line.strip())
+    return {r["id"]: score(Result.from_dict(r)).to_dict() for r in found}
 
 
 def main() -> None:
