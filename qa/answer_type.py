@@ -17,7 +17,17 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Protocol, TypeVar
 
-from qa.text import STOP, content_words
+from qa.text import (
+    GENERIC_CAPS,
+    OPENERS,
+    SENTENCE_START,
+    STOP,
+    answer_sentences,
+    content_words,
+    fold,
+    name_in,
+    phrase_in,
+)
 
 
 class _HasText(Protocol):
@@ -226,16 +236,8 @@ DATE_SPAN = re.compile(
 YESNO_SPAN = re.compile(r"^\W*(yes|no)\b", re.IGNORECASE)
 
 
-def _fold(text: str) -> str:
-    from qa.citations import fold
-
-    return fold(text)
-
-
 def _in_question(word: str, q_low: str) -> bool:
-    from qa.citations import name_in
-
-    w = _fold(re.sub(r"['’]s$", "", word)).strip(".,")
+    w = fold(re.sub(r"['’]s$", "", word)).strip(".,")
     return not w or name_in(w, q_low)
 
 
@@ -255,13 +257,11 @@ def span_kind(span: str) -> str:
 def _name_spans(text: str) -> list[tuple[int, int, str]]:
     """Capitalised spans (titles and quoted titles too), with a sentence's opening word dropped when it is an
     ordinary word ("The", "Additionally", "Several")."""
-    from qa.citations import GENERIC_CAPS, OPENERS, SENTENCE_START
-
     out = []
     for m in NAME_SPAN.finditer(text):
         start, words = m.start(), m.group().split()
-        while words and (_fold(words[0]).strip(".,") in STOP | GENERIC_CAPS | OPENERS) and \
-                (SENTENCE_START.search(text[:start]) or _fold(words[0]) in STOP):
+        while words and (fold(words[0]).strip(".,") in STOP | GENERIC_CAPS | OPENERS) and \
+                (SENTENCE_START.search(text[:start]) or fold(words[0]) in STOP):
             start = text.index(words[0], start) + len(words[0])
             words = words[1:]
             start = start + (len(text[start:]) - len(text[start:].lstrip()))
@@ -289,7 +289,7 @@ def _modifier(text: str, end: int, focus: Focus) -> bool:
 
 def typed_spans(focus: Focus, text: str, question: str) -> list[str]:
     """The spans of `text` that can fill the question's slot: of the asked kind, not already in the question."""
-    q_low = _fold(question)
+    q_low = fold(question)
     if focus.kind == "yesno":
         m = YESNO_SPAN.match(text)
         return [m.group(1).capitalize()] if m else []
@@ -348,8 +348,6 @@ def fills(question: str, answer: str, quotes: list[str] | None = None) -> tuple[
     """(does the answer's first sentence fill the question's slot, why not). `quotes`: the cited passages'
     sentences for that first sentence: the filling span must be in one of them (when given) and the quote's
     sentence holding it must not carry another predicate of a confusable family."""
-    from qa.citations import answer_sentences
-
     focus = focus_of(question)
     sentences = answer_sentences(answer)
     first = sentences[0][0] if sentences else answer.strip()
@@ -371,8 +369,6 @@ def fills(question: str, answer: str, quotes: list[str] | None = None) -> tuple[
     if predicate_clash(focus, first):
         return False, "its figure or name is for another event than the one asked about"
     if quotes:
-        from qa.citations import phrase_in
-
         where = [q for q in quotes if any(phrase_in(s, q) for s in spans)]
         if not where:
             return True, ""  # worded differently from the quote; the claim check decides

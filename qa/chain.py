@@ -19,10 +19,9 @@ from qa.answer_type import asks_yes_no
 from qa.citations import (
     Evidence,
     answer_problem,
-    answer_sentences,
     cosine,
     is_refusal,
-    phrase_in,
+    near_miss,
     split_short_answer,
     verify,
 )
@@ -33,22 +32,12 @@ from qa.prompts import REFUSAL, SHORT_ANSWER, SYSTEM, format_passage, neutral, u
 from qa.retrieval import Filters, Retriever, time_intent
 from qa.streaming import SentenceGate
 from qa.terminal import one_line
-from qa.text import MARKER, content_words
+from qa.text import MARKER, answer_sentences, content_words, phrase_in
 from qa.types import Answer, Check, Citation, Event, Passage, check_question
 
 FUTURE = re.compile(r"\b(?:will|upcoming|plans?|planned|scheduled|expected|due to|next|going to)\b", re.IGNORECASE)
 ANNOUNCED_AHEAD = timedelta(days=14)
 TITLE_TOKENS = 24  # a title in the prompt is cut to this: it is context, the passage is the evidence
-
-
-def slot_filled(question: str, answer: str, citations: list[Citation]) -> tuple[bool, str]:
-    """Whether the verified answer's first sentence fills the question's slot, from the quotes it cites, and what
-    it found when it does not (the `answer_slot` rule, issue 21)."""
-    from qa.answer_type import fills
-
-    sentences = answer_sentences(answer)
-    cited = set(sentences[0][1]) if sentences else set()
-    return fills(question, MARKER.sub("", answer), [c.quote for c in citations if c.n in cited])
 
 
 def split_polarity(question: str, body: str) -> tuple[str, str]:
@@ -80,13 +69,11 @@ def refusal_reason(question: str, shown: str, draft: str = "") -> str:
     """Why an answer whose sentences were each supported is refused as a whole."""
     if draft and is_refusal(split_short_answer(draft)[0]):
         return "read as a whole, the draft says the sources do not answer this"
-    if answer_problem(question, MARKER.sub("", shown))[0]:
+    rule, found = answer_problem(question, shown)
+    if rule == "answer_type":
         return "it does not give what the question asks for (a number, a date or a name)"
-    from qa.answer_type import fills
-
-    filled, why = fills(question, MARKER.sub("", shown))
-    if not filled:
-        return f"it does not fill what the question asks for: {why}"
+    if rule:
+        return f"it does not fill what the question asks for: {found}"
     return "the answer as a whole does not hold up against the sources"
 
 
@@ -413,8 +400,8 @@ class Assistant:
         gate = self.sentence_gate(query, evidence, filters)
         shown: list[str] = []
         gated = bool(passages) and evidence.question_support(query) >= gate_min  # enough evidence to generate
-        near_miss = gated and not self.slot_in_evidence(query, passages)
-        if gated and not near_miss:
+        missed = self.near_miss(query, passages) if gated else ""
+        if gated and not missed:
             for token in self.generate.stream(self.messages(query, passages, evidence)):
                 if not token:
                     continue  # the backends' empty opening chunk: nothing generated yet
@@ -439,9 +426,8 @@ class Assistant:
         if cancel_requested():  # the short-answer call was stopped
             raise Cancelled()
         t3 = time.perf_counter()
-        if near_miss and not answer.checks:  # refused before generating: say which rule and why
-            answer.checks = [Check("", [], "removed", "near_miss", "no passage shown holds what the question asks "
-                                   "for next to the question's words")]
+        if missed and not answer.checks:  # refused before generating: say which rule and why
+            answer.checks = [Check("", [], "removed", "near_miss", missed)]
         if answer.refused and shown:
             yield Event("withdrawn", token=" ".join(shown), reason=refusal_reason(query, " ".join(shown), text))
         answer.timings = {"retrieve_s": round(t1 - t0, 3), "generate_s": round(t2 - t1, 3),
@@ -451,18 +437,11 @@ class Assistant:
             answer.timings["first_sentence_s"] = round((first_sentence or t3) - t0, 3)
         yield Event("answer", answer=answer)
 
-    def slot_in_evidence(self, query: str, passages: list[Passage]) -> bool:
-        """Issue 21: some shown passage holds a span of the asked kind (a name, a count, a date) in a sentence
-        with the question's words and not bound to another predicate; when none does, the sources are a near miss
-        (another event on the same topic) and the question is refused without generating."""
-        if not (self.settings.verify and self.settings.answer_type_check):
-            return True
-        from qa.answer_type import focus_of, slot_sentences
-
-        focus = focus_of(query)
-        if focus.kind in ("thing", "yesno"):
-            return True
-        return any(slot_sentences(query, p.text, focus) for p in passages)
+    def near_miss(self, query: str, passages: list[Passage]) -> str:
+        """The `near_miss` rule (issue 21): what it found when no shown passage holds a span of the asked kind in a
+        sentence with the question's words ("" when one does, or when verification or the rule is off); the
+        question is then refused without generating."""
+        return near_miss(query, passages, self.settings) if self.settings.verify else ""
 
     def sentence_gate(self, query: str, evidence: Evidence, filters: Filters | None) -> SentenceGate:
         """The per-sentence checker for one answer, with the same settings `finish` applies to the whole."""
@@ -505,10 +484,7 @@ class Assistant:
         refused.checks = checked.checks
         if not checked.citations:
             return refused
-        rule, found = answer_problem(query, MARKER.sub("", checked.answer)) if check else ("", "")
-        if not rule and check and self.settings.answer_type_check:  # issue 21, qa/answer_type.py
-            filled, why = slot_filled(query, checked.answer, checked.citations)
-            rule, found = ("", "") if filled else ("answer_slot", why)
+        rule, found = answer_problem(query, checked.answer, checked.citations, self.settings) if check else ("", "")
         if rule:  # supported, but not what was asked: no number for "how many", a description for "which show"
             refused.checks = [replace(c, action="removed", rule=rule, detail=found)
                               if c.action in ("kept", "recited", "marked") else c for c in checked.checks]

@@ -637,7 +637,7 @@ class Chat:
     def finish_live(self, answer: Answer, shown: list[str]) -> None:
         """After the streamed sentences: the refusal, or the answer as checked whole when it reads otherwise than
         what was shown, then the sources."""
-        from qa.citations import answer_sentences
+        from qa.text import answer_sentences
 
         con = self.console
         if answer.refused:

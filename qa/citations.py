@@ -18,21 +18,22 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
+from qa.answer_type import fills, focus_of, slot_sentences
 from qa.config import Verification
 from qa.prompts import REFUSAL
 from qa.text import (
     DAY_WORDS,
     MARKER,
-    MARKERS_AT_START,
     MONTH_WORDS,
     NUMBER,
     QUANTITY,
-    STOP,
     WRITTEN_DAY,
+    answer_sentences,
+    claim_names,
     content_words,
     fold,
-    marker_numbers,
     markers,
+    name_in,
     norm_number,
     one_edit,
     quantities,
@@ -81,101 +82,7 @@ def split_short_answer(text: str) -> tuple[str, str]:
     return (text[: m.start()] + m.group(1) + text[m.end():]).strip(), short
 
 
-def answer_sentences(text: str) -> list[tuple[str, list[int]]]:
-    """(sentence without markers, cited numbers) for each sentence of an answer.
-
-    Models put markers after a sentence ("... Iran [3].", "... Iran. [3]") or, less often, before it
-    ("[3] Iraq depends ..."); an answer that opens with a marker is read in the second style."""
-    text = re.sub(r"\b([A-Z])\. ([A-Z])\.", r"\1.\2.", text.strip())  # models write "U. S." for "U.S."
-    text = re.sub(r"([.!?])\s+(\[\d)", "\\1\n\\2", text)  # "... power. [2] Next": a sentence ends there
-    leading = MARKER.match(text) is not None
-    out: list[tuple[str, list[int]]] = []
-    carry: list[int] = []
-    for s, e in sentence_spans(text):
-        sentence = text[s:e]
-        head = MARKERS_AT_START.match(sentence)
-        head_nums = marker_numbers(head.group()) if head else []
-        body = sentence[head.end():] if head else sentence
-        nums = marker_numbers(body)
-        clean = " ".join(MARKER.sub("", body).split())
-        if head_nums and not leading and out:
-            out[-1][1].extend(head_nums)  # "... Iran. [3] Next sentence": the marker closes the previous one
-        elif head_nums:
-            nums = head_nums + nums
-        if clean:
-            out.append((clean, carry + nums))
-            carry = []
-        else:
-            carry.extend(nums)
-    if carry and out:
-        out[-1][1].extend(carry)
-    return out
-
-
-# --- names ------------------------------------------------------------------------------------------------------
-NAME = re.compile(r"\b[^\W\d_][\w'’.-]*[^\W\d_]")  # capitalised: checked in claim_names
-# Claims and passages name the same thing differently; a name matches if any of its aliases occurs.
-ALIASES = {"us": ("u.s.", "united states", "america"), "u.s.": ("united states", "us ", "america"),
-           "u.s": ("united states", "us ", "america"),
-           "united": ("u.s.", "us "), "states": ("u.s.", "us "), "america": ("u.s.", "united states"),
-           "american": ("u.s.", "united states"), "uk": ("u.k.", "united kingdom", "britain"),
-           "britain": ("u.k.", "united kingdom"), "washington": ("u.s.", "united states"),
-           "un": ("u.n.", "united nations"), "u.n.": ("united nations",), "u.n": ("united nations",),
-           "u.k": ("united kingdom", "britain")}
-# Capitalised words that are titles, pronouns or sentence words, not names of anything a passage must hold.
-GENERIC_CAPS = {"according", "however", "secretary", "minister", "president", "prime", "the", "in", "on", "he",
-                "she", "they", "it", "this", "that", "these", "his", "her", "their", "both", "while", "during",
-                "after", "before", "source", "sources", "yes", "no", "mr", "ms", "mrs", "dr", "general"}
-# Words capitalised only because they open a sentence ("Additionally, ...", "Several officials ..."): not names.
-_OPENER_WORDS = """additionally also furthermore moreover overall meanwhile currently specifically notably finally
-first firstly second secondly third lastly then thus therefore hence instead nevertheless nonetheless similarly
-likewise later earlier previously recently subsequently consequently separately together several many some most
-other another each every all such despite although though following amid among since until unlike including
-besides initially ultimately still yet"""
-OPENERS = frozenset(_OPENER_WORDS.split())
-SENTENCE_START = re.compile(r"(?:^|[.!?:;]\s+|\n)\W*$")
-SENTENCE_ADVERB = re.compile(r"[a-z]{6,}ly")  # "Reportedly," "Interestingly," opening a sentence; not "Italy,"
-
-
-def claim_names(sentence: str) -> list[str]:
-    """Capitalised words of a claim that name something (people, places, organisations); a word that opens a
-    sentence is not one when it is a sentence opener ("Additionally,", "Several") or a long -ly adverb before a
-    comma ("Reportedly,"; not "Italy,")."""
-    out = []
-    for m in NAME.finditer(sentence):
-        if not m.group()[0].isupper():
-            continue
-        w = fold(re.sub(r"['’]s$", "", m.group()))
-        if SENTENCE_START.search(sentence[:m.start()]) and (
-                w in OPENERS or (SENTENCE_ADVERB.fullmatch(w) and sentence[m.end():m.end() + 1] == ",")):
-            continue
-        if w.rstrip(".") not in GENERIC_CAPS and w not in STOP and len(w) > 1:
-            out.append(w)
-    return out
-
-
-def name_in(name: str, text_low: str) -> bool:
-    """A name occurs in the text, allowing demonyms (Iran/Iranian, Syria/Syrian) and common aliases."""
-    if name in text_low:
-        return True
-    if any(a in text_low for a in ALIASES.get(name, ())):
-        return True
-    stem = name[:-3] if name.endswith(("ian", "ese")) else name[:-1] if name.endswith(("n", "s")) else ""
-    if len(stem) >= 4 and re.search(r"\b" + re.escape(stem), text_low) is not None:
-        return True
-    # Transliterated names are spelled several ways (Hussein/Hussain, Zelensky/Zelenskyy): one edit apart is the
-    # same name when it is long enough and starts alike.
-    return len(name) >= 5 and any(one_edit(name, w) for w in set(re.findall(r"[a-z][a-z'-]{3,}", text_low))
-                                  if w[:2] == name[:2] and abs(len(w) - len(name)) <= 1)
-
-
-def phrase_in(phrase: str, text: str) -> bool:
-    """Every meaningful word of `phrase` occurs in `text` (demonyms and aliases allowed)."""
-    low = fold(text)
-    words = [fold(w) for w in re.findall(r"[^\W_][\w.'’-]*", phrase)]
-    return all(name_in(re.sub(r"['’]s$", "", w).rstrip("."), low) for w in words if w not in STOP)
-
-
+# --- names (the toolkit in qa/text.py: claim_names, name_in, phrase_in) ---------------------------------------
 def writes_out(word: str, claim: str, known: Callable[[str], bool]) -> bool:
     """`word` opens a person's name written out in the claim ("Antony J. Blinken") whose surname is `known`."""
     for m in re.finditer(r"[^\W\d_][\w'’-]*\.?", claim):
@@ -399,6 +306,27 @@ def _flagged_only(c: Claim) -> str:
     return FLAGGED_ONLY if not c.quote else ""
 
 
+def _answer_type(question: str, answer: str, _citations: list[Citation]) -> str:
+    if gives_answer_type(question, MARKER.sub("", answer)):
+        return ""
+    return "does not give what the question asks for (a number, a date or a name)"
+
+
+def _near_miss(question: str, passages: list[Passage]) -> str:
+    focus = focus_of(question)
+    if focus.kind in ("thing", "yesno") or any(slot_sentences(question, p.text, focus) for p in passages):
+        return ""
+    return "no passage shown holds what the question asks for next to the question's words"
+
+
+def _answer_slot(question: str, answer: str, citations: list[Citation]) -> str:
+    """The first sentence fills the asked slot from the quotes it cites (qa.answer_type.fills)."""
+    sentences = answer_sentences(answer)
+    cited = set(sentences[0][1]) if sentences else set()
+    filled, why = fills(question, MARKER.sub("", answer), [c.quote for c in citations if c.n in cited])
+    return "" if filled else why
+
+
 @dataclass(frozen=True)
 class Rule:
     """One verification rule: its name (what `checks` and `--why` call it), what it checks, when it applies, the
@@ -410,6 +338,7 @@ class Rule:
     stage: str  # "sentence" (before any passage) | "claim" (against one passage) | "evidence" | "answer"
     check: Callable[..., str] | None = None  # "" lets the sentence through, else what the rule found
     settings: tuple[str, ...] = ()
+    switch: str = ""  # a `Settings` flag that turns the rule off when false (QA_ANSWER_TYPE_CHECK)
     # the outcome when it acts: a removed sentence, a sentence kept but re-cited, a passage not used, an answer refused
     acts: str = "removes the sentence"
 
@@ -451,18 +380,17 @@ RULES: tuple[Rule, ...] = (
          "answer"),
     Rule("answer_type", "the answer as a whole must give what was asked: a number for \"how many\", a date for "
          "\"what date\", a name the question does not hold for \"who\"", "the kept answer, for such questions",
-         "answer", lambda question, answer: "" if gives_answer_type(question, answer) else
-         "does not give what the question asks for (a number, a date or a name)", acts="refuses the answer"),
-    # Checked in qa/chain.py through qa/answer_type.py (which imports this module), so no check here.
+         "answer", _answer_type, acts="refuses the answer"),
     Rule("near_miss", "when no passage shown holds a span of the asked kind (a name, a count, a date) in a sentence "
          "with the question's words and not bound to another predicate, the sources are about a neighbouring event "
          "and nothing is generated", "questions asking for a name, number, place or date, unless "
-         "QA_ANSWER_TYPE_CHECK=false", "evidence", acts="refuses the question before generating"),
+         "QA_ANSWER_TYPE_CHECK=false", "evidence", _near_miss, switch="answer_type_check",
+         acts="refuses the question before generating"),
     Rule("answer_slot", "the answer's first sentence fills the slot the question asks for with a span of the asked "
          "kind (person, organisation, work, event, place, number with its unit, date, yes/no) from the quote it "
          "cites: not a description, not a span of another kind, not a count bound to another predicate (died for "
          "arrested), not the question restated", "the kept answer, unless QA_ANSWER_TYPE_CHECK=false", "answer",
-         acts="refuses the answer"),
+         _answer_slot, switch="answer_type_check", acts="refuses the answer"),
 )
 RULE = {r.name: r for r in RULES}
 SENTENCE_RULES = [r for r in RULES if r.stage == "sentence"]
@@ -470,12 +398,27 @@ CLAIM_RULES = [r for r in RULES if r.stage == "claim" and r.name != "flagged_onl
 INVENTED = ("numbers", "names")  # a claim's own facts the passage lacks
 
 
-def answer_problem(question: str, answer: str) -> tuple[str, str]:
-    """(rule, what it found) for an answer that does not give what the question asks; ("", "") when it does."""
+def switched_on(rule: Rule, settings: Any = None) -> bool:
+    """The rule applies with these settings (no settings: every rule applies)."""
+    return not rule.switch or settings is None or bool(getattr(settings, rule.switch))
+
+
+def answer_problem(question: str, answer: str, citations: list[Citation] | None = None,
+                   settings: Any = None) -> tuple[str, str]:
+    """(rule, what it found) for a checked answer (with its [n] markers) that does not give what the question asks,
+    by the answer-stage rules in table order; ("", "") when it does. `citations`: the answer's, whose quotes the
+    filling span must come from; `settings`: whose switches turn rules off (None: all apply)."""
     for rule in RULES:
-        if rule.stage == "answer" and rule.check is not None and (found := rule.check(question, answer)):
+        if rule.stage == "answer" and rule.check is not None and switched_on(rule, settings) and \
+                (found := rule.check(question, answer, citations or [])):
             return rule.name, found
     return "", ""
+
+
+def near_miss(question: str, passages: list[Passage], settings: Any = None) -> str:
+    """What the `near_miss` rule found for these passages ("" when some passage holds the asked slot)."""
+    rule = RULE["near_miss"]
+    return rule.check(question, passages) if rule.check and switched_on(rule, settings) else ""
 
 
 def rules_markdown() -> str:

@@ -253,6 +253,13 @@ class _FileSource(PydanticBaseSettingsSource):
 STANDARD_VARIABLES = {"openai_base_url": "OPENAI_BASE_URL", "ollama_base_url": "OLLAMA_HOST"}
 
 
+def sections() -> dict[str, type[BaseModel]]:
+    """The settings that are groups of settings (sub-models such as `verification`): each of their fields is set
+    as `QA_<GROUP>__<FIELD>` or under `[<group>]` in the config file, and shown and documented one row each."""
+    return {name: f.annotation for name, f in Settings.model_fields.items()
+            if isinstance(f.annotation, type) and issubclass(f.annotation, BaseModel)}
+
+
 def ollama_url(host: str) -> str:
     """OLLAMA_HOST as Ollama's own client reads it: `host`, `host:port` or a URL; scheme http and port 11434
     when left out."""
@@ -377,12 +384,13 @@ def _translate(err: ValidationError, overrides: dict[str, Any], file: Path | Non
     name = str(first["loc"][0]) if first["loc"] else "?"
     written, where = _origin(name, overrides, file, values)
     field = Settings.model_fields.get(name)
-    if name == "verification" and len(first["loc"]) > 1:  # one threshold: QA_VERIFICATION__MIN_SUPPORT, [verification]
+    group = sections().get(name)
+    if group is not None and len(first["loc"]) > 1:  # one field of a group: QA_VERIFICATION__MIN_SUPPORT, [verification]
         sub = str(first["loc"][1])
         written, where = _origin(f"{name}__{sub}", overrides, None, values)
         if not where and file is not None:
-            written, where = f"[verification] {sub}", f"in {file}"
-        field = Verification.model_fields.get(sub)
+            written, where = f"[{name}] {sub}", f"in {file}"
+        field = group.model_fields.get(sub)
     msg = first["msg"].removeprefix("Input ").removeprefix("Value error, ")
     if first["type"] == "string_pattern_mismatch":
         msg = ALLOWED.get(name, msg)
@@ -450,15 +458,16 @@ def effective(config: Path | None = None, **overrides: Any) -> tuple[Settings, P
     env = {key.upper() for key in os.environ}
     std = standard_values()
     rows: list[dict[str, Any]] = []
+    groups = sections()
     for name in Settings.model_fields:
-        if name == "verification":  # a sub-model: one row per threshold, QA_VERIFICATION__NAME or [verification]
-            section = values.get("verification")
+        if name in groups:  # a group: one row per field, QA_<GROUP>__<FIELD> or [<group>] in the file
+            section = values.get(name)
             given: dict[str, Any] = section if isinstance(section, dict) else {}
-            for sub in Verification.model_fields:
-                var = f"QA_VERIFICATION__{sub.upper()}"
+            for sub in groups[name].model_fields:
+                var = f"QA_{name.upper()}__{sub.upper()}"
                 source, origin = (("environment", var) if var in env else ("file", str(path)) if sub in given
                                   else ("default", ""))
-                rows.append({"name": f"verification.{sub}", "value": getattr(s.verification, sub),
+                rows.append({"name": f"{name}.{sub}", "value": getattr(getattr(s, name), sub),
                              "source": source, "from": origin})
             continue
         if name in overrides:

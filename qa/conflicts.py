@@ -14,8 +14,7 @@ import re
 from collections.abc import Callable
 from difflib import SequenceMatcher
 
-from qa.citations import claim_names
-from qa.text import MONTH_WORDS, QUANTITY, STOP, WEEKDAYS, content_words, fold, stems
+from qa.text import MONTH_WORDS, QUANTITY, STOP, WEEKDAYS, claim_names, content_words, fold, stems
 
 WORD = re.compile(r"[\w$%][\w.'’:-]*[\w%]|[\w$%]")
 TIME = re.compile(r"\b\d{1,2}:\d{2}\b")

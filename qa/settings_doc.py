@@ -43,14 +43,15 @@ def settings_table() -> str:
     """One row per setting: environment variable (the config-file key is the lower-case name), default, meaning."""
     from typing import get_args
 
-    from qa.config import Settings, Verification
+    from qa.config import Settings, sections
 
     rows = ["| variable (config key) | default | meaning |", "|---|---|---|"]
+    groups = sections()
     for name, field in Settings.model_fields.items():
-        if name == "verification":  # a sub-model: its thresholds, QA_VERIFICATION__NAME or [verification] name
-            for sub, f in Verification.model_fields.items():
+        if name in groups:  # a group of settings: QA_<GROUP>__<FIELD> or [<group>] <field> in the config file
+            for sub, f in groups[name].model_fields.items():
                 meaning = (f.description or "").removesuffix(".") + ". Allowed: " + _range(f)[2:-1] + "."
-                rows.append(f"| `QA_VERIFICATION__{sub.upper()}` (`[verification]` `{sub}`) | `{f.default}` | "
+                rows.append(f"| `QA_{name.upper()}__{sub.upper()}` (`[{name}]` `{sub}`) | `{f.default}` | "
                             f"{_cell(meaning)} |")
             continue
         default = SHOWN_DEFAULTS.get(name)

@@ -13,8 +13,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from qa.citations import Evidence, answer_sentences, is_refusal, verify
-from qa.text import BARE_MARKER, markers
+from qa.citations import Evidence, is_refusal, verify
+from qa.text import BARE_MARKER, answer_sentences, markers
 from qa.types import Citation
 
 SHORT_LINE = re.compile(r"\n\s*\**short answer", re.IGNORECASE)

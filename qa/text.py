@@ -250,3 +250,96 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+# --- a draft's sentences and the names in them (the verifier, answer types, conflicts, watch) ---------------------
+def answer_sentences(text: str) -> list[tuple[str, list[int]]]:
+    """(sentence without markers, cited numbers) for each sentence of an answer.
+
+    Models put markers after a sentence ("... Iran [3].", "... Iran. [3]") or, less often, before it
+    ("[3] Iraq depends ..."); an answer that opens with a marker is read in the second style."""
+    text = re.sub(r"\b([A-Z])\. ([A-Z])\.", r"\1.\2.", text.strip())  # models write "U. S." for "U.S."
+    text = re.sub(r"([.!?])\s+(\[\d)", "\\1\n\\2", text)  # "... power. [2] Next": a sentence ends there
+    leading = MARKER.match(text) is not None
+    out: list[tuple[str, list[int]]] = []
+    carry: list[int] = []
+    for s, e in sentence_spans(text):
+        sentence = text[s:e]
+        head = MARKERS_AT_START.match(sentence)
+        head_nums = marker_numbers(head.group()) if head else []
+        body = sentence[head.end():] if head else sentence
+        nums = marker_numbers(body)
+        clean = " ".join(MARKER.sub("", body).split())
+        if head_nums and not leading and out:
+            out[-1][1].extend(head_nums)  # "... Iran. [3] Next sentence": the marker closes the previous one
+        elif head_nums:
+            nums = head_nums + nums
+        if clean:
+            out.append((clean, carry + nums))
+            carry = []
+        else:
+            carry.extend(nums)
+    if carry and out:
+        out[-1][1].extend(carry)
+    return out
+
+
+NAME = re.compile(r"\b[^\W\d_][\w'’.-]*[^\W\d_]")  # capitalised: checked in claim_names
+# Claims and passages name the same thing differently; a name matches if any of its aliases occurs.
+ALIASES = {"us": ("u.s.", "united states", "america"), "u.s.": ("united states", "us ", "america"),
+           "u.s": ("united states", "us ", "america"),
+           "united": ("u.s.", "us "), "states": ("u.s.", "us "), "america": ("u.s.", "united states"),
+           "american": ("u.s.", "united states"), "uk": ("u.k.", "united kingdom", "britain"),
+           "britain": ("u.k.", "united kingdom"), "washington": ("u.s.", "united states"),
+           "un": ("u.n.", "united nations"), "u.n.": ("united nations",), "u.n": ("united nations",),
+           "u.k": ("united kingdom", "britain")}
+# Capitalised words that are titles, pronouns or sentence words, not names of anything a passage must hold.
+GENERIC_CAPS = {"according", "however", "secretary", "minister", "president", "prime", "the", "in", "on", "he",
+                "she", "they", "it", "this", "that", "these", "his", "her", "their", "both", "while", "during",
+                "after", "before", "source", "sources", "yes", "no", "mr", "ms", "mrs", "dr", "general"}
+# Words capitalised only because they open a sentence ("Additionally, ...", "Several officials ..."): not names.
+_OPENER_WORDS = """additionally also furthermore moreover overall meanwhile currently specifically notably finally
+first firstly second secondly third lastly then thus therefore hence instead nevertheless nonetheless similarly
+likewise later earlier previously recently subsequently consequently separately together several many some most
+other another each every all such despite although though following amid among since until unlike including
+besides initially ultimately still yet"""
+OPENERS = frozenset(_OPENER_WORDS.split())
+SENTENCE_START = re.compile(r"(?:^|[.!?:;]\s+|\n)\W*$")
+SENTENCE_ADVERB = re.compile(r"[a-z]{6,}ly")  # "Reportedly," "Interestingly," opening a sentence; not "Italy,"
+
+
+def claim_names(sentence: str) -> list[str]:
+    """Capitalised words of a claim that name something (people, places, organisations); a word that opens a
+    sentence is not one when it is a sentence opener ("Additionally,", "Several") or a long -ly adverb before a
+    comma ("Reportedly,"; not "Italy,")."""
+    out = []
+    for m in NAME.finditer(sentence):
+        if not m.group()[0].isupper():
+            continue
+        w = fold(re.sub(r"['’]s$", "", m.group()))
+        if SENTENCE_START.search(sentence[:m.start()]) and (
+                w in OPENERS or (SENTENCE_ADVERB.fullmatch(w) and sentence[m.end():m.end() + 1] == ",")):
+            continue
+        if w.rstrip(".") not in GENERIC_CAPS and w not in STOP and len(w) > 1:
+            out.append(w)
+    return out
+
+
+def name_in(name: str, text_low: str) -> bool:
+    """A name occurs in the text, allowing demonyms (Iran/Iranian, Syria/Syrian) and common aliases."""
+    if name in text_low:
+        return True
+    if any(a in text_low for a in ALIASES.get(name, ())):
+        return True
+    stem = name[:-3] if name.endswith(("ian", "ese")) else name[:-1] if name.endswith(("n", "s")) else ""
+    if len(stem) >= 4 and re.search(r"\b" + re.escape(stem), text_low) is not None:
+        return True
+    # Transliterated names are spelled several ways (Hussein/Hussain, Zelensky/Zelenskyy): one edit apart is the
+    # same name when it is long enough and starts alike.
+    return len(name) >= 5 and any(one_edit(name, w) for w in set(re.findall(r"[a-z][a-z'-]{3,}", text_low))
+                                  if w[:2] == name[:2] and abs(len(w) - len(name)) <= 1)
+
+
+def phrase_in(phrase: str, text: str) -> bool:
+    """Every meaningful word of `phrase` occurs in `text` (demonyms and aliases allowed)."""
+    low = fold(text)
+    words = [fold(w) for w in re.findall(r"[^\W_][\w.'’-]*", phrase)]
+    return all(name_in(re.sub(r"['’]s$", "", w).rstrip("."), low) for w in words if w not in STOP)

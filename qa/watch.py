@@ -287,7 +287,7 @@ def affected(last: dict[str, Any] | None, now: list[Passage], changes: dict[str,
 
 
 def _sentences(text: str) -> list[str]:
-    from qa.citations import answer_sentences
+    from qa.text import answer_sentences
 
     return [s for s, _n in answer_sentences(text)]
 
@@ -303,8 +303,8 @@ def _amounts(text: str) -> list[tuple[str, str, tuple[str, ...], str]]:
     """(number, magnitude, counted words, as written) of each quantity in an answer (qa/conflicts.py's `counted`:
     "$1.3 billion in security assistance" -> ("1.3", "billion", ("secur", "assist"), "$1.3 billion")); days of a
     date ("14 March", "March 14") and years are left out."""
-    from qa.citations import QUANTITY
     from qa.conflicts import counted
+    from qa.text import QUANTITY
 
     out = []
     for s in _sentences(text):

@@ -15,12 +15,9 @@ from typer.testing import CliRunner
 
 from qa.chain import Assistant
 from qa.citations import (
-    ALIASES,
-    OPENERS,
     RULE,
     RULES,
     Evidence,
-    answer_sentences,
     gives_answer_type,
     is_refusal,
     rule_actions,
@@ -35,6 +32,7 @@ from qa.llms import make_llm
 from qa.prompts import REFUSAL
 from qa.retrieval import Retriever
 from qa.store import open_store
+from qa.text import ALIASES, OPENERS, answer_sentences
 from qa.types import ACTIONS, Passage
 
 ROOT = Path(__file__).resolve().parents[2]
