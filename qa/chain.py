@@ -484,7 +484,8 @@ class Assistant:
         refused.checks = checked.checks
         if not checked.citations:
             return refused
-        rule, found = answer_problem(query, checked.answer, checked.citations, self.settings) if check else ("", "")
+        rule, found = answer_problem(query, checked.answer, checked.citations, self.settings, passages) \
+            if check else ("", "")
         if rule:  # supported, but not what was asked: no number for "how many", a description for "which show"
             refused.checks = [replace(c, action="removed", rule=rule, detail=found)
                               if c.action in ("kept", "recited", "marked") else c for c in checked.checks]

@@ -278,6 +278,26 @@ def _numbers(c: Claim) -> str:
     return f"does not contain the numbers {', '.join(missing)}" if missing else ""
 
 
+def _dates(c: Claim) -> str:
+    """A day the sentence gives with its year is a day the passage gives with that year: not the passage's month
+    and day with the year taken from elsewhere (the question's "spring 2022" on a June 17, 2021 meeting)."""
+    have: dict[tuple[int, int], set[int | None]] = {}
+    for m in WRITTEN_DAY.finditer(c.visible):
+        month, day, year = written_day(m)
+        have.setdefault((month, day), set()).add(year)
+    published = int(c.passage.date[:4]) if c.passage.date[:4].isdigit() else None
+    wrong = []
+    for m in WRITTEN_DAY.finditer(c.own):
+        month, day, year = written_day(m)
+        years = have.get((month, day))
+        if year is None or years is None:  # no year claimed, or a day the passage does not give (`numbers`)
+            continue
+        if year in years or (None in years and (published is None or year in (published, published + 1))):
+            continue
+        wrong.append(m.group().strip())
+    return f"gives {', '.join(wrong)}: the passage gives that day in another year" if wrong else ""
+
+
 def _names(c: Claim) -> str:
     names = claim_names(c.own)
     missing = [n for n in names if n not in c.given and not name_in(n, c.text_low)]
@@ -306,7 +326,7 @@ def _flagged_only(c: Claim) -> str:
     return FLAGGED_ONLY if not c.quote else ""
 
 
-def _answer_type(question: str, answer: str, _citations: list[Citation]) -> str:
+def _answer_type(question: str, answer: str, _citations: list[Citation], _passages: list[Passage]) -> str:
     if gives_answer_type(question, MARKER.sub("", answer)):
         return ""
     return "does not give what the question asks for (a number, a date or a name)"
@@ -319,12 +339,26 @@ def _near_miss(question: str, passages: list[Passage]) -> str:
     return "no passage shown holds what the question asks for next to the question's words"
 
 
-def _answer_slot(question: str, answer: str, citations: list[Citation]) -> str:
+def _answer_slot(question: str, answer: str, citations: list[Citation], _passages: list[Passage]) -> str:
     """The first sentence fills the asked slot from the quotes it cites (qa.answer_type.fills)."""
     sentences = answer_sentences(answer)
     cited = set(sentences[0][1]) if sentences else set()
     filled, why = fills(question, MARKER.sub("", answer), [c.quote for c in citations if c.n in cited])
     return "" if filled else why
+
+
+def _named_country(question: str, _answer: str, citations: list[Citation], passages: list[Passage]) -> str:
+    """The countries the question names are mentioned by the articles the answer cites (their shown passages and
+    titles); an answer from an article about another country answers another question (qa/countries.py)."""
+    if not citations or not passages:
+        return ""
+    from qa.countries import missing_countries
+
+    cited = {c.article_id for c in citations}
+    text = " ".join(f"{p.title} {p.text}" for p in passages if p.article_id in cited)
+    missing = missing_countries(question, text)
+    return f"the articles it cites never mention {', '.join(missing)}: they are about another country" \
+        if missing else ""
 
 
 @dataclass(frozen=True)
@@ -365,6 +399,9 @@ RULES: tuple[Rule, ...] = (
          "(\"10 member states\" is not \"10 million\"; spelled-out numbers count; the question's numbers and the "
          "day the article was published, unless the question asks when, need not)", "sentences with numbers",
          "claim", _numbers),
+    Rule("dates", "a day the sentence gives with its year is a day the passage gives with that year (or without a "
+         "year, in the year it was published or the next): a month and day from the passage with a year from "
+         "elsewhere is not supported", "sentences with a written day and year", "claim", _dates),
     Rule("names", "every name of the sentence occurs in the passage or its title (aliases, demonyms, accents and "
          "one-letter transliterations allowed; a word capitalised only because it opens the sentence is not a "
          "name; the first names of a person the question names by surname need not)",
@@ -391,6 +428,10 @@ RULES: tuple[Rule, ...] = (
          "cites: not a description, not a span of another kind, not a count bound to another predicate (died for "
          "arrested), not the question restated", "the kept answer, unless QA_ANSWER_TYPE_CHECK=false", "answer",
          _answer_slot, switch="answer_type_check", acts="refuses the answer"),
+    Rule("named_country", "the articles the answer cites mention every country the question names (a name, or a "
+         "form of it: Honduran, Afghan): an answer from a same-topic article about another country answers "
+         "another question", "questions naming a country other than the U.S.", "answer", _named_country,
+         acts="refuses the answer"),
 )
 RULE = {r.name: r for r in RULES}
 SENTENCE_RULES = [r for r in RULES if r.stage == "sentence"]
@@ -404,13 +445,14 @@ def switched_on(rule: Rule, settings: Any = None) -> bool:
 
 
 def answer_problem(question: str, answer: str, citations: list[Citation] | None = None,
-                   settings: Any = None) -> tuple[str, str]:
+                   settings: Any = None, passages: list[Passage] | None = None) -> tuple[str, str]:
     """(rule, what it found) for a checked answer (with its [n] markers) that does not give what the question asks,
     by the answer-stage rules in table order; ("", "") when it does. `citations`: the answer's, whose quotes the
-    filling span must come from; `settings`: whose switches turn rules off (None: all apply)."""
+    filling span must come from; `settings`: whose switches turn rules off (None: all apply); `passages`: those
+    shown (the articles the answer cites must mention the countries the question names)."""
     for rule in RULES:
         if rule.stage == "answer" and rule.check is not None and switched_on(rule, settings) and \
-                (found := rule.check(question, answer, citations or [])):
+                (found := rule.check(question, answer, citations or [], passages or [])):
             return rule.name, found
     return "", ""
 

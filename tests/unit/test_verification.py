@@ -18,6 +18,7 @@ from qa.citations import (
     RULE,
     RULES,
     Evidence,
+    answer_problem,
     gives_answer_type,
     is_refusal,
     rule_actions,
@@ -219,6 +220,66 @@ def test_numbers_the_publication_day_backs_an_aside_but_not_an_answer_to_when(mo
     assert fate(other, ev, question="What did Orlava announce for the port?") == [("removed", "numbers")]
     # counter-example: the day an article appeared is not the date of what it announces
     assert fate(aside, ev, question="On what date will the port of Kesh reopen?") == [("removed", "numbers")]
+
+
+@given(st.sampled_from(["January", "March", "June", "October"]), st.integers(min_value=1, max_value=28),
+       st.integers(min_value=1990, max_value=2040), st.integers(min_value=1, max_value=5))
+def test_dates_a_day_with_its_year_must_be_the_passage_day_in_that_year(month: str, day: int, year: int,
+                                                                        shift: int) -> None:
+    question = f"On what date will the harbour council of Kesh meet in {year + shift}?"  # the question's year
+    said = Evidence([passage(1, f"The harbour council of Kesh will hold its meeting on {month} {day}, {year}.")])
+    assert fate(f"The harbour council of Kesh will meet on {month} {day}, {year} [1].", said,
+                question=question) == [("kept", "supported")]
+    # a month and day from the passage with the year from elsewhere (here: the question, which `numbers` lets by)
+    assert fate(f"The harbour council of Kesh will meet on {month} {day}, {year + shift} [1].", said,
+                question=question) == [("removed", "dates")]
+    # counter-example: the passage gives no year: the year it was published (or the next) is the day's year
+    bare = Evidence([passage(1, f"The harbour council of Kesh will hold its meeting on {month} {day}.",
+                             date=f"{year}-01-02")])
+    for y, fate_of_it in ((year, "kept"), (year + 1, "kept"), (year + 3, "removed")):
+        asked = f"On what date will the harbour council of Kesh meet in {y}?"
+        assert fate(f"The harbour council of Kesh will meet on {day} {month} {y} [1].", bare,
+                    question=asked)[0][0] == fate_of_it, y
+
+
+COUNTRIES = ["Honduras", "El Salvador", "Malaysia", "Indonesia", "Lebanon", "Afghanistan", "China", "France",
+             "South Korea", "Japan", "Kenya", "Peru", "Norway", "Thailand"]
+FORMS = {"Honduras": "Honduran", "El Salvador": "Salvadoran", "Malaysia": "Malaysian", "Lebanon": "Lebanese",
+         "Afghanistan": "Afghan", "China": "Chinese", "France": "French", "Thailand": "Thai", "Kenya": "Kenyan"}
+
+
+@given(st.sampled_from(COUNTRIES), st.sampled_from(COUNTRIES), st.sampled_from(PEOPLE), st.booleans())
+def test_named_country_the_cited_article_must_mention_the_country_asked_about(asked: str, other: str, person: str,
+                                                                             based: bool) -> None:
+    from qa.types import Citation
+
+    where = f"a {asked}-based group" if based else f"the embassy in {asked}"
+    question = f"Who did Veldran appoint to lead {where} this week?"
+
+    def problem(text: str) -> tuple[str, str]:
+        p = passage(1, text)
+        cite = Citation(1, p.article_id, p.title, p.source, p.date, "", text, 0, len(text), True)
+        return answer_problem(question, f"Veldran appointed {person} [1].", [cite], passages=[p])
+
+    rule, found = problem(f"Veldran appointed {person} to lead its embassy in {other} on Monday.")
+    if other == asked:
+        assert (rule, found) == ("", "")
+    else:  # a same-topic article about another country answers another question
+        assert rule == "named_country" and asked.split()[-1] in found, found
+    # counter-examples: the country named in another form (Honduran, Afghan, Chinese), or not named at all
+    form = FORMS.get(asked, asked)
+    assert problem(f"Veldran appointed {person}, a veteran of {form} affairs, on Monday.") == ("", "")
+    assert answer_problem(f"Who did Veldran appoint as envoy to {asked} and the U.S.?",
+                          f"Veldran appointed {person} [1].", [], passages=[]) == ("", "")
+
+
+def test_named_country_reads_country_names_not_words_or_the_home_country() -> None:
+    from qa.countries import countries_named
+
+    assert countries_named("Which Malaysia-based organization did the U.S. designate?") == ["MY"]
+    assert countries_named("What did Washington and the United States pledge to Ukraine and Russia?") == ["UA", "RU"]
+    assert countries_named("Did the chad and the turkey arrive in Jordan's capital?") == ["JO"]  # lower case: words
+    assert countries_named("Who won the Korea Open?") == []  # "Korea" alone does not say which
 
 
 @given(st.sampled_from(PEOPLE), st.sampled_from(PEOPLE), st.sampled_from(PLACES))

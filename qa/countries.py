@@ -1,0 +1,120 @@
+"""The countries a question names, and whether a text mentions a country (for the `named_country` rule).
+
+News about one country has neighbours about others: the same designation, appointment or visa measure, a week
+apart, for another country. A question that names a country ("Who did the U.S. appoint as chargé to Honduras?")
+is not answered by an article that never mentions it, however well the article supports the sentence the model
+wrote from it (about El Salvador).
+
+Country names come from ISO 3166 (`pycountry`: short, common and official names); news forms ISO lacks (Russia,
+UAE, Turkey, Burma, Ivory Coast, ...) and demonyms not spelled like their country (French, Dutch, Swiss, ...)
+are listed here. A text mentions a country when it holds one of its names, or a word sharing a long enough
+prefix with one (Honduran, Salvadoran, Afghan, Chinese).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from qa.text import fold
+
+# News forms and demonyms ISO 3166 does not give, by alpha-2 code (written by hand: pycountry has no demonyms).
+EXTRA = {
+    "RU": ("Russia", "Russian"), "GB": ("Britain", "UK", "U.K.", "British", "England", "Scotland", "Wales"),
+    "AE": ("UAE", "U.A.E.", "Emirates", "Emirati"), "TR": ("Turkey", "Turkish"), "MM": ("Burma", "Burmese"),
+    "CI": ("Ivory Coast", "Ivorian"), "CD": ("DRC", "Democratic Republic of the Congo"),
+    "CG": ("Republic of Congo",), "VA": ("Vatican",), "CV": ("Cape Verde",), "TL": ("East Timor",),
+    "BN": ("Brunei",), "CZ": ("Czech",), "MK": ("Macedonia",), "SZ": ("Swaziland",), "FM": ("Micronesia",),
+    "PS": ("Palestinian", "West Bank", "Gaza"), "KR": ("Korea", "ROK"), "KP": ("DPRK",), "LA": ("Lao",),
+    "FR": ("French",), "ES": ("Spanish",), "DK": ("Danish",), "NL": ("Dutch", "Holland"), "CH": ("Swiss",),
+    "TH": ("Thai",), "PH": ("Filipino", "Philippine"), "GR": ("Greek",), "FI": ("Finnish",), "PL": ("Polish",),
+    "NO": ("Norwegian",), "IE": ("Irish",), "SE": ("Swedish",), "PT": ("Portuguese",), "CN": ("PRC",),
+    "VN": ("Vietnamese",), "IL": ("Israeli",), "PK": ("Pakistani",), "YE": ("Yemeni",), "IQ": ("Iraqi",),
+    "KW": ("Kuwaiti",), "QA": ("Qatari",), "OM": ("Omani",), "BH": ("Bahraini",), "SA": ("Saudi",),
+    "TW": ("Taiwanese",), "SY": ("Syrian",), "LB": ("Lebanese",), "SD": ("Sudanese",), "SS": ("South Sudanese",),
+    "US": ("U.S.", "US", "America", "American", "USA"),
+}
+HOME = "US"  # the country a question may name as context without it being the slot's country (Washington's news)
+MIN_PREFIX = 4
+
+
+@lru_cache(maxsize=1)
+def _names() -> dict[str, tuple[str, ...]]:
+    """alpha-2 code -> the names a text may use for the country (ISO short/common/official names, EXTRA)."""
+    import pycountry
+
+    out: dict[str, tuple[str, ...]] = {}
+    for c in pycountry.countries:
+        forms = {c.name, getattr(c, "common_name", ""), getattr(c, "official_name", "")}
+        forms |= {f.split(",")[0] for f in list(forms) if "," in f}  # "Korea, Republic of" -> "Korea"
+        forms |= set(EXTRA.get(c.alpha_2, ()))
+        out[c.alpha_2] = tuple(sorted((f for f in forms if f), key=len, reverse=True))
+    return out
+
+
+@lru_cache(maxsize=1)
+def _finder() -> tuple[re.Pattern[str], dict[str, str]]:
+    """One pattern for every country name as a capitalised whole word or phrase, and name -> code."""
+    code_of: dict[str, str] = {}
+    for code, forms in _names().items():
+        for f in forms:
+            if len(f) >= 3 and f[0].isupper() and f not in ("Korea",):  # "Korea" alone does not say which
+                code_of.setdefault(f, code)
+    alternatives = sorted(code_of, key=len, reverse=True)
+    pattern = re.compile(r"(?<![\w.])(" + "|".join(re.escape(f) for f in alternatives) + r")(?![\w])")
+    return pattern, code_of
+
+
+def countries_named(text: str) -> list[str]:
+    """The alpha-2 codes of the countries `text` names (capitalised, as written), in order, without the home
+    country; a name followed by "-based"/"-backed" counts too ("a Malaysia-based organization")."""
+    pattern, code_of = _finder()
+    found: list[str] = []
+    for m in pattern.finditer(text):
+        code = code_of[m.group(1)]
+        if code != HOME and code not in found:
+            found.append(code)
+    return found
+
+
+def _prefix_ok(word: str, name: str) -> bool:
+    """`word` is `name` or a form of it (a demonym: Honduran, Afghan, Chinese): a long enough common prefix."""
+    n = 0
+    for a, b in zip(word, name):
+        if a != b:
+            break
+        n += 1
+    return n >= max(MIN_PREFIX, min(len(name) - 3, 5)) or (n == len(name) == len(word))
+
+
+def mentions(code: str, text: str) -> bool:
+    """`text` mentions the country: one of its names (folded), or a word that is a form of one."""
+    low = fold(text)
+    words = set(re.findall(r"[a-z][a-z'-]+", low))
+    for form in _names().get(code, ()):
+        f = fold(form)
+        if re.search(r"(?<![a-z])" + re.escape(f) + r"(?![a-z])", low):
+            return True
+        words_of = re.findall(r"[a-z]+", f)
+        parts = words_of if len(words_of) == 1 else [p for p in words_of if len(p) >= MIN_PREFIX and p not in
+                 ("republic", "state", "states", "united", "kingdom", "democratic", "people", "islands", "federal",
+                  "federation", "north", "south", "east", "west", "arab", "islamic", "plurinational", "bolivarian",
+                  "socialist", "province", "china", "great", "britain", "northern", "ireland", "territory")]
+        if len(parts) == 1 and len(parts[0]) >= MIN_PREFIX and any(_prefix_ok(w, parts[0]) for w in words if w[:2] == parts[0][:2]):
+            return True
+    return False
+
+
+USUAL = {"RU": "Russia", "TR": "Turkey", "AE": "the UAE", "GB": "the UK", "CD": "the DRC"}  # names news uses
+
+
+def usual_name(code: str) -> str:
+    import pycountry
+
+    c = pycountry.countries.get(alpha_2=code)
+    return USUAL.get(code) or (str(getattr(c, "common_name", "") or c.name) if c else code)
+
+
+def missing_countries(question: str, text: str) -> list[str]:
+    """The countries the question names that `text` never mentions, by their usual names."""
+    return [usual_name(c) for c in countries_named(question) if not mentions(c, text)]
