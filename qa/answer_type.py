@@ -232,7 +232,9 @@ MONTH = (r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|A
 DATE_SPAN = re.compile(
     rf"\b(?:{MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{MONTH}"
     rf"(?:,?\s+\d{{4}})?|{MONTH}\s+\d{{4}}|(?:early|mid|late)[ -]{MONTH}|{MONTH}|(?:1[89]|2[01])\d\d|"
-    r"(?:mon|tues|wednes|thurs|fri|satur|sun)day|yesterday|today|tomorrow|\d{4}-\d\d-\d\d)\b", re.IGNORECASE)
+    r"(?:mon|tues|wednes|thurs|fri|satur|sun)day|yesterday|today|tomorrow|\d{4}-\d\d-\d\d)\b"
+    # a time of day answers "at what time" ("16:30", "9 a.m.", "noon")
+    r"|\b\d{1,2}[:.]\d\d(?:\s*[ap]\.?m\.?)?(?!\d)|\b\d{1,2}\s*[ap]\.m\.|\b(?:noon|midnight)\b", re.IGNORECASE)
 YESNO_SPAN = re.compile(r"^\W*(yes|no)\b", re.IGNORECASE)
 
 

@@ -27,6 +27,7 @@ from qa.text import (
     MONTH_WORDS,
     NUMBER,
     QUANTITY,
+    STOP,
     WRITTEN_DAY,
     answer_sentences,
     claim_names,
@@ -192,12 +193,28 @@ def _stems_of(text: str) -> frozenset[str]:
     return frozenset(stems(re.findall(r"[a-z]+", fold(text))))
 
 
+SCOPE_WORDS = 3  # a negation is about the next few content words of its clause ("did not disclose the specifics")
+
+
+def negation_scope(text: str) -> frozenset[str]:
+    """The stems of what the text's negations negate: the first SCOPE_WORDS content words after each, within its
+    clause."""
+    out: set[str] = set()
+    plain = NOT_NEGATING.sub(" ", text)
+    for m in NEGATION.finditer(plain):
+        clause = re.split(r"[.;:,!?]", plain[m.end():], maxsplit=1)[0]
+        out |= set(stems([w for w in re.findall(r"[a-z]+", fold(clause)) if w not in STOP and len(w) > 1][:SCOPE_WORDS]))
+    return frozenset(out)
+
+
 def polarity_problem(claim: str, quote: str) -> str:
     """How the claim turns its quote around: a negation added or dropped, or a word swapped for its opposite
-    ("" when it does neither)."""
-    if negated(claim) != negated(quote):
-        return "adds a negation the passage does not have" if negated(claim) else \
-            "leaves out the passage's negation"
+    ("" when it does neither). A negation the claim leaves out counts only when the claim says what it negates
+    ("did not pledge" -> "pledged"), not when the claim is about another part of the quote."""
+    if negated(claim) and not negated(quote):
+        return "adds a negation the passage does not have"
+    if negated(quote) and not negated(claim) and negation_scope(quote) & _stems_of(claim):
+        return "leaves out the passage's negation"
     c, q = _stems_of(claim), _stems_of(quote)
     for a, b, word_a, word_b in OPPOSITES:
         for mine, theirs, said, meant in ((a, b, word_a, word_b), (b, a, word_b, word_a)):

@@ -276,3 +276,13 @@ def test_a_name_is_not_refused_for_another_predicate_word_in_its_sentence(who: s
     assert fills(q, f"{who}, the rebel commander - a significant victory for the coalition in {where}. [1]")[0]
     # counter-example: a count keeps its predicate check
     assert not fills(f"How many people were arrested in {where}?", f"12 people died in {where}. [1]")[0]
+
+
+@given(st.sampled_from(["16:30", "9:15 a.m.", "10 p.m.", "noon"]), st.sampled_from(["Orlava", "Quillon"]))
+def test_a_time_of_day_answers_at_what_time(clock: str, who: str) -> None:
+    from qa.answer_type import fills
+
+    q = f"At what time on May 3 was {who} to speak at the harbour forum?"
+    assert fills(q, f"{who} was to speak at {clock} at the harbour forum.")[0]
+    # counter-example: no time of day, only the question's own day
+    assert not fills(q, f"{who} was to speak at the harbour forum on May 3.")[0]

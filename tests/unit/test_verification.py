@@ -370,6 +370,10 @@ def test_polarity_a_negation_added_or_dropped_is_not_supported(person: str, thin
     # counter-examples: the same polarity on both sides, and "not only", which negates nothing
     assert fate(f"{person} {neg} visit the {thing} in Kesh during the storm [1].", no) == [("kept", "supported")]
     assert fate(f"{person} visited not only the {thing} in Kesh during the storm [1].", yes) == [("kept", "supported")]
+    # counter-example: a claim about another part of a quote whose negation is not about it
+    mixed = Evidence([passage(1, f"Minister {person} opened the {thing} in Kesh, but did not disclose its cost.")])
+    assert fate(f"{person} opened the {thing} in Kesh [1].", mixed) == [("kept", "supported")]
+    assert fate(f"{person} disclosed the cost of the {thing} in Kesh [1].", mixed) == [("removed", "polarity")]
 
 
 # --- outcomes -------------------------------------------------------------------------------------------------------
