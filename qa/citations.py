@@ -193,7 +193,7 @@ def _stems_of(text: str) -> frozenset[str]:
     return frozenset(stems(re.findall(r"[a-z]+", fold(text))))
 
 
-SCOPE_WORDS = 3  # a negation is about the next few content words of its clause ("did not disclose the specifics")
+SCOPE_WORDS = 1  # a negation is about the word it negates: the first content word after it ("did not disclose")
 
 
 def negation_scope(text: str) -> frozenset[str]:
@@ -202,7 +202,7 @@ def negation_scope(text: str) -> frozenset[str]:
     out: set[str] = set()
     plain = NOT_NEGATING.sub(" ", text)
     for m in NEGATION.finditer(plain):
-        clause = re.split(r"[.;:,!?]", plain[m.end():], maxsplit=1)[0]
+        clause = re.split(r"(?<!\b[A-Z])[.;:,!?](?:\s|$)", plain[m.end():], maxsplit=1)[0]  # "U.S." does not end it
         out |= set(stems([w for w in re.findall(r"[a-z]+", fold(clause)) if w not in STOP and len(w) > 1][:SCOPE_WORDS]))
     return frozenset(out)
 

@@ -374,6 +374,10 @@ def test_polarity_a_negation_added_or_dropped_is_not_supported(person: str, thin
     mixed = Evidence([passage(1, f"Minister {person} opened the {thing} in Kesh, but did not disclose its cost.")])
     assert fate(f"{person} opened the {thing} in Kesh [1].", mixed) == [("kept", "supported")]
     assert fate(f"{person} disclosed the cost of the {thing} in Kesh [1].", mixed) == [("removed", "polarity")]
+    none = Evidence([passage(1, f"No U.S. troops will remain in {thing} camps of Kesh after the storm.")])
+    assert fate(f"U.S. troops will remain in {thing} camps of Kesh after the storm [1].", none) == \
+        [("removed", "polarity")]
+    assert fate("After the storm [1].", none) == [("kept", "supported")]  # a fragment says nothing negated
 
 
 # --- outcomes -------------------------------------------------------------------------------------------------------
