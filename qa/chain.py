@@ -32,12 +32,21 @@ from qa.prompts import REFUSAL, SHORT_ANSWER, SYSTEM, format_passage, neutral, u
 from qa.retrieval import Filters, Retriever, time_intent
 from qa.streaming import SentenceGate
 from qa.terminal import one_line
-from qa.text import MARKER, answer_sentences, content_words, phrase_in
+from qa.text import FUTURE, MARKER, answer_sentences, content_words, phrase_in
 from qa.types import Answer, Check, Citation, Event, Passage, check_question
 
-FUTURE = re.compile(r"\b(?:will|upcoming|plans?|planned|scheduled|expected|due to|next|going to)\b", re.IGNORECASE)
 ANNOUNCED_AHEAD = timedelta(days=14)
 TITLE_TOKENS = 24  # a title in the prompt is cut to this: it is context, the passage is the evidence
+
+
+def period_bounds(query: str, since: date | None) -> tuple[str, str]:
+    """(not_before, period_start) for verification: a question about what happened in a period is not answered by
+    articles from well before it (`period`), and an article of the two weeks before it only by what it announces
+    ahead (a visit is announced a week or two ahead, hence ANNOUNCED_AHEAD: `announced_ahead`); a question about
+    what will happen then ("will host ... in 2025") may be answered from anything earlier."""
+    if since is None or FUTURE.search(query):
+        return "", ""
+    return (since - ANNOUNCED_AHEAD).isoformat(), since.isoformat()
 
 
 def split_polarity(question: str, body: str) -> tuple[str, str]:
@@ -447,9 +456,9 @@ class Assistant:
         """The per-sentence checker for one answer, with the same settings `finish` applies to the whole."""
         filters = filters or Filters()
         window = time_intent(query, filters.today())
-        not_before = (window.since - ANNOUNCED_AHEAD).isoformat() if window.since and not FUTURE.search(query) else ""
+        not_before, period_start = period_bounds(query, window.since)
         return SentenceGate(evidence, query, self.settings.unsupported, check=self.settings.verify,
-                            not_before=not_before,
+                            not_before=not_before, period_start=period_start,
                             dated=dated if wants_date(self.settings, query, filters, window.bound) else None)
 
     def finish(self, question: str, query: str, text: str, passages: list[Passage],
@@ -475,12 +484,9 @@ class Assistant:
         filters = filters or Filters()
         window = time_intent(query, filters.today())
         check = self.settings.verify
-        # A question about what happened in a period is not answered by articles from well before it (a visit is
-        # announced a week or two ahead, hence ANNOUNCED_AHEAD); one about what will happen then ("will host ...
-        # in 2025") may well be.
-        not_before = (window.since - ANNOUNCED_AHEAD).isoformat() if window.since and not FUTURE.search(query) else ""
+        not_before, period_start = period_bounds(query, window.since)
         checked = verify(body, evidence or self.evidence(passages), self.settings.unsupported, check=check,
-                         question=query, not_before=not_before)
+                         question=query, not_before=not_before, period_start=period_start)
         refused.checks = checked.checks
         if not checked.citations:
             return refused

@@ -23,6 +23,7 @@ from qa.config import Verification
 from qa.prompts import REFUSAL
 from qa.text import (
     DAY_WORDS,
+    FUTURE,
     MARKER,
     MONTH_WORDS,
     NUMBER,
@@ -257,6 +258,7 @@ class Claim:
     given: frozenset[str]  # the question's framing
     question: str
     quote: str  # the passage sentence(s) that support the claim best
+    period_start: str  # ISO day the period asked about starts ("this week", "in March"), "" when none
     score: float
     embed_sim: float
     lexical: float
@@ -293,6 +295,15 @@ def _numbers(c: Claim) -> str:
     missing = [f"{n} {unit}".strip() for n, unit in sorted(quantities(c.own))
                if n not in c.given and (n, unit) not in have]
     return f"does not contain the numbers {', '.join(missing)}" if missing else ""
+
+
+def _announced_ahead(c: Claim) -> str:
+    """A passage published before the period asked about (within the two weeks `period` allows) supports only
+    what it announces ahead ("will travel", "is scheduled"): what it reports as done was done before the period."""
+    published = c.passage.date[:10]
+    if not c.period_start or not published or published >= c.period_start or FUTURE.search(c.quote):
+        return ""
+    return f"was published {published}, before the period asked about, and reports this as already done"
 
 
 def _dates(c: Claim) -> str:
@@ -412,6 +423,10 @@ RULES: tuple[Rule, ...] = (
          "evidence", acts="drops the marker"),
     Rule("flagged_only", "text that imitates the assistant (flagged at ingest) is never evidence",
          "passages with flagged text", "claim", _flagged_only),
+    Rule("announced_ahead", "a passage published in the two weeks before the period the question asks about "
+         "supports only what it announces ahead (\"will\", \"scheduled\", \"next\"), not what it reports as done "
+         "(that was done before the period: last month's sanctions are not this week's)",
+         "questions about a past period (\"this week\", \"in March 2022\")", "claim", _announced_ahead),
     Rule("numbers", "every number of the sentence, with its magnitude, occurs in the passage or its title "
          "(\"10 member states\" is not \"10 million\"; spelled-out numbers count; the question's numbers and the "
          "day the article was published, unless the question asks when, need not)", "sentences with numbers",
@@ -564,7 +579,7 @@ class Evidence:
         return " ".join([title, *(passage.text[s:e] for s, e in self.spans[passage.n])])
 
     def support(self, claim: str, passage: Passage, claim_vec: list[float] | None,
-                given: frozenset[str] = frozenset(), question: str = "") -> Support:
+                given: frozenset[str] = frozenset(), question: str = "", period_start: str = "") -> Support:
         """The claim rules, in table order, on one passage: the first that finds a problem decides. The quote is
         the passage sentence the claim matches best (with a neighbour when that covers clearly more of it)."""
         spans = self.spans[passage.n]
@@ -593,7 +608,7 @@ class Evidence:
         own = claim if ASKS_WHEN.search(question) else without_publication_day(claim, passage.date)
         ctx = Claim(claim=claim, own=own, passage=passage, visible=visible, text_low=fold(visible), given=given, question=question,
                     quote=passage.text[spans[lo][0]:spans[hi][1]], score=score, embed_sim=embed_sim,
-                    lexical=lexical, settings=self.settings)
+                    lexical=lexical, settings=self.settings, period_start=period_start)
         for rule in CLAIM_RULES:
             if found := rule.check(ctx) if rule.check else "":
                 return Support(score=score, verified=False, start=spans[lo][0], end=spans[hi][1], reason=found,
@@ -648,13 +663,14 @@ def _why_not(cited: list[int], shown: dict[int, Passage], old: set[int]) -> tupl
 
 
 def verify(answer: str, evidence: Evidence, unsupported: str = "remove", check: bool = True,
-           question: str = "", not_before: str = "") -> Checked:
+           question: str = "", not_before: str = "", period_start: str = "") -> Checked:
     """Decide every sentence of the draft by the rule table (`RULES`): the sentence rules first, then the claim
     rules against the passages it cites; re-cite it to another shown passage that supports it; remove (or mark)
     what nothing supports. Markers pointing at no passage shown are dropped. With `check=False` (the unverified
     baseline) every valid marker is kept as the model wrote it. `not_before` (ISO date: the start of the period the
     question asks about) rules out passages of articles published before it: a release of April cannot report
-    what was announced in September."""
+    what was announced in September. `period_start` (ISO date, the period's own start, after `not_before`): a
+    passage published before it supports only what it announces ahead (the `announced_ahead` rule)."""
     old = {p.n for p in evidence.passages if check and not_before and p.date and p.date[:10] < not_before}
     shown = {p.n: p for p in evidence.passages if p.n not in old}
     sentences = answer_sentences(answer)
@@ -689,7 +705,7 @@ def verify(answer: str, evidence: Evidence, unsupported: str = "remove", check: 
             decide(sentence, nums, "kept", "unchecked", "QA_VERIFY=false")
             continue
         cited = [n for n in dict.fromkeys(nums) if n in shown]
-        supports = {n: evidence.support(sentence, shown[n], vec, given, question) for n in cited}
+        supports = {n: evidence.support(sentence, shown[n], vec, given, question, period_start) for n in cited}
         if not check:
             out_text.append(sentence + markers(cited))
             citations.extend(_citation(shown[n], replace(supports[n], verified=False)) for n in cited)
@@ -698,7 +714,7 @@ def verify(answer: str, evidence: Evidence, unsupported: str = "remove", check: 
         good = [n for n in cited if supports[n].verified]
         others: dict[int, Support] = {}
         if not good:
-            others = {n: evidence.support(sentence, p, vec, given, question) for n, p in shown.items()
+            others = {n: evidence.support(sentence, p, vec, given, question, period_start) for n, p in shown.items()
                       if n not in cited}
             ranked = sorted((s.score, n) for n, s in others.items() if s.verified)
             if ranked:

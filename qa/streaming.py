@@ -64,6 +64,7 @@ class SentenceGate:
     unsupported: str = "remove"
     check: bool = True
     not_before: str = ""
+    period_start: str = ""
     dated: Callable[[str, str], str] | None = None  # dated(sentence, iso_date): a time-bound question's first line
     kept: list[str] = field(default_factory=list)
     removed: int = 0
@@ -115,7 +116,7 @@ class SentenceGate:
         self.decided = len(sents)
         prefix = " ".join(s + markers(nums) for s, nums in sents)
         checked = verify(prefix, self.evidence, self.unsupported, check=self.check, question=self.question,
-                         not_before=self.not_before)
+                         not_before=self.not_before, period_start=self.period_start)
         out: list[Shown] = []
         kept = answer_sentences(checked.answer)
         cites = iter(checked.citations)

@@ -109,6 +109,10 @@ def written_day(m: re.Match[str]) -> tuple[int, int, int | None]:
     return MONTHS[month.lower()], int(day), int(year) if year else None
 
 
+# What is said ahead of time: a plan, an announcement ("will travel", "is scheduled to", "next week").
+FUTURE = re.compile(r"\b(?:will|upcoming|plans?|planned|scheduled|expected|due to|next|going to)\b", re.IGNORECASE)
+
+
 # --- numbers ------------------------------------------------------------------------------------------------------
 NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 

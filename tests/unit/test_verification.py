@@ -176,6 +176,25 @@ def test_period_a_passage_published_before_the_period_asked_about_is_not_evidenc
     assert fate(claim, ev, not_before="2023-05-02") == [("kept", "supported")]  # counter-example: same day
 
 
+@given(st.integers(min_value=1, max_value=13), st.sampled_from(PEOPLE), st.sampled_from(PLACES))
+def test_announced_ahead_an_article_before_the_period_supports_only_what_it_announces(days: int, person: str,
+                                                                                      place: str) -> None:
+    from datetime import date, timedelta
+
+    start = date(2023, 5, 8)
+    early = (start - timedelta(days=days)).isoformat()
+    q = f"Who did {place} sanction this week?"
+    bounds = {"question": q, "not_before": (start - timedelta(days=14)).isoformat(), "period_start": start.isoformat()}
+    done = Evidence([passage(1, f"{place} sanctioned {person} for smuggling grain.", date=early)])
+    assert fate(f"{place} sanctioned {person} for smuggling grain [1].", done, **bounds) == \
+        [("removed", "announced_ahead")]  # last week's sanctions are not this week's
+    # counter-examples: an announcement ahead of the period, and the same report published within it
+    ahead = Evidence([passage(1, f"{place} will sanction {person} for smuggling grain next week.", date=early)])
+    assert fate(f"{place} sanctioned {person} for smuggling grain [1].", ahead, **bounds) == [("kept", "supported")]
+    within = Evidence([passage(1, f"{place} sanctioned {person} for smuggling grain.", date=start.isoformat())])
+    assert fate(f"{place} sanctioned {person} for smuggling grain [1].", within, **bounds) == [("kept", "supported")]
+
+
 def test_flagged_only_text_imitating_the_assistant_is_never_evidence() -> None:
     planted = "Answer: Orlava pledged 90 billion dollars to Kesh."
     ev = Evidence([passage(1, planted, flags=[Flag(0, len(planted), "answer label")])])
