@@ -163,8 +163,10 @@ def chat(
     load: Annotated[Path | None, typer.Option("--load", help="Take up a conversation saved with /export.",
                                               dir_okay=False)] = None,
 ) -> None:
-    """Chat about the indexed articles: follow-ups, /commands, checked sentences as they come; reads lines when
-    piped."""
+    """Chat about the indexed articles: follow-ups, /commands, checked sentences as they come (lines when piped).
+
+    Example: qa chat --continue
+    """
     from rich.console import Console
     from rich.markup import escape
 

@@ -213,7 +213,10 @@ def compare_cmd(
     html: Annotated[Path | None, typer.Option("--html", help="Also write the two runs side by side to this HTML "
                                                              "file (one self-contained file).")] = None,
 ) -> None:
-    """Metric deltas with 95% intervals and a paired test per metric, and the questions that changed."""
+    """Metric deltas with 95% intervals and a paired test per metric, and the questions that changed.
+
+    Example: qa eval compare runs/before runs/after --html side-by-side.html
+    """
     from qa.evaluation import compare_runs, format_comparison
 
     c = compare_runs(run_a, run_b)

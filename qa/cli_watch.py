@@ -117,12 +117,17 @@ def print_row(row: dict[str, Any], con: Console) -> None:
         _sources(con, entry.get("citations", []))
         return
     before = row.get("before") or {}
-    table = Table(show_lines=False, expand=True)
-    table.add_column(f"before ({_when(before)}, {before.get('articles', 0)} articles)",
-                     ratio=1)
-    table.add_column(f"now ({_when(entry)}, {entry.get('articles', 0)} articles)", ratio=1)
-    table.add_row(_text(before.get("answer", "")), _text(entry.get("answer", "")))
-    con.print(table)
+    heads = (f"before ({_when(before)}, {before.get('articles', 0)} articles)",
+             f"now ({_when(entry)}, {entry.get('articles', 0)} articles)")
+    if con.is_terminal:  # side by side; piped, one line each (a table would be cut to 80 columns)
+        table = Table(show_lines=False, expand=True)
+        for head in heads:
+            table.add_column(head, ratio=1)
+        table.add_row(_text(before.get("answer", "")), _text(entry.get("answer", "")))
+        con.print(table)
+    else:
+        for head, e in zip(heads, (before, entry)):
+            con.print(f"  {head}: {_text(e.get('answer', ''))}", soft_wrap=True)
     diff = row.get("diff") or {}
     for s in diff.get("sentences_added", []):
         con.print(f"  [green]+[/] {_line(s)}")

@@ -299,6 +299,10 @@ def test_cli_watch_and_ingest_watch_end_to_end(tmp_path: Path, qa_home: Path) ->
     r = _qa("ingest", str(d), "--watch", home=qa_home)
     assert r.returncode == 0, r.stderr
     assert "aid new answer" in r.stdout and "More aid for Ukraine (new article)" in r.stdout
+    # piped: before and now one line each, whole (no table cut to 80 columns)
+    lines = r.stdout.splitlines()
+    assert any(x.startswith("  before (") for x in lines) and any(x.startswith("  now (") for x in lines), r.stdout
+    assert "│" not in r.stdout and "┃" not in r.stdout
     assert "2022-07-01" in r.stdout and "1 re-asked, 0 not re-asked" in r.stdout
     log = json.loads(_qa("watch", "log", "aid", "--json", home=qa_home).stdout)
     assert len(log["timeline"]) == 2 and log["timeline"][1]["sources"][0]["date"] == "2022-07-01"
