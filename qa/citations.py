@@ -326,23 +326,9 @@ def _dates(c: Claim) -> str:
     return f"gives {', '.join(wrong)}: the passage gives that day in another year" if wrong else ""
 
 
-def premise_names(question: str, text_low: str, share: float) -> set[str]:
-    """The question's names a passage need not hold: when it holds most of the others (at least `share` of them, and
-    two), the passage is about what the question asks, and the names it lacks are the question's premise (the actor
-    a release calls "the Secretary"). A passage holding few of them is about something else: nothing is exempt."""
-    names = list(dict.fromkeys(claim_names(question)))
-    present = [n for n in names if name_in(n, text_low)]
-    if len(present) >= 2 and len(present) >= share * len(names):
-        return set(names) - set(present)
-    return set()
-
-
 def _names(c: Claim) -> str:
     names = claim_names(c.own)
     missing = [n for n in names if n not in c.given and not name_in(n, c.text_low)]
-    if missing:
-        premise = premise_names(c.question, c.text_low, c.settings.premise_share)
-        missing = [n for n in missing if n not in premise]
     if missing:  # the first name of someone the question names by surname ("Antony J. Blinken")
         q_low, unsupported = fold(c.question), set(missing)
         missing = [n for n in missing
@@ -450,9 +436,8 @@ RULES: tuple[Rule, ...] = (
          "elsewhere is not supported", "sentences with a written day and year", "claim", _dates),
     Rule("names", "every name of the sentence occurs in the passage or its title (aliases, demonyms, accents and "
          "one-letter transliterations allowed; a word capitalised only because it opens the sentence is not a "
-         "name; the first names of a person the question names by surname need not; nor need the question's own "
-         "names, its premise, in a passage holding most of the others)",
-         "sentences with capitalised words", "claim", _names, ("premise_share",)),
+         "name; the first names of a person the question names by surname need not)",
+         "sentences with capitalised words", "claim", _names),
     Rule("weak_support", "the sentence's words or meaning must match one of the passage's sentences (word overlap "
          "and MiniLM similarity)", "every sentence", "claim", _weak_support,
          ("min_support", "min_embed", "min_lexical")),

@@ -78,9 +78,6 @@ class Verification(BaseModel):
     repeated: float = Field(
         default=0.8, ge=0.0, le=1.0, description="repeated: a sentence sharing this share of its content words with "
         "an earlier one is said once.")
-    premise_share: float = Field(
-        default=0.66, ge=0.0, le=1.0, description="names: a name the question gives (its premise: \"Who did Blinken "
-        "appoint\") need not be in a passage that holds at least this share (and two) of the question's names.")
     quote_extra_words: int = Field(
         default=2, ge=1, le=100, description="A quote takes in a neighbouring sentence when that covers at least "
         "this many more of the claim's content words.")
