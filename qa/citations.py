@@ -156,7 +156,11 @@ def question_framing(question: str) -> frozenset[str]:
 
 
 # --- polarity -------------------------------------------------------------------------------------------------------
-NEGATION = re.compile(r"\b(?:not|no|never|nor|neither|cannot|none|nobody|nothing)\b|n['’]t\b", re.IGNORECASE)
+NEGATION = re.compile(r"\b(?:not|no|never|nor|neither|cannot|none|nobody|nothing)\b|n['’]t\b|"
+                      r"\b(?:refused|refuses|refusing|failed|fails|declined|declines) to\b", re.IGNORECASE)
+# Negations that deny a whole clause ("No member approved", "nobody came"): what they negate is the clause's first
+# words; the others ("did not approve", "refused to sign") negate the verb after them.
+CLAUSE_NEGATION = re.compile(r"^(?:no|none|nobody|nothing|neither|nor)$", re.IGNORECASE)
 # "not only", "no more than", "No. 2": words of negation that negate nothing.
 NOT_NEGATING = re.compile(r"\bnot only\b|\bnot least\b|\bno (?:more|less|fewer|later|earlier) than\b|\bno\.\s*\d",
                           re.IGNORECASE)
@@ -194,17 +198,24 @@ def _stems_of(text: str) -> frozenset[str]:
     return frozenset(stems(re.findall(r"[a-z]+", fold(text))))
 
 
-SCOPE_WORDS = 1  # a negation is about the word it negates: the first content word after it ("did not disclose")
+SCOPE_WORDS = 1  # a verb's negation is about the word it negates: the first content word after it ("did not disclose")
+CLAUSE_WORDS = 3  # a clause's negation ("No U.S. forces with a combat role") is about its first content words
 
 
 def negation_scope(text: str) -> frozenset[str]:
-    """The stems of what the text's negations negate: the first SCOPE_WORDS content words after each, within its
-    clause."""
+    """The stems of what the text's negations negate, within their clause: the first content word after a verb's
+    negation ("did not, as expected, approve": a parenthesis after it is skipped), the first CLAUSE_WORDS after a
+    clause's ("No member of the council approved")."""
     out: set[str] = set()
     plain = NOT_NEGATING.sub(" ", text)
     for m in NEGATION.finditer(plain):
-        clause = re.split(r"(?<!\b[A-Z])[.;:,!?](?:\s|$)", plain[m.end():], maxsplit=1)[0]  # "U.S." does not end it
-        out |= set(stems([w for w in re.findall(r"[a-z]+", fold(clause)) if w not in STOP and len(w) > 1][:SCOPE_WORDS]))
+        after = re.sub(r"^\s*,[^,]{0,60},", " ", plain[m.end():])  # "not, as expected, approve"
+        clause = re.split(r"(?<!\b[A-Z])[.;:,!?](?:\s|$)", after, maxsplit=1)[0]  # "U.S." does not end it
+        words = [w for w in re.findall(r"[a-z]+", fold(clause)) if w not in STOP and len(w) > 1]
+        if CLAUSE_NEGATION.match(m.group()):
+            out |= set(stems(words[:CLAUSE_WORDS]))
+        else:  # the verb, past an adverb ("never formally approved")
+            out |= set(stems([w for w in words if not (w.endswith("ly") and len(w) > 4)][:SCOPE_WORDS]))
     return frozenset(out)
 
 

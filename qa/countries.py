@@ -32,7 +32,7 @@ EXTRA = {
     "VN": ("Vietnamese",), "IL": ("Israeli",), "PK": ("Pakistani",), "YE": ("Yemeni",), "IQ": ("Iraqi",),
     "KW": ("Kuwaiti",), "QA": ("Qatari",), "OM": ("Omani",), "BH": ("Bahraini",), "SA": ("Saudi",),
     "TW": ("Taiwanese",), "SY": ("Syrian",), "LB": ("Lebanese",), "SD": ("Sudanese",), "SS": ("South Sudanese",),
-    "US": ("U.S.", "US", "America", "American", "USA"),
+    "NE": ("Nigerien",), "US": ("U.S.", "US", "America", "American", "USA"),
 }
 HOME = "US"  # the country a question may name as context without it being the slot's country (Washington's news)
 MIN_PREFIX = 4
@@ -61,7 +61,9 @@ def _finder() -> tuple[re.Pattern[str], dict[str, str]]:
             if len(f) >= 3 and f[0].isupper() and f not in ("Korea",):  # "Korea" alone does not say which
                 code_of.setdefault(f, code)
     alternatives = sorted(code_of, key=len, reverse=True)
-    pattern = re.compile(r"(?<![\w.])(" + "|".join(re.escape(f) for f in alternatives) + r")(?![\w])")
+    # not "New Mexico", not a first name or a place's first word ("Chad Smith", "Jordan Peterson", "Niger Delta")
+    pattern = re.compile(r"(?<![\w.])(?<!New )(" + "|".join(re.escape(f) for f in alternatives) +
+                         r")(?![\w])(?!\s+[A-Z][a-z])")
     return pattern, code_of
 
 
@@ -70,39 +72,74 @@ def countries_named(text: str) -> list[str]:
     country; a name followed by "-based"/"-backed" counts too ("a Malaysia-based organization")."""
     pattern, code_of = _finder()
     found: list[str] = []
-    for m in pattern.finditer(text):
+    for m in pattern.finditer(text.replace("’", "'")):
         code = code_of[m.group(1)]
         if code != HOME and code not in found:
             found.append(code)
     return found
 
 
-def _prefix_ok(word: str, name: str) -> bool:
-    """`word` is `name` or a form of it (a demonym: Honduran, Afghan, Chinese): a long enough common prefix."""
+GENERIC_PARTS = frozenset(["republic", "state", "states", "united", "kingdom", "democratic", "people", "islands", "federal", "federation", "north", "south", "east", "west", "arab", "islamic", "plurinational", "bolivarian", "socialist", "province", "china", "great", "britain", "northern", "ireland", "territory"])  # words of long official names that say nothing about which country
+
+
+def _lcp(a: str, b: str) -> int:
     n = 0
-    for a, b in zip(word, name):
-        if a != b:
+    for x, y in zip(a, b):
+        if x != y:
             break
         n += 1
-    return n >= max(MIN_PREFIX, min(len(name) - 3, 5)) or (n == len(name) == len(word))
+    return n
+
+
+@lru_cache(maxsize=1)
+def _parts() -> dict[str, dict[str, str]]:
+    """code -> {folded form: its one distinctive word} for the forms a word of a text can be a form of."""
+    out: dict[str, dict[str, str]] = {}
+    for code, forms in _names().items():
+        for form in forms:
+            f = _folded(form)
+            words = re.findall(r"[a-z]+", f)
+            parts = words if len(words) == 1 else [p for p in words if len(p) >= MIN_PREFIX and p not in GENERIC_PARTS]
+            if len(parts) == 1 and len(parts[0]) >= MIN_PREFIX:
+                out.setdefault(code, {})[f] = parts[0]
+    return out
+
+
+def _folded(text: str) -> str:
+    return fold(text).replace("’", "'")
+
+
+def _form_of(word: str, part: str, code: str) -> bool:
+    """`word` is `part` or a form of it (a demonym: Honduran, Afghan, Chinese): a long enough common prefix, and no
+    other country's name closer to it ("Nigerian" is Nigeria's, not Niger's; "Australian" not Austria's)."""
+    n = _lcp(word, part)
+    if not (n >= max(MIN_PREFIX, min(len(part) - 3, 5)) or n == len(part) == len(word)):
+        return False
+    return not any(_lcp(word, p) > n for c, ps in _parts().items() if c != code for p in ps.values()
+                   if p[:2] == word[:2])
+
+
+@lru_cache(maxsize=512)
+def _longer(code: str) -> tuple[str, ...]:
+    """Other countries' names that hold one of this country's names ("South Sudan" holds "Sudan")."""
+    mine = [_folded(f) for f in _names().get(code, ())]
+    return tuple(sorted({o for c, forms in _names().items() if c != code for o in map(_folded, forms)
+                         if any(m != o and re.search(r"(?<![a-z])" + re.escape(m) + r"(?![a-z])", o) for m in mine)},
+                        key=len, reverse=True))
 
 
 def mentions(code: str, text: str) -> bool:
-    """`text` mentions the country: one of its names (folded), or a word that is a form of one."""
-    low = fold(text)
-    words = set(re.findall(r"[a-z][a-z'-]+", low))
+    """`text` mentions the country: one of its names (folded), not inside another country's name, or a word that
+    is a form of one."""
+    low = _folded(text)
+    for other in _longer(code):
+        low = low.replace(other, " ")
     for form in _names().get(code, ()):
-        f = fold(form)
-        if re.search(r"(?<![a-z])" + re.escape(f) + r"(?![a-z])", low):
+        if re.search(r"(?<![a-z])" + re.escape(_folded(form)) + r"(?![a-z])", low):
             return True
-        words_of = re.findall(r"[a-z]+", f)
-        parts = words_of if len(words_of) == 1 else [p for p in words_of if len(p) >= MIN_PREFIX and p not in
-                 ("republic", "state", "states", "united", "kingdom", "democratic", "people", "islands", "federal",
-                  "federation", "north", "south", "east", "west", "arab", "islamic", "plurinational", "bolivarian",
-                  "socialist", "province", "china", "great", "britain", "northern", "ireland", "territory")]
-        if len(parts) == 1 and len(parts[0]) >= MIN_PREFIX and any(_prefix_ok(w, parts[0]) for w in words if w[:2] == parts[0][:2]):
-            return True
-    return False
+    words = set(re.findall(r"[a-z][a-z'-]+", low))
+    return any(_form_of(w, part, code) for part in _parts().get(code, {}).values() for w in words
+               if w[:2] == part[:2])
 
 
 USUAL = {"RU": "Russia", "TR": "Turkey", "AE": "the UAE", "GB": "the UK", "CD": "the DRC"}  # names news uses

@@ -299,6 +299,19 @@ def test_named_country_reads_country_names_not_words_or_the_home_country() -> No
     assert countries_named("What did Washington and the United States pledge to Ukraine and Russia?") == ["UA", "RU"]
     assert countries_named("Did the chad and the turkey arrive in Jordan's capital?") == ["JO"]  # lower case: words
     assert countries_named("Who won the Korea Open?") == []  # "Korea" alone does not say which
+    assert countries_named("What did Chad Smith say about New Mexico and the Niger Delta?") == []  # not countries
+    assert countries_named("What did Côte d’Ivoire’s president say?") == ["CI"]  # a curly apostrophe
+
+
+def test_named_country_another_country_holding_the_name_is_not_a_mention() -> None:
+    from qa.countries import missing_countries
+
+    for asked, other in (("Niger", "Nigeria's president"), ("Sudan", "South Sudan"), ("Austria", "Australian"),
+                         ("Guinea", "Equatorial Guinea"), ("Dominica", "the Dominican Republic")):
+        assert missing_countries(f"What did {asked} announce?", f"{other} announced a plan.") == [asked], asked
+    # counter-examples: the country's own forms
+    for asked, form in (("Niger", "Nigerien"), ("Sudan", "Sudanese"), ("Austria", "Austrian"), ("Guinea", "Guinean")):
+        assert missing_countries(f"What did {asked} announce?", f"The {form} cabinet announced a plan.") == [], asked
 
 
 @given(st.sampled_from(PEOPLE), st.sampled_from(PEOPLE), st.sampled_from(PLACES))
@@ -405,6 +418,13 @@ def test_polarity_a_negation_added_or_dropped_is_not_supported(person: str, thin
     assert fate(f"U.S. troops will remain in {thing} camps of Kesh after the storm [1].", none) == \
         [("removed", "polarity")]
     assert fate("After the storm [1].", none) == [("kept", "supported")]  # a fragment says nothing negated
+    # the negated verb past a parenthesis or an adverb, refusals and failures, a negated clause
+    for negating in ("did not, as expected, visit", "has never formally visited", "refused to visit",
+                     "failed to visit"):
+        ev = Evidence([passage(1, f"Minister {person} {negating} the {thing} in Kesh during the storm.")])
+        assert fate(f"{person} visited the {thing} in Kesh during the storm [1].", ev) == [("removed", "polarity")]
+    nobody = Evidence([passage(1, f"No minister visited the {thing} in Kesh during the storm.")])
+    assert fate(f"Minister {person} visited the {thing} in Kesh during the storm [1].", nobody)[0][0] == "removed"
 
 
 # --- outcomes -------------------------------------------------------------------------------------------------------
