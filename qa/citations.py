@@ -429,6 +429,9 @@ RULES: tuple[Rule, ...] = (
          _refusal_sentence),
     Rule("shown_passage", "a marker pointing at no passage shown is dropped; the sentence is checked against the "
          "passages shown", "every [n] marker", "evidence", acts="drops the marker"),
+    Rule("better_passage", "a sentence its cited passage supports only loosely is cited to the shown passage that "
+         "says it (by `recite_margin` more), so the quote is the passage's own words for the claim",
+         "every supported sentence", "evidence", settings=("recite_margin",), acts="re-cites the sentence"),
     Rule("period", "a passage of an article published before the period the question asks about (two weeks of "
          "announcements allowed) is not evidence", "questions about a past period (\"in March 2022\", \"this week\")",
          "evidence", acts="drops the marker"),
@@ -724,6 +727,17 @@ def verify(answer: str, evidence: Evidence, unsupported: str = "remove", check: 
             continue
         good = [n for n in cited if supports[n].verified]
         others: dict[int, Support] = {}
+        weak_cite: tuple[int, float] | None = None
+        if good and check:  # `better_passage`: the shown passage that says it, rather than one near it
+            strongest = max(good, key=lambda n: supports[n].score)
+            others = {n: evidence.support(sentence, p, vec, given, question, period_start) for n, p in shown.items()
+                      if n not in cited}
+            better = sorted((s.score, n) for n, s in others.items()
+                            if s.verified and s.score >= supports[strongest].score + evidence.settings.recite_margin)
+            if better:
+                weak_cite, n = (strongest, supports[strongest].score), better[-1][1]
+                supports[n] = others[n]
+                good = [n]
         if not good:
             others = {n: evidence.support(sentence, p, vec, given, question, period_start) for n, p in shown.items()
                       if n not in cited}
@@ -756,7 +770,10 @@ def verify(answer: str, evidence: Evidence, unsupported: str = "remove", check: 
             continue
         out_text.append(sentence + markers(good))
         citations.extend(_citation(shown[n], supports[n]) for n in good)
-        if good[0] in cited:
+        if weak_cite is not None:
+            decide(sentence, nums, "recited", "better_passage", f"[{weak_cite[0]}] is near it ({weak_cite[1]:.2f}); "
+                   f"[{good[0]}] says it ({supports[good[0]].score:.2f})")
+        elif good[0] in cited:
             scores = ", ".join(f"[{n}] {supports[n].score:.2f}" for n in good)
             decide(sentence, nums, "kept", "supported", f"supported by {scores}")
         elif cited:

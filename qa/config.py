@@ -78,6 +78,9 @@ class Verification(BaseModel):
     repeated: float = Field(
         default=0.8, ge=0.0, le=1.0, description="repeated: a sentence sharing this share of its content words with "
         "an earlier one is said once.")
+    recite_margin: float = Field(
+        default=0.25, ge=0.0, le=1.0, description="better_passage: a supported sentence is cited to another shown "
+        "passage instead when that one supports it by at least this much more (it says it, the cited one is near).")
     quote_extra_words: int = Field(
         default=2, ge=1, le=100, description="A quote takes in a neighbouring sentence when that covers at least "
         "this many more of the claim's content words.")

@@ -435,6 +435,21 @@ def test_recited_a_sentence_its_citation_fails_is_cited_to_the_passage_that_says
     assert checked.citations[0].quote == RAIN
 
 
+@pytest.mark.parametrize(("person", "place", "thing"), [("Orlava", "Kesh", "port"), ("Tamsin", "Norwend", "bridge"),
+                                                     ("Dunmere", "Palisar", "school")])
+def test_better_passage_a_loosely_supported_sentence_is_cited_to_the_passage_that_says_it(person: str, place: str,
+                                                                                        thing: str) -> None:
+    claim = f"Minister {person} urged {place} to rebuild the {thing} during talks in Kesh"
+    near = passage(1, f"Minister {person} held talks in Kesh. Officials did not disclose what {place} answered "
+                      f"about the {thing} during the talks in Kesh.")
+    says = passage(2, f"{claim}.")
+    checked = verify(f"{claim} [1].", Evidence([near, says]))
+    assert [(c.action, c.rule) for c in checked.checks] == [("recited", "better_passage")]
+    assert [c.n for c in checked.citations] == [2] and checked.citations[0].quote == f"{claim}."
+    # counter-example: cited to the passage that says it, it stays there
+    assert fate(f"{claim} [2].", Evidence([near, says])) == [("kept", "supported")]
+
+
 def test_unsupported_sentences_are_removed_or_marked_naming_the_failed_rule() -> None:
     checked = verify("Quillon opened 12 bridges in Palisar [1].", world(), question="What did Quillon open?")
     assert checked.answer == "" and checked.checks[0].rule in ("numbers", "names")
