@@ -20,6 +20,7 @@ from typing import Any
 
 from qa.answer_type import fills, focus_of, slot_sentences
 from qa.config import Verification
+from qa.countries import missing_countries
 from qa.prompts import REFUSAL
 from qa.text import (
     DAY_WORDS,
@@ -391,8 +392,6 @@ def _named_country(question: str, _answer: str, citations: list[Citation], passa
     titles); an answer from an article about another country answers another question (qa/countries.py)."""
     if not citations or not passages:
         return ""
-    from qa.countries import missing_countries
-
     cited = {c.article_id for c in citations}
     text = " ".join(f"{p.title} {p.text}" for p in passages if p.article_id in cited)
     missing = missing_countries(question, text)
@@ -726,26 +725,20 @@ def verify(answer: str, evidence: Evidence, unsupported: str = "remove", check: 
             decide(sentence, nums, "kept", "unchecked", "QA_VERIFY=false")
             continue
         good = [n for n in cited if supports[n].verified]
-        others: dict[int, Support] = {}
+        others = {n: evidence.support(sentence, p, vec, given, question, period_start) for n, p in shown.items()
+                  if n not in cited}
+        # a shown passage that says it: in place of a failed citation, or (`better_passage`) of one only near it
+        floor = max((supports[n].score for n in good), default=-1.0)
+        margin = evidence.settings.recite_margin if good else 0.0
+        ranked = sorted((s.score, n) for n, s in others.items() if s.verified and s.score >= floor + margin)
         weak_cite: tuple[int, float] | None = None
-        if good and check:  # `better_passage`: the shown passage that says it, rather than one near it
-            strongest = max(good, key=lambda n: supports[n].score)
-            others = {n: evidence.support(sentence, p, vec, given, question, period_start) for n, p in shown.items()
-                      if n not in cited}
-            better = sorted((s.score, n) for n, s in others.items()
-                            if s.verified and s.score >= supports[strongest].score + evidence.settings.recite_margin)
-            if better:
-                weak_cite, n = (strongest, supports[strongest].score), better[-1][1]
-                supports[n] = others[n]
-                good = [n]
-        if not good:
-            others = {n: evidence.support(sentence, p, vec, given, question, period_start) for n, p in shown.items()
-                      if n not in cited}
-            ranked = sorted((s.score, n) for n, s in others.items() if s.verified)
-            if ranked:
-                n = ranked[-1][1]
-                supports[n] = others[n]
-                good = [n]
+        if ranked:
+            if good:
+                strongest = max(good, key=lambda n: supports[n].score)
+                weak_cite = (strongest, supports[strongest].score)
+            n = ranked[-1][1]
+            supports[n] = others[n]
+            good = [n]
         if not good:
             closest = max([*supports.items(), *others.items()], key=lambda x: x[1].score, default=None)
             mine = max(supports.items(), key=lambda x: x[1].score, default=None)

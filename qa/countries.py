@@ -13,6 +13,7 @@ prefix with one (Honduran, Salvadoran, Afghan, Chinese).
 
 from __future__ import annotations
 
+import os
 import re
 from functools import lru_cache
 
@@ -79,30 +80,29 @@ def countries_named(text: str) -> list[str]:
     return found
 
 
-GENERIC_PARTS = frozenset(["republic", "state", "states", "united", "kingdom", "democratic", "people", "islands", "federal", "federation", "north", "south", "east", "west", "arab", "islamic", "plurinational", "bolivarian", "socialist", "province", "china", "great", "britain", "northern", "ireland", "territory"])  # words of long official names that say nothing about which country
+# Words of long official names that say nothing about which country ("Republic of", "United", "Islamic").
+GENERIC_PARTS = frozenset({
+    "republic", "state", "states", "united", "kingdom", "democratic", "people", "islands", "federal", "federation",
+    "north", "south", "east", "west", "arab", "islamic", "plurinational", "bolivarian", "socialist", "province",
+    "china", "great", "britain", "northern", "ireland", "territory",
+})
 
 
 def _lcp(a: str, b: str) -> int:
-    n = 0
-    for x, y in zip(a, b):
-        if x != y:
-            break
-        n += 1
-    return n
+    return len(os.path.commonprefix((a, b)))
 
 
 @lru_cache(maxsize=1)
-def _parts() -> dict[str, dict[str, str]]:
-    """code -> {folded form: its one distinctive word} for the forms a word of a text can be a form of."""
-    out: dict[str, dict[str, str]] = {}
+def _parts() -> dict[str, frozenset[str]]:
+    """code -> the one distinctive word of each of its names, which a word of a text can be a form of."""
+    out: dict[str, set[str]] = {}
     for code, forms in _names().items():
         for form in forms:
-            f = _folded(form)
-            words = re.findall(r"[a-z]+", f)
+            words = re.findall(r"[a-z]+", _folded(form))
             parts = words if len(words) == 1 else [p for p in words if len(p) >= MIN_PREFIX and p not in GENERIC_PARTS]
             if len(parts) == 1 and len(parts[0]) >= MIN_PREFIX:
-                out.setdefault(code, {})[f] = parts[0]
-    return out
+                out.setdefault(code, set()).add(parts[0])
+    return {code: frozenset(parts) for code, parts in out.items()}
 
 
 def _folded(text: str) -> str:
@@ -115,7 +115,7 @@ def _form_of(word: str, part: str, code: str) -> bool:
     n = _lcp(word, part)
     if not (n >= max(MIN_PREFIX, min(len(part) - 3, 5)) or n == len(part) == len(word)):
         return False
-    return not any(_lcp(word, p) > n for c, ps in _parts().items() if c != code for p in ps.values()
+    return not any(_lcp(word, p) > n for c, ps in _parts().items() if c != code for p in ps
                    if p[:2] == word[:2])
 
 
@@ -138,7 +138,7 @@ def mentions(code: str, text: str) -> bool:
         if re.search(r"(?<![a-z])" + re.escape(_folded(form)) + r"(?![a-z])", low):
             return True
     words = set(re.findall(r"[a-z][a-z'-]+", low))
-    return any(_form_of(w, part, code) for part in _parts().get(code, {}).values() for w in words
+    return any(_form_of(w, part, code) for part in _parts().get(code, frozenset()) for w in words
                if w[:2] == part[:2])
 
 
