@@ -1,8 +1,11 @@
-"""Recall of the passages the generator is shown (not of the ranked list): is a gold article among the first k
-passages, for several k, as ranked now and re-ordered by the question's focus (qa.answer_type: passages holding a
-span of the asked kind in a sentence that shares the question's words first). Retrieval only, no generator.
+"""What the generator is shown, not only how the list is ranked: for each answerable question, is a gold article
+among the k passages shown, and is a gold answer in the text shown (each passage cut to `passage_tokens`)? Two arms
+in the same run: *ranked* (the first k as ranked, each passage cut by relatedness alone: `shown_pool=0`,
+`SLOT_BONUS=0`) and *focused* (what `qa ask` shows: chosen from the best `shown_pool` by the question's focus, the
+sentence holding a span of the asked kind kept first). Retrieval and MiniLM only, no generator. Yes/no questions
+are left out of "answer shown" (their gold "Yes" is not in any passage).
 
-    QA_HOME=DIR .venv/bin/python bench/shown_recall.py eval/statedept.jsonl [--split dev] [--ks 3,5,8]
+    QA_HOME=DIR .venv/bin/python bench/shown_recall.py eval/quiz.jsonl [--split dev] [--k 3]
 """
 
 from __future__ import annotations
@@ -19,40 +22,44 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("questions", type=Path)
     ap.add_argument("--split", default=None)
-    ap.add_argument("--ks", default="3,4,5,6,8")
-    ap.add_argument("--depth", type=int, default=10)
+    ap.add_argument("--k", type=int, default=None, help="passages shown (default: the k setting)")
     args = ap.parse_args()
     header("shown-passage recall")
 
-    from qa.answer_type import focused_order
+    from qa import chain
+    from qa.chain import Assistant
     from qa.config import Settings
-    from qa.embedding import make_embeddings, token_counter
-    from qa.evaluation import filters_for, load_questions
+    from qa.embedding import make_embeddings
+    from qa.evaluation import contains_answer, filters_for, load_questions
+    from qa.llms import make_llm
     from qa.retrieval import Retriever
     from qa.store import open_store
 
     s = Settings()
+    k = args.k or s.k
     store = open_store(s, make_embeddings(s))
-    retriever = Retriever(store)
-    ks = [int(x) for x in args.ks.split(",")]
+    retriever = Retriever(store, s)
+    llm = make_llm(s.model_copy(update={"llm": "fake"}))  # never called: only the prompt is built
+    arms = {"ranked": (Assistant(s.model_copy(update={"shown_pool": 0}), retriever, llm), 0.0),
+            "focused": (Assistant(s, retriever, llm), chain.SLOT_BONUS)}
     qs = [q for q in load_questions(args.questions).questions if q.answerable and q.sources
           and args.split in (None, q.extra.get("split"))]
-    hits = {(how, k): 0 for how in ("ranked", "focused") for k in ks}
-    tokens = {k: 0 for k in ks}
-    count = token_counter()
+    article = dict.fromkeys(arms, 0)
+    answer = dict.fromkeys(arms, 0)
+    with_answers = [q for q in qs if q.answers and q.answers[0] not in ("Yes", "No")]
     for q in qs:
-        gold = set(q.sources)
-        passages = retriever.search(q.question, args.depth, filters_for(q, True))
-        order = focused_order(q.question, passages)
-        for k in ks:
-            hits[("ranked", k)] += bool(gold & {p.article_id for p in passages[:k]})
-            hits[("focused", k)] += bool(gold & {p.article_id for p in order[:k]})
-            tokens[k] += sum(count([p.text for p in passages[:k]]))
-    print(f"\n{args.questions} ({args.split or 'all'}): {len(qs)} answerable questions, depth {args.depth}\n")
-    print("| k | shown recall, ranked | shown recall, focus order | mean passage word-pieces |\n|---|---|---|---|")
-    for k in ks:
-        print(f"| {k} | {hits[('ranked', k)] / len(qs):.3f} | {hits[('focused', k)] / len(qs):.3f} | "
-              f"{tokens[k] / len(qs):.0f} |")
+        for name, (assistant, bonus) in arms.items():
+            chain.SLOT_BONUS = bonus
+            shown = assistant.retrieve(q.question, k, filters_for(q, True))
+            article[name] += bool(set(q.sources) & {p.article_id for p in shown})
+            if q in with_answers:
+                prompt = assistant.messages(q.question, shown)[-1].content
+                answer[name] += contains_answer(str(prompt), q.answers)
+    print(f"\n{args.questions} ({args.split or 'all'}): {len(qs)} answerable questions "
+          f"({len(with_answers)} with a gold answer other than yes/no), k={k}, passage_tokens={s.passage_tokens}\n")
+    print("| arm | gold article shown | gold answer in the text shown |\n|---|---|---|")
+    for name in arms:
+        print(f"| {name} | {article[name] / len(qs):.3f} | {answer[name] / max(1, len(with_answers)):.3f} |")
 
 
 if __name__ == "__main__":

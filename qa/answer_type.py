@@ -185,8 +185,9 @@ def focus_of(question: str) -> Focus:
             head = (words or nouns[:1] or [""])[-1].lower()
         else:
             head = m.group().split()[-1].lower()
-    elif WHAT_DATE.search(q):
-        kind = "date"
+    elif (m := WHAT_DATE.search(q)):
+        kind = "date"  # the head says how precise: "what date/day" a day, "what year" a year, "when" anything
+        head = next((w for w in ("date", "day", "year", "month") if re.search(rf"\b{w}\b", m.group(), re.IGNORECASE)), "")
     elif re.search(r"\bwhere\b", q, re.IGNORECASE):
         kind = "place"
     elif re.search(r"\b(?:who|whom|whose)\b", q, re.IGNORECASE) and not re.search(
@@ -230,9 +231,9 @@ NUMBER_SPAN = re.compile(
 MONTH = (r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sep(?:t(?:ember)?)?|"
          r"Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?")
 DATE_SPAN = re.compile(
-    rf"\b(?:{MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{MONTH}"
+    rf"\b(?:\d{{4}}-\d\d-\d\d|{MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{MONTH}"
     rf"(?:,?\s+\d{{4}})?|{MONTH}\s+\d{{4}}|(?:early|mid|late)[ -]{MONTH}|{MONTH}|(?:1[89]|2[01])\d\d|"
-    r"(?:mon|tues|wednes|thurs|fri|satur|sun)day|yesterday|today|tomorrow|\d{4}-\d\d-\d\d)\b"
+    r"(?:mon|tues|wednes|thurs|fri|satur|sun)day|yesterday|today|tomorrow)\b"
     # a time of day answers "at what time" ("16:30", "9 a.m.", "noon")
     r"|\b\d{1,2}[:.]\d\d(?:\s*[ap]\.?m\.?)?(?!\d)|\b\d{1,2}\s*[ap]\.m\.|\b(?:noon|midnight)\b", re.IGNORECASE)
 YESNO_SPAN = re.compile(r"^\W*(yes|no)\b", re.IGNORECASE)
@@ -289,6 +290,18 @@ def _modifier(text: str, end: int, focus: Focus) -> bool:
     return base == focus.head or (base in HEAD_KIND and HEAD_KIND[base] == focus.kind)
 
 
+# A date question's head says how precise the answer must be: "early 2022" does not answer "on what date".
+PRECISION = {
+    "date": re.compile(r"(?<![:.])\b\d{1,2}(?:st|nd|rd|th)?\b(?![:.]\d)(?!\s*[ap]\.?m)|\d{4}-\d\d-\d\d|day\b|tomorrow\b",
+                       re.IGNORECASE),
+    "year": re.compile(r"\b(?:1[89]|2[01])\d\d\b"),
+    "month": re.compile(MONTH, re.IGNORECASE),
+}
+PRECISION["day"] = PRECISION["date"]
+DURATION_HEADS = frozenset(["long", "old", "often", "year", "years", "day", "days", "week", "weeks", "month", "months",
+                            "hour", "hours"])
+
+
 def typed_spans(focus: Focus, text: str, question: str) -> list[str]:
     """The spans of `text` that can fill the question's slot: of the asked kind, not already in the question."""
     q_low = fold(question)
@@ -308,11 +321,14 @@ def typed_spans(focus: Focus, text: str, question: str) -> list[str]:
                     focus.head not in ("long", "old", "year", "years"):
                 continue  # a year is a date, not a count
             out.append(m.group().strip())
-        out += [m.group() for m in re.finditer(r"\b(?:a|an|one) (?:day|week|month|year|decade|hour)s?\b", text,
-                                               re.IGNORECASE)]
+        if focus.head in DURATION_HEADS:  # "a week" answers "how long", never "how many people"
+            out += [m.group() for m in re.finditer(r"\b(?:a|an|one) (?:day|week|month|year|decade|hour)s?\b", text,
+                                                   re.IGNORECASE)]
         return out
     if focus.kind == "date":
-        return [m.group() for m in DATE_SPAN.finditer(text) if not _in_question(m.group(), q_low)]
+        precise = PRECISION.get(focus.head)
+        return [m.group() for m in DATE_SPAN.finditer(text) if not _in_question(m.group(), q_low)
+                and (precise is None or precise.search(m.group()))]
     out = []
     allowed = KIND_OK.get(focus.kind, set(KINDS))
     for _s, end, span in _name_spans(text):
@@ -365,6 +381,8 @@ def fills(question: str, answer: str, quotes: list[str] | None = None) -> tuple[
         if restates(question, first):
             return False, "it restates the question without answering it"
         return True, ""
+    if not spans and focus.kind == "date" and focus.head in PRECISION:
+        return False, f"it gives no date as precise as the question asks for (a {focus.head if focus.head != 'date' else 'day'})"
     if not spans:
         return False, f"it names no {focus.kind if focus.kind != 'organisation' else 'organisation'} " \
                       f"{'for ' + repr(focus.head) if focus.head and focus.head != 'who' else ''}".rstrip()

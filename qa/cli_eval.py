@@ -193,7 +193,8 @@ def _print_summary(summary: dict[str, Any], out: Path, wall_s: float) -> None:
         return "—" if x is None else f"{x:.3f}" if isinstance(x, float) else str(x)
 
     keys = ("n", "answer_accuracy", "exact_match", "f1", "refusal_accuracy", "false_refusal_rate", "recall_at_1",
-            "recall_at_5", "mrr", "citation_precision", "citation_recall", "verified_rate", "latency_p50_s", "latency_p95_s")
+            "recall_at_5", "mrr", "shown_recall", "citation_precision", "citation_recall", "verified_rate", "latency_p50_s",
+            "latency_p95_s")
     def ci(k: str) -> str:
         x = (summary.get("ci") or {}).get(k)
         return f" [{x[0]:.3f}, {x[1]:.3f}]" if isinstance(x, list) and len(x) == 2 and summary.get(k) is not None \

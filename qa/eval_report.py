@@ -13,7 +13,7 @@ from qa.evaluation import FAILURE_CLASSES, RECALL_KS, Result, load_run, read_res
 from qa.terminal import clean, one_line
 
 HEADLINE = ("n", "n_answerable", "n_unanswerable", "answer_accuracy", "exact_match", "f1", "refusal_accuracy",
-            "false_refusal_rate", "recall_at_1", "recall_at_3", "recall_at_5", "recall_at_10", "mrr",
+            "false_refusal_rate", "recall_at_1", "recall_at_3", "recall_at_5", "recall_at_10", "mrr", "shown_recall",
             "citation_precision", "citation_recall", "verified_rate", "latency_p50_s", "latency_p95_s")
 CLASS_COLORS = {"ok": "#2da44e", "not_retrieved": "#cf222e", "retrieved_low": "#fb8500", "not_cited": "#bf8700",
                 "wrong_answer": "#8250df", "false_refusal": "#0969da", "answered_unanswerable": "#e85aad"}

@@ -418,15 +418,17 @@ def classify(q: Question, ranked: list[str], shown: list[str], answer: dict[str,
     return "ok"
 
 
-def question_metrics(q: Question, ranked: list[str], answer: dict[str, Any] | None) -> Metrics:
-    """Per-question metrics (a pure function of the question, the ranking and the answer); None where a metric
-    does not apply."""
+def question_metrics(q: Question, ranked: list[str], answer: dict[str, Any] | None,
+                     shown: list[str] | None = None) -> Metrics:
+    """Per-question metrics (a pure function of the question, the ranking, the passages shown and the answer);
+    None where a metric does not apply."""
     gold = set(q.sources)
     m: Metrics = {}
     scored = q.answerable and bool(gold)
     for k in RECALL_KS:
         m[f"recall_at_{k}"] = recall_at(ranked, gold, k) if scored else None
     m["rr"] = round(reciprocal_rank(ranked, gold), 4) if scored else None
+    m["shown_recall"] = float(bool(gold & set(shown))) if scored and shown is not None else None
     if answer is None:
         return m
     citations = answer["citations"]
@@ -453,7 +455,7 @@ def score(r: Result) -> Result:
     """`r` with its metrics and failure class computed again from what it holds (the answer and ranking): an
     old run re-scored with today's metrics, no model involved."""
     q = r.as_question()
-    return dataclasses.replace(r, metrics=question_metrics(q, r.retrieved, r.answer),
+    return dataclasses.replace(r, metrics=question_metrics(q, r.retrieved, r.answer, r.shown),
                                failure_class=classify(q, r.retrieved, r.shown, r.answer))
 
 
@@ -502,6 +504,7 @@ def summarize(rows: Iterable[Result | dict[str, Any]], meta: dict[str, Any]) -> 
     for k in RECALL_KS:
         s[f"recall_at_{k}"] = over(ans, f"recall_at_{k}")
     s["mrr"] = over(ans, "rr")
+    s["shown_recall"] = over(ans, "shown_recall")  # a gold article among the passages the generator saw
     conflicts = [r for r in results if r.extra.get("conflict")]
     s["n_conflict"] = len(conflicts)
     s["conflict_accuracy"] = over(conflicts, "conflict_correct") if full and conflicts else None
@@ -555,6 +558,7 @@ PER_QUESTION: dict[str, tuple[Callable[[Result], bool], str, str, bool]] = {
     "false_refusal_rate": (_answerable, "refused", "mean", True),
     **{f"recall_at_{k}": (_answerable, f"recall_at_{k}", "mean", False) for k in RECALL_KS},
     "mrr": (_answerable, "rr", "mean", False),
+    "shown_recall": (_answerable, "shown_recall", "mean", False),
     "conflict_accuracy": (lambda r: bool(r.extra.get("conflict")), "conflict_correct", "mean", True),
     "planted_claims_verified": (lambda r: bool(r.extra.get("planted")), "planted_verified", "sum", True),
     "citation_precision": (_everyone, "citation_precision", "mean", True),
@@ -670,12 +674,12 @@ def evaluate_question(q: Question, assistant: Assistant, k: int, depth: int, ret
     """Run one question: the ranked passages (to `depth`), then, unless retrieval-only, the cited answer."""
     filters = filters_for(q, use_as_of)
     t0 = time.perf_counter()
-    ranked_passages = assistant.retrieve(q.question, depth, filters)
+    ranked_passages = assistant.retriever.search(q.question, max(depth, k), filters)
     rank_s = time.perf_counter() - t0
     ranked = [p.article_id for p in ranked_passages]
     answer: dict[str, Any] | None = None
-    if retrieval_only:
-        shown = ranked[:k]
+    if retrieval_only:  # what `ask` would show: chosen from the ranking by the question's focus
+        shown = [p.article_id for p in assistant.choose(q.question, ranked_passages[:max(k, assistant.settings.shown_pool)], k)]
         timings = {"retrieve_s": round(rank_s, 3), "total_s": round(rank_s, 3)}
     else:
         result = assistant.ask(q.question, k=k, filters=filters)
