@@ -1,7 +1,6 @@
 """What the generator is shown, not only how the list is ranked: for each answerable question, is a gold article
 among the k passages shown, and is a gold answer in the text shown (each passage cut to `passage_tokens`)? Two arms
-in the same run: *ranked* (the first k as ranked, each passage cut by relatedness alone: `shown_pool=0`,
-`SLOT_BONUS=0`) and *focused* (what `qa ask` shows: chosen from the best `shown_pool` by the question's focus, the
+in the same run: *ranked* (the first k as ranked, each passage cut by relatedness alone: `shown_pool=0`) and *focused* (what `qa ask` shows: chosen from the best `shown_pool` by the question's focus, the
 sentence holding a span of the asked kind kept first). Retrieval and MiniLM only, no generator. Yes/no questions
 are left out of "answer shown" (their gold "Yes" is not in any passage).
 
@@ -26,7 +25,6 @@ def main() -> None:
     args = ap.parse_args()
     header("shown-passage recall")
 
-    from qa import chain
     from qa.chain import Assistant
     from qa.config import Settings
     from qa.embedding import make_embeddings
@@ -40,16 +38,15 @@ def main() -> None:
     store = open_store(s, make_embeddings(s))
     retriever = Retriever(store, s)
     llm = make_llm(s.model_copy(update={"llm": "fake"}))  # never called: only the prompt is built
-    arms = {"ranked": (Assistant(s.model_copy(update={"shown_pool": 0}), retriever, llm), 0.0),
-            "focused": (Assistant(s, retriever, llm), chain.SLOT_BONUS)}
+    arms = {"ranked": Assistant(s.model_copy(update={"shown_pool": 0}), retriever, llm),
+            "focused": Assistant(s, retriever, llm)}
     qs = [q for q in load_questions(args.questions).questions if q.answerable and q.sources
           and args.split in (None, q.extra.get("split"))]
     article = dict.fromkeys(arms, 0)
     answer = dict.fromkeys(arms, 0)
     with_answers = [q for q in qs if q.answers and q.answers[0] not in ("Yes", "No")]
     for q in qs:
-        for name, (assistant, bonus) in arms.items():
-            chain.SLOT_BONUS = bonus
+        for name, assistant in arms.items():
             shown = assistant.retrieve(q.question, k, filters_for(q, True))
             article[name] += bool(set(q.sources) & {p.article_id for p in shown})
             if q in with_answers:

@@ -182,20 +182,22 @@ def _cut(text: str, tokens: int) -> str:
 SLOT_BONUS = 0.2
 
 
-def focus(question: str, passage: Passage, evidence: Evidence, qvec: list[float] | None, budget: int) -> str:
+def focus(question: str, passage: Passage, evidence: Evidence, qvec: list[float] | None, budget: int,
+          slot_first: bool = True) -> str:
     """The passage's sentences most related to the question, most related first, within `budget` word-pieces.
     Small models copy the first sentence they see; putting the most relevant one there is what makes the 1.5B
-    model answer "what did he want to stop regarding Syria" with the arms-transfer sentence, not the lead. A sentence
-    with a span of the asked kind next to the question's words comes first (SLOT_BONUS)."""
+    model answer "what did he want to stop regarding Syria" with the arms-transfer sentence, not the lead. With
+    `slot_first` (QA_SHOWN_POOL > 0), a sentence with a span of the asked kind next to the question's words comes
+    first (SLOT_BONUS)."""
     spans = evidence.spans[passage.n]
     if not spans:
         return ""
     vecs = evidence.vectors.get(passage.n, [])
     words = content_words(question)
     sents = [passage.text[s:e] for s, e in spans]
-    slot = focus_of(question)
+    slot = focus_of(question) if slot_first else None
     scores = [0.5 * len(words & content_words(t)) / max(1, len(words)) + 0.5 * (cosine(qvec, vecs[i]) if qvec and
-              i < len(vecs) else 0.0) + (SLOT_BONUS if slot_sentences(question, t, slot) else 0.0)
+              i < len(vecs) else 0.0) + (SLOT_BONUS if slot and slot_sentences(question, t, slot) else 0.0)
               for i, t in enumerate(sents)]
     sizes = token_counter()(sents)
     keep: set[int] = set()
@@ -234,7 +236,7 @@ class Assistant:
         guard = self.settings.check_sources
         for p in passages:
             title = "" if p.title and p.title[:60] in p.text else _cut(p.title, TITLE_TOKENS)  # said in the text
-            text = focus(question, p, evidence, qvec, self.settings.passage_tokens)
+            text = focus(question, p, evidence, qvec, self.settings.passage_tokens, self.settings.shown_pool > 0)
             if guard:  # nothing of an article can open or close the prompt's structure; flagged text is left out
                 title = "" if any(f.field == "title" for f in p.flags) else neutral(title)
                 text = neutral(text) or "(this passage holds only text that imitates an assistant; left out)"

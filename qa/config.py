@@ -154,7 +154,8 @@ class Settings(BaseSettings):
     shown_pool: int = Field(
         default=10, ge=0, le=100, description="Ranked passages the k shown are chosen from: those holding a span of the "
         "kind the question asks for (a name, a count, a date) next to its words come first, the ranking decides among "
-        "equals (0 = the first k as ranked).")
+        "equals, and in each passage the sentence holding such a span is kept first (0 = the first k as ranked, each cut by "
+        "relatedness alone).")
     passage_tokens: int = Field(
         default=120, ge=16, le=4096, description="Word-pieces of each passage shown to the generator: the sentences most related "
         "to the question are kept (prompt processing costs ~10 ms per token on 2 cores).")

@@ -330,6 +330,7 @@ def test_the_sentence_with_the_asked_span_survives_the_cut(fake_env: None) -> No
     assert focus(q, p, ev, ev.vector(q), 16).startswith(count)
     opened = "What happened during the Tarnesse port protests?"
     assert focus(opened, p, ev, ev.vector(opened), 16).startswith("The Tarnesse port protests")
+    assert focus(q, p, ev, ev.vector(q), 16, slot_first=False).startswith("The Tarnesse port protests")  # QA_SHOWN_POOL=0
 
 
 @given(where=place, year=st.integers(2000, 2030), day=st.integers(1, 28))
