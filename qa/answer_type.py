@@ -139,7 +139,8 @@ def families(text: str) -> set[str]:
 
 
 AUX = r"(?:is|are|was|were|am|do|does|did|has|have|had|can|could|will|would|should|shall|may|might|must)"
-YES_NO = re.compile(rf"^\W*(?:and |but |so )?{AUX}(?:n['’]t)?\b", re.IGNORECASE)
+# "So far, did ...", "According to police, was ...": a short opening phrase before the auxiliary
+YES_NO = re.compile(rf"^\W*(?:[^,?]{{1,60}},\s*)?(?:and |but |so )?{AUX}(?:n['’]t)?\b", re.IGNORECASE)
 WH = re.compile(r"\b(who|whom|whose|what|which|when|where|why|how)\b", re.IGNORECASE)
 HOW_NUMBER = re.compile(r"\bhow (many|much|long|far|old|big|large|high|tall|often)\b", re.IGNORECASE)
 WHAT_NUMBER = re.compile(r"\bwhat (?:percentage|percent|share|amount|number|proportion|sum|total|price|age)\b",
@@ -165,6 +166,14 @@ class Focus:
 
 def _after(question: str, end: int, limit: int = 5) -> list[str]:
     return re.findall(r"[\w'’.-]+", question[end:])[:limit]
+
+
+def _head_word(word: str) -> str:
+    """A question word as a HEADS key: lower case, possessive and plural taken off (countries, companies, cities)."""
+    low = re.sub(r"['’]s?$", "", word.lower().strip(".,"))
+    if low.endswith("s"):
+        return next((b for b in (low, low[:-1], low[:-3] + "y", low[:-2]) if b in HEAD_KIND), low)
+    return low
 
 
 def focus_of(question: str) -> Focus:
@@ -193,20 +202,24 @@ def focus_of(question: str) -> Focus:
     elif re.search(r"\b(?:who|whom|whose)\b", q, re.IGNORECASE) and not re.search(
             r"\b(?:which|what)\s+\w+\s+(?:who|whom|whose)\b", q, re.IGNORECASE):
         kind, head = "person", "who"
-    elif (m := re.search(r"\b(?:which|what)\s+", q, re.IGNORECASE)):
+    elif (m := re.search(r"\b(?:which|what)\s+(?:(?:is|was|are|were)\s+the\s+)?", q, re.IGNORECASE)):
+        # "what was the death toll", "which two countries": the noun after the copula and article names the kind
         words = []
         for w in _after(q, m.end(), 5):
             if STOP_HEAD.match(w):  # "what did the president say": no head noun, an open question
                 break
             words.append(w)
-        for w in reversed(words):
-            low = w.lower().strip(".,'’")
-            base = low[:-1] if low.endswith("s") and low[:-1] in HEAD_KIND else low
+        # the first head noun, or the last of a run of them ("which awards show" is a show, "which army commander"
+        # a person), or a possessor ("which city's airport" asks for a city); what follows the run is the rest of
+        # the question ("which company bought the port")
+        for w in words:
+            base = _head_word(w)
             if base in HEAD_KIND:
                 kind, head = HEAD_KIND[base], base
+                if re.search(r"['’]s?$", w):  # "which country's prime minister": the possessor is asked for
+                    break
+            elif head:
                 break
-            if w[:1].isupper():  # "which Lebanese army commander": names before the head describe it
-                continue
     if kind == "yesno":
         return Focus(kind)
     predicate = frozenset(content_words(re.sub(r"[A-Z][\w'’.-]*", " ", q))) - frozenset(
@@ -217,7 +230,8 @@ def focus_of(question: str) -> Focus:
 # Spans of an answer -------------------------------------------------------------------------------------------
 CONNECT = r"(?:of|the|de|del|da|di|van|von|bin|ibn|al|el|and|for|on|la|le|du|y)"
 NAME_SPAN = re.compile(rf"(?:[A-Z][\w'’.-]*|al-[A-Z][\w'’-]*)(?:\s+(?:{CONNECT}\s+)?(?:[A-Z][\w'’.-]*|al-[A-Z][\w'’-]*|\d+))*")
-QUOTED = re.compile(r"[\"“‘']([^\"“”‘’']{2,80})[\"”’']")
+# a title in double or curly quotes; a straight ' is an apostrophe ("it's", "the mayor's") far more often than a quote
+QUOTED = re.compile(r"[\"“]([^\"“”]{2,80})[\"”]|‘([^‘’]{2,80})’")
 MONEY = r"(?:[$€£¥]|US\$|USD\s?)"
 # the unit of an amount written after it ("40 million dollars"): part of the answer, as "$" before it is
 CURRENCY_WORD = r"(?:\s+(?:U\.S\.\s+)?(?:dollars|euros|pounds(?: sterling)?|yen|yuan|rupees|francs|rubles|roubles)\b)"
@@ -226,7 +240,8 @@ NUMBER_SPAN = re.compile(
     rf"{CURRENCY_WORD}?"
     r"|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|"
     r"seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|a dozen|dozens|"
-    r"hundreds|thousands|millions|billions)\b(?:[\s-]+(?:one|two|three|four|five|six|seven|eight|nine|hundred|"
+    r"hundreds|thousands|millions|billions|half|a (?:hundred|thousand|million|billion|trillion)|"
+    r"(?:a|one|two|three) (?:third|quarter|fifth|tenth)s?|two-thirds|three-quarters)\b(?:[\s-]+(?:one|two|three|four|five|six|seven|eight|nine|hundred|"
     r"thousand|million|billion))*(?:\s(?:percent|per cent)\b)?", re.IGNORECASE)
 MONTH = (r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sep(?:t(?:ember)?)?|"
          r"Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?")
@@ -257,14 +272,19 @@ def span_kind(span: str) -> str:
     return ""
 
 
+def _bare(word: str) -> str:
+    """A word folded, without its punctuation and contraction ("It's" -> "it", "They'll" -> "they")."""
+    return re.sub(r"['’](?:s|re|ll|d|ve|m)$", "", fold(word).strip(".,;:"))
+
+
 def _name_spans(text: str) -> list[tuple[int, int, str]]:
     """Capitalised spans (titles and quoted titles too), with a sentence's opening word dropped when it is an
     ordinary word ("The", "Additionally", "Several")."""
     out = []
     for m in NAME_SPAN.finditer(text):
         start, words = m.start(), m.group().split()
-        while words and (fold(words[0]).strip(".,") in STOP | GENERIC_CAPS | OPENERS) and \
-                (SENTENCE_START.search(text[:start]) or fold(words[0]) in STOP):
+        while words and (_bare(words[0]) in STOP | GENERIC_CAPS | OPENERS) and \
+                (SENTENCE_START.search(text[:start]) or _bare(words[0]) in STOP):
             start = text.index(words[0], start) + len(words[0])
             words = words[1:]
             start = start + (len(text[start:]) - len(text[start:].lstrip()))
@@ -276,7 +296,8 @@ def _name_spans(text: str) -> list[tuple[int, int, str]]:
             span = " ".join(words)
             out.append((start, start + len(span), span))
     for m in QUOTED.finditer(text):
-        out.append((m.start(1), m.end(1), m.group(1)))
+        g = 1 if m.group(1) is not None else 2
+        out.append((m.start(g), m.end(g), m.group(g)))
     return out
 
 
