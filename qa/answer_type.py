@@ -243,7 +243,8 @@ NUMBER_SPAN = re.compile(
     r"hundreds|thousands|millions|billions|half|a (?:hundred|thousand|million|billion|trillion)|"
     r"(?:a|one|two|three) (?:third|quarter|fifth|tenth)s?|two-thirds|three-quarters)\b(?:[\s-]+(?:one|two|three|four|five|six|seven|eight|nine|hundred|"
     r"thousand|million|billion))*(?:\s(?:percent|per cent)\b)?", re.IGNORECASE)
-MONTH = (r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sep(?:t(?:ember)?)?|"
+# case-sensitive inside the IGNORECASE patterns: "may" and "march" are a verb, not a month
+MONTH = (r"(?-i:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sep(?:t(?:ember)?)?|"
          r"Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?")
 DATE_SPAN = re.compile(
     rf"\b(?:\d{{4}}-\d\d-\d\d|{MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{MONTH}"

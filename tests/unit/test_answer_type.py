@@ -384,3 +384,11 @@ def test_question_forms_outsiders_write_are_read(question: str, kind: str) -> No
 def test_fractions_and_written_magnitudes_are_numbers(amount: str) -> None:
     assert fills("What share of the Kelmar budget goes to schools?", f"{amount}. [1]")[0]
     assert not fills("What share of the Kelmar budget goes to schools?", "Schools get the most. [1]")[0]
+
+
+@given(where=place)
+def test_may_and_march_as_verbs_are_not_months(where: str) -> None:
+    q = f"When will the {where} bridge reopen?"
+    assert not fills(q, "Officials said the talks may resume soon. [1]")[0]
+    assert not fills(q, "Residents will march to the town hall. [1]")[0]
+    assert fills(q, "The bridge reopens in May. [1]")[0]  # counter-example: the month, capitalised
