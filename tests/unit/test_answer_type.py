@@ -392,3 +392,13 @@ def test_may_and_march_as_verbs_are_not_months(where: str) -> None:
     assert not fills(q, "Officials said the talks may resume soon. [1]")[0]
     assert not fills(q, "Residents will march to the town hall. [1]")[0]
     assert fills(q, "The bridge reopens in May. [1]")[0]  # counter-example: the month, capitalised
+
+
+@given(who=person, where=place)
+def test_a_yes_no_answer_must_be_about_the_asked_fact(who: str, where: str) -> None:
+    """"No, <another fact>" does not answer a yes/no question (the sources report a conviction, not the sentence):
+    the fact after Yes/No must hold most of the question's words; counter-example: the fact itself, reworded."""
+    q = f"Was {who} sentenced to life in prison in {where}?"
+    assert not fills(q, f"No, {who} was convicted in {where} on Monday [1].")[0]
+    assert fills(q, f"Yes, a {where} court sentenced {who} to life in prison [1].")[0]
+    assert fills(q, f"No, {who} was sentenced to ten years in prison [1].")[0]
