@@ -252,7 +252,7 @@ DATE_SPAN = re.compile(
     r"(?:mon|tues|wednes|thurs|fri|satur|sun)day|yesterday|today|tomorrow)\b"
     # a time of day answers "at what time" ("16:30", "9 a.m.", "noon")
     r"|\b\d{1,2}[:.]\d\d(?:\s*[ap]\.?m\.?)?(?!\d)|\b\d{1,2}\s*[ap]\.m\.|\b(?:noon|midnight)\b", re.IGNORECASE)
-YES_NO_OVERLAP = 0.5  # share of a yes/no question's content words its answer's fact must hold
+YES_NO_OVERLAP = 0.5  # share of a yes/no question's content words (names aside) its answer's fact must hold
 YESNO_SPAN = re.compile(r"^\W*(yes|no)\b", re.IGNORECASE)
 
 
@@ -396,7 +396,7 @@ def fills(question: str, answer: str, quotes: list[str] | None = None) -> tuple[
         return False, "no answer"
     if focus.kind == "yesno":  # the fact after "Yes,"/"No," is checked by the claim verification; here, that it
         # is about what was asked: "No, Kavala was convicted" does not answer "was he sentenced to life in prison?"
-        asked = content_words(question) - content_words(" ".join(TIME_WORDS))
+        asked = content_words(re.sub(r"[A-Z][\w'’.-]*", " ", question)) - content_words(" ".join(TIME_WORDS))
         said = content_words(YESNO_SPAN.sub("", first))
         if asked and len(asked & said) < YES_NO_OVERLAP * len(asked):
             return False, "its fact is not about what the question asks (too few of the question's words)"
