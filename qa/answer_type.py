@@ -162,6 +162,7 @@ class Focus:
     head: str = ""  # "show" in "which awards show", "people" in "how many people"
     predicate: frozenset[str] = field(default_factory=frozenset)  # stems the slot is bound to ("arrest")
     families: frozenset[str] = field(default_factory=frozenset)  # FAMILIES the predicate belongs to
+    possessor: bool = False  # "which state's proposal": the answer often names it inside a longer name
 
 
 def _after(question: str, end: int, limit: int = 5) -> list[str]:
@@ -179,7 +180,7 @@ def _head_word(word: str) -> str:
 def focus_of(question: str) -> Focus:
     """The asked slot of a question (see the module's docstring)."""
     q = " ".join(question.split())
-    kind, head = "thing", ""
+    kind, head, possessor = "thing", "", False
     if YES_NO.search(q) and not re.search(r"\b(?:which|what|who|whom|how many|how much)\b", q, re.IGNORECASE):
         kind = "yesno"
     elif (m := HOW_NUMBER.search(q)) or (m := WHAT_NUMBER.search(q)):
@@ -217,6 +218,7 @@ def focus_of(question: str) -> Focus:
             if base in HEAD_KIND:
                 kind, head = HEAD_KIND[base], base
                 if re.search(r"['’]s?$", w):  # "which country's prime minister": the possessor is asked for
+                    possessor = True
                     break
             elif head:
                 break
@@ -224,7 +226,7 @@ def focus_of(question: str) -> Focus:
         return Focus(kind)
     predicate = frozenset(content_words(re.sub(r"[A-Z][\w'’.-]*", " ", q))) - frozenset(
         content_words(" ".join([head, *TIME_WORDS, *HEADS.get(kind, ())])))
-    return Focus(kind, head, predicate, frozenset(families(q)))
+    return Focus(kind, head, predicate, frozenset(families(q)), possessor)
 
 
 # Spans of an answer -------------------------------------------------------------------------------------------
@@ -309,6 +311,8 @@ def _modifier(text: str, end: int, focus: Focus) -> bool:
     if not nxt:
         return False
     word = nxt.group(1)
+    if focus.head == "name":  # "what is the name of the initiative": "the Cities Forward initiative" names it
+        return False
     base = word.removesuffix("s")
     return base == focus.head or (base in HEAD_KIND and HEAD_KIND[base] == focus.kind)
 
@@ -361,7 +365,7 @@ def typed_spans(focus: Focus, text: str, question: str) -> list[str]:
         if focus.kind in ("person", "organisation", "work", "event") and _modifier(text, end, focus):
             continue
         kind = span_kind(span)
-        if kind and kind not in allowed:
+        if kind and kind not in allowed and not focus.possessor:  # "Minnesota USA Expo" names the state's bid
             continue
         out.append(span)
     return out

@@ -402,3 +402,15 @@ def test_a_yes_no_answer_must_be_about_the_asked_fact(who: str, where: str) -> N
     assert not fills(q, f"No, {who} was convicted in {where} on Monday [1].")[0]
     assert fills(q, f"Yes, a {where} court sentenced {who} to life in prison [1].")[0]
     assert fills(q, f"No, {who} was sentenced to ten years in prison [1].")[0]
+
+
+@given(where=place)
+def test_a_name_asked_by_name_of_or_by_its_possessor_is_not_a_description(where: str) -> None:
+    """"What is the name of the initiative" is answered by "the Kelmar Forward initiative" (a name with its kind
+    noun); "which state's bid" by a longer name holding the state. Counter-example: "a South Korean show" for
+    "which show" is still a description."""
+    assert fills("What is the name of the port initiative launched this week?",
+                 f"The {where} Forward initiative was launched on Monday. [1]")[0]
+    assert fills("Which state's proposal was put forward as the bid to host the fair?",
+                 f"{where} Fair Expo was put forward as the bid to host the fair. [1]")[0]
+    assert not fills("Which show was green-lit this week?", "A South Korean show was green-lit. [1]")[0]
