@@ -252,8 +252,9 @@ DATE_SPAN = re.compile(
     rf"\b(?:\d{{4}}-\d\d-\d\d|{MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{MONTH}"
     rf"(?:,?\s+\d{{4}})?|{MONTH}\s+\d{{4}}|(?:early|mid|late)[ -]{MONTH}|{MONTH}|(?:1[89]|2[01])\d\d|"
     r"(?:mon|tues|wednes|thurs|fri|satur|sun)day|yesterday|today|tomorrow)\b"
-    # a time of day answers "at what time" ("16:30", "9 a.m.", "noon")
-    r"|\b\d{1,2}[:.]\d\d(?:\s*[ap]\.?m\.?)?(?!\d)|\b\d{1,2}\s*[ap]\.m\.|\b(?:noon|midnight)\b", re.IGNORECASE)
+    # a time of day answers "at what time" ("16:30", "9.30 a.m.", "9 a.m.", "noon"); "6.92" alone is a decimal
+    r"|\b\d{1,2}:\d\d(?:\s*[ap]\.?m\.?)?(?!\d)|\b\d{1,2}\.\d\d\s*[ap]\.?m\.?|\b\d{1,2}\s*[ap]\.m\.|\b(?:noon|midnight)\b",
+    re.IGNORECASE)
 YES_NO_OVERLAP = 0.5  # share of a yes/no question's content words (names aside) its answer's fact must hold
 YESNO_SPAN = re.compile(r"^\W*(yes|no)\b", re.IGNORECASE)
 

@@ -379,6 +379,17 @@ def test_question_forms_outsiders_write_are_read(question: str, kind: str) -> No
         assert focus_of(question.format(where=where)).kind == kind
 
 
+@given(whole=st.integers(1, 99), cents=st.integers(10, 99), unit=st.sampled_from(["billion", "million", "percent", ""]))
+def test_a_decimal_is_a_number_not_a_time_of_day(whole: int, cents: int, unit: str) -> None:
+    # "$6.92 billion" was read as the clock time 6.92 and dropped: every two-decimal amount went unanswered
+    amount = f"${whole}.{cents} {unit}".strip()
+    q = "What is the latest total of Kelmar aid to the coast guard?"
+    assert fills(q, f"The latest total of Kelmar aid to the coast guard is {amount}. [1]")[0]
+    assert span_of(q, f"{amount} in equipment") == amount
+    # counter-example: a clock time with a.m./p.m. is still a time, not a count
+    assert not fills("How many boats did Kelmar send?", f"Kelmar sent its boats at {whole % 12 + 1}.{cents} a.m. [1]")[0]
+
+
 @pytest.mark.parametrize("amount", ["About a third", "Nearly half", "Two-thirds", "A billion dollars",
                                     "Half a million"])
 def test_fractions_and_written_magnitudes_are_numbers(amount: str) -> None:
