@@ -32,7 +32,9 @@ LLM_NAMES = ("llamacpp", "openai", "ollama", "fake")
 # checked between tokens by every backend and, for the local model, inside llama.cpp itself (ggml's abort
 # callback, between the operations of a decode), so a stop lands within milliseconds even while the prompt is
 # being read, and the token loop ends by returning: nothing downstream (LangChain's stream) is left to drain.
-_CANCEL = threading.Event()
+# A plain flag, not a threading.Event: Event.set() takes a lock, and a Ctrl-C handled while the main thread held
+# that same lock (inside Event.wait, between two fake tokens) blocked `qa ask` for good. Setting a bool takes none.
+_CANCEL = False
 
 
 class Cancelled(Exception):
@@ -41,16 +43,25 @@ class Cancelled(Exception):
 
 def request_cancel() -> None:
     """Stop the running generation (safe from a signal handler or another thread)."""
-    _CANCEL.set()
+    global _CANCEL
+    _CANCEL = True
 
 
 def clear_cancel() -> None:
     """Allow the next generation to run (call before starting one)."""
-    _CANCEL.clear()
+    global _CANCEL
+    _CANCEL = False
 
 
 def cancel_requested() -> bool:
-    return _CANCEL.is_set()
+    return _CANCEL
+
+
+def wait_unless_cancelled(seconds: float) -> None:
+    """Sleep up to `seconds`, ending within ~10 ms of a cancel request (no lock: see `_CANCEL`)."""
+    end = time.monotonic() + seconds
+    while not _CANCEL and (left := end - time.monotonic()) > 0:
+        time.sleep(min(left, 0.01))
 
 
 @contextmanager
@@ -221,7 +232,7 @@ def _abort_on_cancel(client: Any, on: bool = True) -> None:
         import llama_cpp
 
         if _ABORT is None:
-            _ABORT = llama_cpp.ggml_abort_callback(lambda _data: _CANCEL.is_set())
+            _ABORT = llama_cpp.ggml_abort_callback(lambda _data: _CANCEL)
             _NO_ABORT = llama_cpp.ggml_abort_callback(0)
         llama_cpp.llama_set_abort_callback(client._ctx.ctx, _ABORT if on else _NO_ABORT, None)
     except (AttributeError, ImportError, TypeError):  # another llama-cpp-python: Ctrl-C waits for the next token
@@ -280,7 +291,7 @@ class FakeChat(BaseChatModel):
         yield ChatGenerationChunk(message=AIMessageChunk(content=""))
         for token in re.findall(r"\S+\s*", self._reply(messages)):
             if delay:
-                _CANCEL.wait(delay)
+                wait_unless_cancelled(delay)
             if cancel_requested():
                 return
             yield ChatGenerationChunk(message=AIMessageChunk(content=token))

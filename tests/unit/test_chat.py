@@ -618,3 +618,59 @@ def test_why_shows_what_verification_did_with_each_sentence_of_the_last_answer()
     _code, out = _run(Why(), ["/why", "Q about Blinken?", "/why"])
     assert "no answer yet — ask a question first" in out
     assert "removed  names" in out and "Zorbak agreed at once." in out and "supported by [1] 0.81" in out
+
+
+def test_a_ctrl_c_landing_anywhere_between_two_tokens_ends_the_generation(monkeypatch: pytest.MonkeyPatch) -> None:
+    """CPython runs a signal handler at the main thread's next call boundary, wherever that is: here the cancel
+    request is made at each Python call, in turn, of a fake generation's waits between tokens (qa.llms and threading),
+    as a Ctrl-C landing there would. Every time the generation ends; none blocks (a lock taken by the request and
+    held by the wait for the next token did: `qa ask` then never ended)."""
+    import sys
+    import threading
+
+    from langchain_core.messages import HumanMessage
+
+    from qa.llms import FakeChat, cancel_requested, clear_cancel, request_cancel
+
+    monkeypatch.setenv("QA_FAKE_TOKEN_S", "0.001")
+    llm = FakeChat()
+    reply = "one two three four"
+    calls = target = 0
+
+    def hook(frame: Any, event: str, _arg: Any) -> None:
+        nonlocal calls
+        if event == "call" and frame.f_code.co_filename.endswith(("threading.py", "llms.py")):  # the fake's wait
+            calls += 1
+            if calls == target:
+                request_cancel()
+
+    def generate() -> list[str]:
+        nonlocal calls
+        calls = 0
+        clear_cancel()
+        llm.enqueue(reply)
+        sys.setprofile(hook)
+        try:
+            return [str(c.content) for c in llm.stream([HumanMessage("q")])]
+        finally:
+            sys.setprofile(None)
+
+    done: list[tuple[int, str]] = []
+    total = 0
+
+    def run() -> None:
+        nonlocal target, total
+        generate()
+        total = calls
+        for target in range(1, total + 1):  # every call of a whole generation, in turn
+            tokens = generate()
+            reached = calls >= target  # (a run may make a few calls fewer than the first: timing)
+            done.append((target, "".join(tokens) if cancel_requested() or not reached else "not cancelled"))
+        clear_cancel()
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(60)
+    assert total > 10 and len(done) == total, f"blocked when the cancel came at call {len(done) + 1} of {total}"
+    assert all(text != "not cancelled" for _t, text in done)
+    assert done[0][1] == ""  # a cancel at the start: nothing generated
