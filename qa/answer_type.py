@@ -87,6 +87,10 @@ SPAN_SUFFIX = {
     "event": _words("""awards award summit conference games festival cup championship championships olympics
         forum prize prizes gala ceremony expo week"""),
 }
+# what an office is "of" ("Secretary of State", "Minister of Foreign Affairs"): part of the title, not the name
+OFFICE_OF = _words("""the state defense defence foreign affairs home homeland security treasury commerce energy health
+    agriculture interior justice labor labour education transportation transport veterans finance economy trade
+    national public external internal environment culture""")
 TITLES = _words("""president minister secretary general commander chief director ambassador envoy senator governor
     mayor king queen prince princess mr mr. ms ms. mrs mrs. dr dr. sir dame lord lady sheikh emir pope
     lieutenant colonel captain admiral major judge justice prime foreign defense defence deputy acting special
@@ -238,7 +242,7 @@ MONEY = r"(?:[$€£¥]|US\$|USD\s?)"
 # the unit of an amount written after it ("40 million dollars"): part of the answer, as "$" before it is
 CURRENCY_WORD = r"(?:\s+(?:U\.S\.\s+)?(?:dollars|euros|pounds(?: sterling)?|yen|yuan|rupees|francs|rubles|roubles)\b)"
 NUMBER_SPAN = re.compile(
-    rf"{MONEY}?\d+(?:[.,]\d+)*(?:\s?(?:%|percent\b|per cent\b|thousand\b|million\b|billion\b|trillion\b|bn\b|m\b))?"
+    rf"(?<!\w)(?<![A-Za-z][-–]){MONEY}?\d+(?:[.,]\d+)*(?:\s?(?:%|percent\b|per cent\b|thousand\b|million\b|billion\b|trillion\b|bn\b|m\b))?"
     rf"{CURRENCY_WORD}?"
     r"|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|"
     r"seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|a dozen|dozens|"
@@ -282,13 +286,16 @@ def _bare(word: str) -> str:
     return re.sub(r"['’](?:s|re|ll|d|ve|m)$", "", fold(word).strip(".,;:"))
 
 
+NOBODY = _words("none neither nobody nothing no")  # "None of the sources names him": no one is named
+
+
 def _name_spans(text: str) -> list[tuple[int, int, str]]:
     """Capitalised spans (titles and quoted titles too), with a sentence's opening word dropped when it is an
     ordinary word ("The", "Additionally", "Several")."""
     out = []
     for m in NAME_SPAN.finditer(text):
         start, words = m.start(), m.group().split()
-        while words and (_bare(words[0]) in STOP | GENERIC_CAPS | OPENERS) and \
+        while words and (_bare(words[0]) in STOP | GENERIC_CAPS | OPENERS | NOBODY) and \
                 (SENTENCE_START.search(text[:start]) or _bare(words[0]) in STOP):
             start = text.index(words[0], start) + len(words[0])
             words = words[1:]
@@ -497,7 +504,9 @@ def span_of(question: str, short: str, answer: str = "") -> str:
     span = spans[0]
     if focus.kind in ("person",):
         words = span.split()
-        while len(words) > 2 and words[0].lower().strip(".,") in TITLES:
+        # "Army Commander General Joseph Aoun"; "(Secretary of) State Antony J. Blinken", "Minister of Foreign
+        # Affairs Ayman Safadi": an office and what it is of come before the name
+        while len(words) > 1 and (words[0].lower().strip(".,") in TITLES | OFFICE_OF or words[0] == "of"):
             words = words[1:]
         span = " ".join(words)
     return span

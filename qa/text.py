@@ -304,7 +304,8 @@ _OPENER_WORDS = """additionally also furthermore moreover overall meanwhile curr
 first firstly second secondly third lastly then thus therefore hence instead nevertheless nonetheless similarly
 likewise later earlier previously recently subsequently consequently separately together several many some most
 other another each every all such despite although though following amid among since until unlike including
-besides initially ultimately still yet"""
+besides initially ultimately still yet officials authorities police witnesses residents unidentified unknown
+unnamed"""  # the last words: who acted, left unnamed ("Officials have not identified him")
 OPENERS = frozenset(_OPENER_WORDS.split())
 SENTENCE_START = re.compile(r"(?:^|[.!?:;]\s+|\n)\W*$")
 SENTENCE_ADVERB = re.compile(r"[a-z]{6,}ly")  # "Reportedly," "Interestingly," opening a sentence; not "Italy,"
@@ -328,8 +329,9 @@ def claim_names(sentence: str) -> list[str]:
 
 
 def name_in(name: str, text_low: str) -> bool:
-    """A name occurs in the text, allowing demonyms (Iran/Iranian, Syria/Syrian) and common aliases."""
-    if name in text_low:
+    """A name occurs in the text, allowing demonyms (Iran/Iranian, Syria/Syrian) and common aliases. A short name
+    ("un", "uk", "us") must stand as a word: it is inside "fund", "Ukraine", "Russia"."""
+    if name in text_low and (len(name) > 3 or re.search(rf"(?<!\w){re.escape(name)}(?!\w)", text_low)):
         return True
     if any(a in text_low for a in ALIASES.get(name, ())):
         return True

@@ -425,3 +425,39 @@ def test_a_name_asked_by_name_of_or_by_its_possessor_is_not_a_description(where:
     assert fills("Which state's proposal was put forward as the bid to host the fair?",
                  f"{where} Fair Expo was put forward as the bid to host the fair. [1]")[0]
     assert not fills("Which show was green-lit this week?", "A South Korean show was green-lit. [1]")[0]
+
+
+@given(short=st.sampled_from(["UN", "US", "UK", "AU"]), verb=st.sampled_from(["announced", "pledged", "funded",
+                                                                              "discussed", "sanctioned"]))
+def test_a_short_name_is_not_in_the_question_because_its_letters_are(short: str, verb: str) -> None:
+    # "UN" is inside "fund" and "country", "UK" inside "Ukraine", "US" inside "Russia": none is in the question
+    q = f"Which country {verb} the fund for Ukraine and Russia?"
+    assert fills(q, f"The {short} {verb} the fund. [1]")[0]
+    # counter-example: the name really is in the question
+    assert not fills(f"Which country did the {short} say {verb} the fund?", f"The {short} {verb} it. [1]")[0]
+
+
+@given(name=st.sampled_from(["COVID-19", "G20", "COP26", "G7", "H5N1"]), n=st.integers(2, 900))
+def test_digits_inside_a_name_are_not_a_count(name: str, n: int) -> None:
+    q = "How many people were vaccinated in Kelmar?"
+    assert not fills(q, f"Kelmar expanded {name} vaccination across the country. [1]")[0]
+    # counter-example: a count beside such a name is the count, and the short answer
+    assert fills(q, f"{n} people were vaccinated against {name} in Kelmar. [1]")[0]
+    assert span_of(q, f"{n} people received {name} vaccines") == str(n)
+
+
+@given(office=st.sampled_from(["Secretary of State", "Deputy Secretary of State", "Minister of Foreign Affairs",
+                               "Secretary of Homeland Security", "Army Commander General", "Vice President"]),
+       name=st.sampled_from(["Antony J. Blinken", "Wendy Sherman", "Ayman Safadi", "Joseph Aoun"]))
+def test_the_short_answer_drops_an_office_and_what_it_is_of(office: str, name: str) -> None:
+    assert span_of("Who met the Kelmar delegation?", f"{office} {name}") == name
+
+
+@given(who=st.sampled_from(["Officials", "Police", "Authorities", "Witnesses"]),
+       verb=st.sampled_from(["have not identified", "did not name", "could not say who was"]))
+def test_an_unnamed_actor_does_not_answer_who(who: str, verb: str) -> None:
+    q = "Who carried out the attack on the Kelmar depot?"
+    assert not fills(q, f"{who} {verb} the attacker. [1]")[0]
+    assert not fills(q, "None of the sources names the attacker. [1]")[0]
+    # counter-example: the same opener before a name
+    assert fills(q, f"{who} said Ilse Varno carried out the attack. [1]")[0]
