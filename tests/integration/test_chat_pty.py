@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -41,9 +42,16 @@ def _env(home: Path, fake: bool = True, **extra: str) -> dict[str, str]:
     return env
 
 
+def _ctrl_c_default() -> None:
+    """In the child: Ctrl-C as in a user's terminal. A test run started in the background (`pytest &`) has SIGINT
+    ignored, which the child would inherit, and then no Ctrl-C test could pass."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _spawn(home: Path, *args: str, cols: int = 120, fake: bool = True, **extra: str):  # type: ignore[no-untyped-def]
     child = pexpect.spawn(sys.executable, ["-m", "qa", "chat", *args], env=_env(home, fake, **extra),
-                          encoding="utf-8", dimensions=(40, cols), timeout=TIMEOUT if not fake else 120)
+                          encoding="utf-8", dimensions=(40, cols), timeout=TIMEOUT if not fake else 120,
+                          preexec_fn=_ctrl_c_default)
     child.logfile_read = log = _Log()
     child.expect("qa>", timeout=60)
     return child, log
@@ -147,7 +155,8 @@ def test_typing_during_an_answer_is_kept_for_the_next_prompt(tmp_path: Path) -> 
 
 def test_ctrl_c_stops_qa_ask_too(tmp_path: Path) -> None:
     env = _env(tmp_path / "home", QA_FAKE_TOKEN_S="0.5")
-    child = pexpect.spawn(sys.executable, ["-m", "qa", "ask", SEED_Q], env=env, encoding="utf-8", timeout=120)
+    child = pexpect.spawn(sys.executable, ["-m", "qa", "ask", SEED_Q], env=env, encoding="utf-8", timeout=120,
+                          preexec_fn=_ctrl_c_default)
     child.logfile_read = log = _Log()
     child.expect(pexpect.TIMEOUT, timeout=8)  # ingest and retrieval done: the fake generator is writing
     t = time.monotonic()
