@@ -287,6 +287,7 @@ def _bare(word: str) -> str:
 
 
 NOBODY = _words("none neither nobody nothing no")  # "None of the sources names him": no one is named
+ORDINARY = STOP | GENERIC_CAPS | OPENERS | NOBODY  # a sentence's opening word that names nothing
 
 
 def _name_spans(text: str) -> list[tuple[int, int, str]]:
@@ -295,7 +296,7 @@ def _name_spans(text: str) -> list[tuple[int, int, str]]:
     out = []
     for m in NAME_SPAN.finditer(text):
         start, words = m.start(), m.group().split()
-        while words and (_bare(words[0]) in STOP | GENERIC_CAPS | OPENERS | NOBODY) and \
+        while words and (_bare(words[0]) in ORDINARY) and \
                 (SENTENCE_START.search(text[:start]) or _bare(words[0]) in STOP):
             start = text.index(words[0], start) + len(words[0])
             words = words[1:]
