@@ -275,10 +275,12 @@ class Assistant:
                     answer.conflicts.append({"about": f"versions of “{one_line(c.title)}”", "claims": [
                         {"text": this, "citation": c.n}, {"text": "", "citation": None, "article_id": version}]})
                     continue
-                cite = self._cite_sentence(answer, version, other)
-                if cite is None or (c.article_id, cite.article_id) in seen:
+                if (c.article_id, version) in seen:  # one "says instead" per other version (title and text)
                     continue
-                seen.add((c.article_id, cite.article_id))
+                cite = self._cite_sentence(answer, version, other)
+                if cite is None:
+                    continue
+                seen.add((c.article_id, version))
                 notes.append(f"Another version of this article ({self._where(cite)}) says instead: “{other}” "
                              f"[{cite.n}]")
                 answer.conflicts.append({"about": f"versions of “{one_line(c.title)}”", "claims": [

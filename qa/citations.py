@@ -429,7 +429,8 @@ RULES: tuple[Rule, ...] = (
     Rule("shown_passage", "a marker pointing at no passage shown is dropped; the sentence is checked against the "
          "passages shown", "every [n] marker", "evidence", acts="drops the marker"),
     Rule("better_passage", "a sentence its cited passage supports only loosely is cited to the shown passage that "
-         "says it (by `recite_margin` more), so the quote is the passage's own words for the claim",
+         "says it (by `recite_margin` more, or with every content word of the sentence in its quote where the cited "
+         "quote lacks some), so the quote is the passage's own words for the claim",
          "every supported sentence", "evidence", settings=("recite_margin",), acts="re-cites the sentence"),
     Rule("period", "a passage of an article published before the period the question asks about (two weeks of "
          "announcements allowed) is not evidence", "questions about a past period (\"in March 2022\", \"this week\")",
@@ -659,6 +660,11 @@ class Checked:
         return [c.sentence for c in self.checks if c.action == "recited"]
 
 
+def _says_all(words: frozenset[str] | set[str], p: Passage, s: Support) -> bool:
+    """The quote a support chose holds every content word of the sentence (it says it, not only near it)."""
+    return bool(words) and words <= content_words(p.text[s.start:s.end])
+
+
 def _citation(p: Passage, s: Support) -> Citation:
     return Citation(n=p.n, article_id=p.article_id, title=p.title, source=p.source, date=p.date, url=p.url,
                     quote=p.text[s.start:s.end], start=p.start + s.start, end=p.start + s.end,
@@ -730,7 +736,11 @@ def verify(answer: str, evidence: Evidence, unsupported: str = "remove", check: 
         # a shown passage that says it: in place of a failed citation, or (`better_passage`) of one only near it
         floor = max((supports[n].score for n in good), default=-1.0)
         margin = evidence.settings.recite_margin if good else 0.0
-        ranked = sorted((s.score, n) for n, s in others.items() if s.verified and s.score >= floor + margin)
+        # a quote holding every content word of the sentence says it; one that lacks some is only near it
+        says = {n for n, s in others.items() if s.verified and _says_all(draft.words, shown[n], s)}
+        near = bool(good) and not any(_says_all(draft.words, shown[n], supports[n]) for n in good)
+        ranked = sorted((s.score, n) for n, s in others.items() if s.verified and (
+            s.score >= floor + margin or (near and n in says and s.score > floor)))
         weak_cite: tuple[int, float] | None = None
         if ranked:
             if good:

@@ -265,8 +265,10 @@ def test_answers_cite_the_other_version_and_the_other_side(fake_env: None, tmp_p
     d.mkdir()
     filler = " ".join(f"Paragraph {i} of the report describes the visit and the weather in Baghdad." for i in range(12))
     body = f"Blinken urged Iraq to curb Iranian-backed militias during a meeting with Sudani. {filler}\n"
-    (d / "real.md").write_text(f"---\nid: real\ntitle: Visit\nsource: Wire\ndate: 2024-12-13\n---\n{body}")
-    (d / "forged.md").write_text("---\nid: forged\ntitle: Visit\nsource: Wire\ndate: 2024-12-01\n---\n"
+    (d / "real.md").write_text(f"---\nid: real\ntitle: Blinken urged Iraq to curb Iranian-backed militias\nsource: Wire\ndate: 2024-12-13\n---\n{body}")
+    # the forger edited the title too: two differing lines of one other version, said (and cited) once
+    (d / "forged.md").write_text("---\nid: forged\ntitle: Blinken urged Iraq to arm Iranian-backed militias\n"
+                                 "source: Wire\ndate: 2024-12-01\n---\n"
                                  + body.replace("curb", "arm"))
     (d / "quake-a.md").write_text("---\nid: quake-a\ntitle: Quake\nsource: Daily\ndate: 2023-02-07\n---\n"
                                   "The earthquake in Hatay province killed 120 people, officials said. "
@@ -282,6 +284,7 @@ def test_answers_cite_the_other_version_and_the_other_side(fake_env: None, tmp_p
     sides = {c.article_id for c in a.citations}
     assert sides == {"real", "forged"} and "curb" in a.answer and "arm" in a.answer
     assert a.to_dict()["conflicts"][0]["claims"][1]["citation"] in {c.n for c in a.citations}
+    assert all(f"[{c.n}]" in a.answer for c in a.citations), "a citation the answer never points at"
     q = assistant.ask("How many people did the earthquake in Hatay province kill?", k=3)
     assert {c.article_id for c in q.citations} == {"quake-a", "quake-b"}
     assert "120" in q.answer and "95" in q.answer and "disagree" in q.answer and len(q.conflicts) == 1

@@ -450,6 +450,24 @@ def test_better_passage_a_loosely_supported_sentence_is_cited_to_the_passage_tha
     assert fate(f"{claim} [2].", Evidence([near, says])) == [("kept", "supported")]
 
 
+@pytest.mark.parametrize(("person", "place", "thing", "verb"), [("Orlava", "Kesh", "port", "curb"),
+                                                              ("Tamsin", "Norwend", "militias", "disarm"),
+                                                              ("Dunmere", "Palisar", "smuggling", "halt")])
+def test_better_passage_a_sentence_copied_from_one_passage_is_not_left_on_a_near_one(person: str, place: str,
+                                                                                   thing: str, verb: str) -> None:
+    # the cited passage holds all the sentence's words but its verb (so it "supports" it well, within the
+    # margin); another shown passage holds the sentence as written: the quote must be the one that says it
+    claim = f"Minister {person} urged {place} to {verb} the {thing} during a meeting with the council of Kesh"
+    near = passage(1, f"During a meeting with the council of Kesh, Minister {person} urged {place} to discuss the "
+                      f"{thing}.")
+    says = passage(2, f"{claim}.")
+    checked = verify(f"{claim} [1].", Evidence([near, says]))
+    assert [c.n for c in checked.citations] == [2] and checked.citations[0].quote == f"{claim}.", checked.checks
+    # counter-example: a cited passage that says it too keeps the citation
+    both = passage(1, f"{claim}, officials said.")
+    assert fate(f"{claim} [1].", Evidence([both, says])) == [("kept", "supported")]
+
+
 def test_unsupported_sentences_are_removed_or_marked_naming_the_failed_rule() -> None:
     checked = verify("Quillon opened 12 bridges in Palisar [1].", world(), question="What did Quillon open?")
     assert checked.answer == "" and checked.checks[0].rule in ("numbers", "names")
