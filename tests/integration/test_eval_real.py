@@ -157,9 +157,9 @@ def test_seed_eval_with_real_models_and_its_report_in_chromium(tmp_path: Path) -
     assert read_png(tmp_path / "cmp.png")[0] == 1400
 
 
-def test_statedept_retrieval_only_eval(statedept_settings: Settings, tmp_path: Path) -> None:
+def test_statedept_retrieval_only_eval(statedept_settings: Settings, statedept_corpus: Path, tmp_path: Path) -> None:
     out = tmp_path / "sd"
-    corpus = str(ROOT.parent / "shared" / "corpus" / "state-dept-2021-2022" / "articles")
+    corpus = str(statedept_corpus)
     done = _qa("eval", "eval/statedept.jsonl", "--corpus", corpus, "--retrieval-only", "--split", "dev",
                "--out", str(out), home=statedept_settings.home)
     assert done.returncode == 0, done.stderr[-3000:]
