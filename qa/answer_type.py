@@ -59,7 +59,7 @@ HEADS = {
         institution university charity brand carrier airline manufacturer maker retailer platform startup
         corporation fund council court parliament committee government regime cartel gang faction movement league
         studio publisher exchange insurer automaker lender nonprofit ngo association federation consortium
-        conglomerate subsidiary business giant contractor supplier operator developer"""),
+        conglomerate subsidiary business giant contractor supplier operator developer battalion brigade regiment"""),
     "work": _words("""show series film movie book novel song album play documentary programme program game app
         title podcast painting opera musical initiative plan act law bill treaty agreement accord strategy
         campaign operation project mission exercise word phrase slogan name nickname term drama sitcom memoir
@@ -77,8 +77,9 @@ HEADS = {
 HEAD_KIND = {w: kind for kind, words in HEADS.items() for w in words}
 # What a capitalised span's last word says it is ("Radio City Music Hall" is a place, "the Grammy Awards" an event).
 SPAN_SUFFIX = {
-    "place": _words("""hall arena stadium center centre square park street avenue road airport palace theatre
-        theater building tower island islands river sea ocean lake mountain mountains valley province county city
+    # not "center"/"city": "the Carter Center" and "Manchester City" are an institution and a club
+    "place": _words("""hall arena stadium square park street avenue road airport palace theatre
+        theater building tower island islands river sea ocean lake mountain mountains valley province county
         district region oblast bay gulf coast bridge plaza gardens garden capitol"""),
     "organisation": _words("""inc inc. ltd ltd. corp corp. corporation company co co. bank group ministry agency
         party university council committee association foundation union organization organisation forces army
@@ -102,21 +103,23 @@ KIND_OK = {  # asked kind -> the kinds a span may be read as (a span whose kind 
     "work": {"work", "event"},
     "event": {"event", "work"},
     "place": {"place"},
+    "where": {"place", "event", "organisation"},  # "where" is answered by a venue: a conference, an institution
     "thing": set(KINDS),
 }
 
 # Predicates that news counts and names are bound to, in families that are confused with each other: a count of
 # the dead does not answer "how many were arrested". Stems (Snowball) of the words that carry each.
 FAMILIES = {
-    "died": _words("""die died dead death deaths kill killed killing fatal fatalities fatality life lives lost
-        perish perished murdered massacred"""),
-    "injured": _words("injur injured injuries injury wound wounded hurt hospitalized hospitalised"),
+    "died": _words("""die died dead death deaths kill killed killing fatal fatalities fatality lives lost
+        perish perished murdered massacred casualties casualty"""),
+    "injured": _words("""injur injured injuries injury wound wounded hurt hospitalized hospitalised casualties
+        casualty"""),
     "arrested": _words("""arrest arrested arrests detain detained detention detainees custody jail jailed
         imprisoned apprehended"""),
     "missing": _words("missing disappeared unaccounted"),
     "displaced": _words("""displace displaced flee fled refugee refugees evacuate evacuated homeless uprooted
         evacuees"""),
-    "released": _words("release released freed free rescued rescue"),
+    "released": _words("release released freed rescued rescue"),  # not "free" (trade, elections)
     "charged": _words("""charge charged indict indicted convict convicted sentence sentenced prosecuted"""),
     "infected": _words("infect infected infections cases tested positive"),
     "vaccinated": _words("vaccinated vaccine vaccines vaccination doses shots jabs inoculated"),
@@ -181,6 +184,13 @@ def _head_word(word: str) -> str:
     return low
 
 
+def _question_word(q: str) -> str:
+    """The question's own wh-word: the first one ("What did the official who resigned say?" asks "what"; a later
+    "who"/"where" opens a relative clause)."""
+    m = WH.search(q)
+    return m.group(1).lower() if m else ""
+
+
 def focus_of(question: str) -> Focus:
     """The asked slot of a question (see the module's docstring)."""
     q = " ".join(question.split())
@@ -202,10 +212,9 @@ def focus_of(question: str) -> Focus:
     elif (m := WHAT_DATE.search(q)):
         kind = "date"  # the head says how precise: "what date/day" a day, "what year" a year, "when" anything
         head = next((w for w in ("date", "day", "year", "month") if re.search(rf"\b{w}\b", m.group(), re.IGNORECASE)), "")
-    elif re.search(r"\bwhere\b", q, re.IGNORECASE):
+    elif (first := _question_word(q)) == "where":
         kind = "place"
-    elif re.search(r"\b(?:who|whom|whose)\b", q, re.IGNORECASE) and not re.search(
-            r"\b(?:which|what)\s+\w+\s+(?:who|whom|whose)\b", q, re.IGNORECASE):
+    elif first in ("who", "whom", "whose"):
         kind, head = "person", "who"
     elif (m := re.search(r"\b(?:which|what)\s+(?:(?:is|was|are|were)\s+the\s+)?", q, re.IGNORECASE)):
         # "what was the death toll", "which two countries": the noun after the copula and article names the kind
@@ -226,6 +235,14 @@ def focus_of(question: str) -> Focus:
                     break
             elif head:
                 break
+        if head == "name" and (of := re.search(r"\bnames?\s+of\s+", q, re.IGNORECASE)):
+            # "what is the name of Angola's foreign minister": the kind of the thing named (a person), whose
+            # name may carry its kind noun (head "name": "the Cities Forward initiative" names it)
+            for w in _after(q, of.end(), 5):
+                if STOP_HEAD.match(w):
+                    break
+                if (base := _head_word(w)) in HEAD_KIND and not re.search(r"['’]s?$", w):
+                    kind = HEAD_KIND[base]
     if kind == "yesno":
         return Focus(kind)
     predicate = frozenset(content_words(re.sub(r"[A-Z][\w'’.-]*", " ", q))) - frozenset(
@@ -247,17 +264,18 @@ NUMBER_SPAN = re.compile(
     r"|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|"
     r"seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|a dozen|dozens|"
     r"hundreds|thousands|millions|billions|half|a (?:hundred|thousand|million|billion|trillion)|"
-    r"(?:a|one|two|three) (?:third|quarter|fifth|tenth)s?|two-thirds|three-quarters)\b(?:[\s-]+(?:one|two|three|four|five|six|seven|eight|nine|hundred|"
+    r"(?:a|one|two|three) (?:third|quarter|fifth|tenth)s?|two-thirds|three-quarters)\b(?:[\s-]+(?:one|two|three|four|five|six|seven|eight|nine|dozen|hundred|"
     r"thousand|million|billion))*(?:\s(?:percent|per cent)\b)?", re.IGNORECASE)
 # case-sensitive inside the IGNORECASE patterns: "may" and "march" are a verb, not a month
 MONTH = (r"(?-i:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sep(?:t(?:ember)?)?|"
          r"Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?")
 DATE_SPAN = re.compile(
     rf"\b(?:\d{{4}}-\d\d-\d\d|{MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{MONTH}"
-    rf"(?:,?\s+\d{{4}})?|{MONTH}\s+\d{{4}}|(?:early|mid|late)[ -]{MONTH}|{MONTH}|(?:1[89]|2[01])\d\d|"
+    rf"(?:,?\s+\d{{4}})?|{MONTH}\s+\d{{4}}|(?:early|mid|late)[ -]{MONTH}|{MONTH}|(?:1[89]|2[01])\d\d|(?:1[89]|2[01])\d0s|"
     r"(?:mon|tues|wednes|thurs|fri|satur|sun)day|yesterday|today|tomorrow)\b"
     # a time of day answers "at what time" ("16:30", "9.30 a.m.", "9 a.m.", "noon"); "6.92" alone is a decimal
-    r"|\b\d{1,2}:\d\d(?:\s*[ap]\.?m\.?)?(?!\d)|\b\d{1,2}\.\d\d\s*[ap]\.?m\.?|\b\d{1,2}\s*[ap]\.m\.|\b(?:noon|midnight)\b",
+    r"|\b\d{1,2}:\d\d(?:\s*[ap]\.?m\.?)?(?!\d)|\b\d{1,2}\.\d\d\s*[ap]\.?m\.?|\b\d{1,2}\s*[ap]\.m\.|\b\d{1,2}(?::\d\d)?\s?[ap]m\b|\b[012]\d[0-5]\d\s?(?:GMT|UTC)\b|"
+    r"\b(?:noon|midnight)\b",
     re.IGNORECASE)
 YES_NO_OVERLAP = 0.5  # share of a yes/no question's content words (names aside) its answer's fact must hold
 YESNO_SPAN = re.compile(r"^\W*(yes|no)\b", re.IGNORECASE)
@@ -296,7 +314,7 @@ def _name_spans(text: str) -> list[tuple[int, int, str]]:
     out = []
     for m in NAME_SPAN.finditer(text):
         start, words = m.start(), m.group().split()
-        while words and (_bare(words[0]) in ORDINARY) and \
+        while words and (_bare(words[0]) in ORDINARY) and not (words[0].isupper() and len(words[0]) > 1) and \
                 (SENTENCE_START.search(text[:start]) or _bare(words[0]) in STOP):
             start = text.index(words[0], start) + len(words[0])
             words = words[1:]
@@ -314,8 +332,13 @@ def _name_spans(text: str) -> list[tuple[int, int, str]]:
     return out
 
 
-def _modifier(text: str, end: int, focus: Focus) -> bool:
-    """The span describes the slot's noun instead of naming it: "a South Korean show", "the Chinese company"."""
+DEMONYM = re.compile(r"(?:an|ese|ish|ch)$")  # Russian, Korean, Chinese, British, French, Dutch
+
+
+def _modifier(text: str, start: int, end: int, span: str, focus: Focus) -> bool:
+    """The span describes the slot's noun instead of naming it: "a South Korean show", "the Chinese company",
+    "a Netflix show". A name before its kind noun names it ("the Wagner group", "the Fulbright program"): a span
+    describes when it follows "a"/"an" or is a nationality or a country."""
     nxt = re.match(r"\s+([a-z][\w-]*)", text[end:])
     if not nxt:
         return False
@@ -323,7 +346,12 @@ def _modifier(text: str, end: int, focus: Focus) -> bool:
     if focus.head == "name":  # "what is the name of the initiative": "the Cities Forward initiative" names it
         return False
     base = word.removesuffix("s")
-    return base == focus.head or (base in HEAD_KIND and HEAD_KIND[base] == focus.kind)
+    if not (base == focus.head or (base in HEAD_KIND and HEAD_KIND[base] == focus.kind)):
+        return False
+    from qa.countries import countries_named
+
+    indefinite = re.search(r"\b(?:a|an|another|one)\s+$", text[max(0, start - 9):start], re.IGNORECASE)
+    return bool(indefinite or DEMONYM.search(span.split()[-1]) or countries_named(span))
 
 
 # A date question's head says how precise the answer must be: "early 2022" does not answer "on what date".
@@ -366,12 +394,12 @@ def typed_spans(focus: Focus, text: str, question: str) -> list[str]:
         return [m.group() for m in DATE_SPAN.finditer(text) if not _in_question(m.group(), q_low)
                 and (precise is None or precise.search(m.group()))]
     out = []
-    allowed = KIND_OK.get(focus.kind, set(KINDS))
+    allowed = KIND_OK.get("where" if focus.kind == "place" and not focus.head else focus.kind, set(KINDS))
     for _s, end, span in _name_spans(text):
         new = [w for w in span.split() if not _in_question(w, q_low) and w.lower().strip(".,") not in TITLES]
         if not new or DATE_SPAN.fullmatch(span):
             continue
-        if focus.kind in ("person", "organisation", "work", "event") and _modifier(text, end, focus):
+        if focus.kind in ("person", "organisation", "work", "event") and _modifier(text, _s, end, span, focus):
             continue
         kind = span_kind(span)
         if kind and kind not in allowed and not focus.possessor:  # "Minnesota USA Expo" names the state's bid
@@ -411,7 +439,9 @@ def fills(question: str, answer: str, quotes: list[str] | None = None) -> tuple[
         # is about what was asked: "No, Kavala was convicted" does not answer "was he sentenced to life in prison?"
         asked = content_words(re.sub(r"[A-Z][\w'’.-]*", " ", question)) - content_words(" ".join(TIME_WORDS))
         said = content_words(YESNO_SPAN.sub("", first))
-        if asked and len(asked & said) < YES_NO_OVERLAP * len(asked):
+        kin = families(first)  # "detained" holds "arrested", "killed" does not
+        held = [w for w in asked if w in said or families(w) & kin]
+        if asked and len(held) < YES_NO_OVERLAP * len(asked):
             return False, "its fact is not about what the question asks (too few of the question's words)"
         return True, ""
     spans = typed_spans(focus, first, question)
