@@ -77,9 +77,9 @@ HEADS = {
 HEAD_KIND = {w: kind for kind, words in HEADS.items() for w in words}
 # What a capitalised span's last word says it is ("Radio City Music Hall" is a place, "the Grammy Awards" an event).
 SPAN_SUFFIX = {
-    # not "center"/"city": "the Carter Center" and "Manchester City" are an institution and a club
+    # not "center": "the Carter Center", "the Kennedy Center" are institutions as often as buildings
     "place": _words("""hall arena stadium square park street avenue road airport palace theatre
-        theater building tower island islands river sea ocean lake mountain mountains valley province county
+        theater building tower island islands river sea ocean lake mountain mountains valley province county city
         district region oblast bay gulf coast bridge plaza gardens garden capitol"""),
     "organisation": _words("""inc inc. ltd ltd. corp corp. corporation company co co. bank group ministry agency
         party university council committee association foundation union organization organisation forces army
@@ -111,9 +111,8 @@ KIND_OK = {  # asked kind -> the kinds a span may be read as (a span whose kind 
 # the dead does not answer "how many were arrested". Stems (Snowball) of the words that carry each.
 FAMILIES = {
     "died": _words("""die died dead death deaths kill killed killing fatal fatalities fatality lives lost
-        perish perished murdered massacred casualties casualty"""),
-    "injured": _words("""injur injured injuries injury wound wounded hurt hospitalized hospitalised casualties
-        casualty"""),
+        perish perished murdered massacred"""),
+    "injured": _words("injur injured injuries injury wound wounded hurt hospitalized hospitalised"),
     "arrested": _words("""arrest arrested arrests detain detained detention detainees custody jail jailed
         imprisoned apprehended"""),
     "missing": _words("missing disappeared unaccounted"),
@@ -185,9 +184,12 @@ def _head_word(word: str) -> str:
 
 
 def _question_word(q: str) -> str:
-    """The question's own wh-word: the first one ("What did the official who resigned say?" asks "what"; a later
-    "who"/"where" opens a relative clause)."""
-    m = WH.search(q)
+    """The question's own wh-word: the first one not after a comma ("What did the official who resigned say?" asks
+    "what"; a later "who"/"where" opens a relative clause), else the last ("After the vote, which was delayed, who
+    won?")."""
+    found = list(WH.finditer(q))
+    # ", which was delayed twice," opens a clause; the question word is then the last after a comma
+    m = next((m for m in found if not re.search(r",\s*$", q[:m.start()])), found[-1] if found else None)
     return m.group(1).lower() if m else ""
 
 
@@ -216,7 +218,8 @@ def focus_of(question: str) -> Focus:
         kind = "place"
     elif first in ("who", "whom", "whose"):
         kind, head = "person", "who"
-    elif (m := re.search(r"\b(?:which|what)\s+(?:(?:is|was|are|were)\s+the\s+)?", q, re.IGNORECASE)):
+    elif (m := re.search(r"\b(?:which|what)\s+(?:(?:is|was|are|were)\s+the\s+|of\s+(?:the\s+|these\s+|those\s+)?)?",
+                         q, re.IGNORECASE)):  # "which of the officials" asks for an official
         # "what was the death toll", "which two countries": the noun after the copula and article names the kind
         words = []
         for w in _after(q, m.end(), 5):
@@ -239,15 +242,16 @@ def focus_of(question: str) -> Focus:
             # "what is the name of Angola's foreign minister": the kind of the thing named (a person), whose
             # name may carry its kind noun (head "name": "the Cities Forward initiative" names it)
             for w in _after(q, of.end(), 5):
-                if STOP_HEAD.match(w):
+                if STOP_HEAD.match(w) or w.endswith("ing"):  # "the official heading the agency": an official
                     break
                 if (base := _head_word(w)) in HEAD_KIND and not re.search(r"['’]s?$", w):
-                    kind = HEAD_KIND[base]
+                    kind, head = HEAD_KIND[base], base
     if kind == "yesno":
         return Focus(kind)
     predicate = frozenset(content_words(re.sub(r"[A-Z][\w'’.-]*", " ", q))) - frozenset(
         content_words(" ".join([head, *TIME_WORDS, *HEADS.get(kind, ())])))
-    return Focus(kind, head, predicate, frozenset(families(q)), possessor)
+    said = families(q) | ({"died", "injured"} if re.search(r"\bcasualt", q, re.IGNORECASE) else set())
+    return Focus(kind, head, predicate, frozenset(said), possessor)  # "casualties" asks for the dead or the hurt
 
 
 # Spans of an answer -------------------------------------------------------------------------------------------
@@ -332,7 +336,12 @@ def _name_spans(text: str) -> list[tuple[int, int, str]]:
     return out
 
 
-DEMONYM = re.compile(r"(?:an|ese|ish|ch)$")  # Russian, Korean, Chinese, British, French, Dutch
+DEMONYM = re.compile(r"(?:an|ese|ish|ch|ist|['’]s|-\w+ed)$")  # Russian, Chinese, British, Dutch, Islamist; possessives;
+# "Kremlin-backed", "Iran-aligned"
+# nouns news puts after a name that is the thing's own name ("the Wagner group", "the Artemis program"); after a
+# person's or a company's noun a name describes ("the Hamas commander", "the U.S. company", "a Netflix show")
+NAMED_BY = _words("""group program programme initiative network battalion brigade regiment movement operation plan
+    project campaign mission act law bill treaty agreement accord strategy exercise cartel gang faction doctrine""")
 
 
 def _modifier(text: str, start: int, end: int, span: str, focus: Focus) -> bool:
@@ -350,8 +359,11 @@ def _modifier(text: str, start: int, end: int, span: str, focus: Focus) -> bool:
         return False
     from qa.countries import countries_named
 
+    if base not in NAMED_BY:
+        return True
     indefinite = re.search(r"\b(?:a|an|another|one)\s+$", text[max(0, start - 9):start], re.IGNORECASE)
-    return bool(indefinite or DEMONYM.search(span.split()[-1]) or countries_named(span))
+    home = re.fullmatch(r"(?:the\s+)?(?:U\.?S\.?|US|USA|United States|America)", span, re.IGNORECASE)
+    return bool(indefinite or home or DEMONYM.search(span.split()[-1]) or countries_named(span))
 
 
 # A date question's head says how precise the answer must be: "early 2022" does not answer "on what date".
@@ -394,14 +406,19 @@ def typed_spans(focus: Focus, text: str, question: str) -> list[str]:
         return [m.group() for m in DATE_SPAN.finditer(text) if not _in_question(m.group(), q_low)
                 and (precise is None or precise.search(m.group()))]
     out = []
-    allowed = KIND_OK.get("where" if focus.kind == "place" and not focus.head else focus.kind, set(KINDS))
+    where = focus.kind == "place" and not focus.head
+    allowed = KIND_OK.get("where" if where else focus.kind, set(KINDS))
     for _s, end, span in _name_spans(text):
-        new = [w for w in span.split() if not _in_question(w, q_low) and w.lower().strip(".,") not in TITLES]
+        new = [w for w in span.split() if w.lower().strip(".,") not in TITLES and (
+            not _in_question(w, q_low) or (w.isupper() and len(w) > 1 and not re.search(rf"\b{re.escape(w)}\b", question)))]
         if not new or DATE_SPAN.fullmatch(span):
             continue
         if focus.kind in ("person", "organisation", "work", "event") and _modifier(text, _s, end, span, focus):
             continue
         kind = span_kind(span)
+        if where and kind == "organisation" and not re.search(r"\b(?:at|in|inside|outside|near|to)\s+(?:the\s+)?$",
+                                                               text[max(0, _s - 12):_s], re.IGNORECASE):
+            continue  # "arrested by the Federal Security Service" says who, not where
         if kind and kind not in allowed and not focus.possessor:  # "Minnesota USA Expo" names the state's bid
             continue
         out.append(span)
@@ -439,9 +456,7 @@ def fills(question: str, answer: str, quotes: list[str] | None = None) -> tuple[
         # is about what was asked: "No, Kavala was convicted" does not answer "was he sentenced to life in prison?"
         asked = content_words(re.sub(r"[A-Z][\w'’.-]*", " ", question)) - content_words(" ".join(TIME_WORDS))
         said = content_words(YESNO_SPAN.sub("", first))
-        kin = families(first)  # "detained" holds "arrested", "killed" does not
-        held = [w for w in asked if w in said or families(w) & kin]
-        if asked and len(held) < YES_NO_OVERLAP * len(asked):
+        if asked and len(asked & said) < YES_NO_OVERLAP * len(asked):
             return False, "its fact is not about what the question asks (too few of the question's words)"
         return True, ""
     spans = typed_spans(focus, first, question)

@@ -476,16 +476,27 @@ def test_a_relative_who_or_where_inside_a_question_is_not_its_question_word(who:
     assert focus_of(f"Who replaced the minister who {verb} in {where}?").kind == "person"
     assert focus_of(f"Where did the envoy who {verb} meet {who}?").kind == "place"
     assert focus_of(f"According to officials in {where}, who {verb}?").kind == "person"
+    assert focus_of(f"Following the vote in {where}, which was delayed twice, who became prime minister?").kind == \
+        "person"
+    assert focus_of(f"Which of the officials who {verb} was arrested in {where}?").kind == "person"
+    q = "What is the name of the official heading the agency?"
+    assert (focus_of(q).kind, focus_of(q).head) == ("person", "official")
+    assert not fills(q, "The State Department official declined to comment. [1]")[0]
 
 
-@given(name=st.sampled_from(["Carter", "Wilson", "Kesh Policy", "Belluno"]), word=st.sampled_from(["Center", "Centre",
-                                                                                                    "City"]))
-def test_a_center_or_city_may_be_an_organisation(name: str, word: str) -> None:
+@given(name=st.sampled_from(["Carter", "Wilson", "Kesh Policy", "Belluno"]), word=st.sampled_from(["Center", "Centre"]))
+def test_a_center_may_be_an_organisation(name: str, word: str) -> None:
     q = "Which organisation monitored the vote in Zorvania?"
     assert fills(q, f"The {name} {word} monitored the vote in Zorvania. [1]")[0]
     # counter-examples: a span that can only be a place does not name an organisation; "where" still takes it
     assert not fills(q, f"The vote was monitored from {name} Square in Zorvania. [1]")[0]
     assert fills(f"Where did {PEOPLE[0]} speak?", f"{PEOPLE[0]} spoke at the {name} {word}. [1]")[0]
+    assert fills(f"Where did {PEOPLE[0]} speak?", f"{PEOPLE[0]} spoke at the {name} Security Conference. [1]")[0]
+    # ... but the agency that did it says who, not where; and "X City" is a city, no company
+    assert not fills(f"Where was {PEOPLE[0]} arrested?", f"{PEOPLE[0]} was arrested by the {name} Security "
+                     "Service. [1]")[0]
+    assert not fills("Which company won the port contract?", f"The port contract went to a firm based in {name} "
+                     "City. [1]")[0]
 
 
 @given(name=st.sampled_from(["Wagner", "Azov", "Fulbright", "Artemis", "Lazarus"]),
@@ -495,8 +506,12 @@ def test_a_name_before_its_kind_noun_names_it(name: str, head: str, where: str) 
     assert fills(q, f"{where} accused the {name} {head} of the attack. [1]")[0]
     assert name in span_of(q, f"the {name} {head}", f"{where} accused the {name} {head} of the attack.")
     # counter-examples: a nationality or a country before the noun describes it, it names nothing
-    for describing in ("a Russian", "a Zorvanian", "the Chinese", "a French"):
-        assert not fills(q, f"{where} accused {describing} {head} of the attack. [1]")[0]
+    for describing in ("a Russian", "a Zorvanian", "the Chinese", "a French", "the U.S.", "the Kremlin-backed",
+                       "the Islamist", f"the {where}'s"):
+        assert not fills(q, f"{where} accused {describing} {head} of the attack. [1]")[0], describing
+    # ... and before a person's or a company's noun a name describes: the commander of Hamas is not named
+    assert not fills(f"Who was killed in the strike on {where}?", f"The {name} commander was killed in the strike. [1]")[0]
+    assert not fills(f"Which company won the contract in {where}?", f"The U.S. company won the contract in {where}. [1]")[0]
 
 
 @given(where=place, n=st.sampled_from(["12", "40", "seventeen"]))
@@ -505,6 +520,9 @@ def test_casualties_are_deaths_and_injuries_and_everyday_words_are_no_predicate(
     assert fills(q, f"The blast in {where} killed {n} people. [1]")[0]
     assert fills(q, f"The blast in {where} wounded {n} people. [1]")[0]
     assert not fills(q, f"Police in {where} arrested {n} people after the blast. [1]")[0]
+    # a sentence mentioning casualties does not answer how many were hurt with a count of the dead
+    assert not fills(f"How many people were injured in {where}?", f"At least {n} people died in {where}, and officials "
+                     "warned of more casualties. [1]")[0]
     # "free" trade and "life-saving" aid are no release and no death
     q2 = f"How many tons of aid did {where} receive?"
     assert fills(q2, f"{where} received {n} tons of life-saving aid under a free trade deal. [1]")[0]
@@ -528,17 +546,10 @@ def test_decades_and_clock_times_are_dates(decade: str, clock: str, where: str) 
     assert not fills(f"How many ships docked at {where}?", f"Ships docked at {where} at {clock}. [1]")[0]
 
 
-@given(who=person, where=place, syn=st.sampled_from(["detained", "taken into custody", "jailed"]))
-def test_a_yes_no_answer_may_say_the_asked_fact_in_other_words(who: str, where: str, syn: str) -> None:
-    q = f"Was {who} arrested in {where} last week?"
-    assert fills(q, f"Yes, {who} was {syn} by police in {where}. [1]")[0]
-    # counter-example: a fact of another predicate family is not what was asked
-    assert not fills(q, f"Yes, {who} was killed by police in {where}. [1]")[0]
-
-
 @given(where=place)
 def test_an_acronym_that_spells_a_small_word_is_a_name(where: str) -> None:
     q = f"Which agency declared the outbreak in {where} an emergency?"
     assert fills(q, f"The WHO declared the outbreak in {where} an emergency on Monday. [1]")[0]
+    assert fills("Who declared the outbreak an emergency?", "The WHO declared the outbreak an emergency. [1]")[0]
     # counter-example: the same word in lower case names nothing
     assert not fills(q, f"Officials who declared the outbreak in {where} an emergency met on Monday. [1]")[0]
