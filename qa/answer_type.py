@@ -308,6 +308,11 @@ def _bare(word: str) -> str:
     return re.sub(r"['’](?:s|re|ll|d|ve|m)$", "", fold(word).strip(".,;:"))
 
 
+def _acronym(word: str) -> bool:
+    """An all-capital word ("WHO", "U.S.", "NATO"): a name even when it spells an ordinary word."""
+    return word.isupper() and len(word) > 1
+
+
 NOBODY = _words("none neither nobody nothing no")  # "None of the sources names him": no one is named
 ORDINARY = STOP | GENERIC_CAPS | OPENERS | NOBODY  # a sentence's opening word that names nothing
 
@@ -318,7 +323,7 @@ def _name_spans(text: str) -> list[tuple[int, int, str]]:
     out = []
     for m in NAME_SPAN.finditer(text):
         start, words = m.start(), m.group().split()
-        while words and (_bare(words[0]) in ORDINARY) and not (words[0].isupper() and len(words[0]) > 1) and \
+        while words and (_bare(words[0]) in ORDINARY) and not _acronym(words[0]) and \
                 (SENTENCE_START.search(text[:start]) or _bare(words[0]) in STOP):
             start = text.index(words[0], start) + len(words[0])
             words = words[1:]
@@ -336,8 +341,8 @@ def _name_spans(text: str) -> list[tuple[int, int, str]]:
     return out
 
 
-DEMONYM = re.compile(r"(?:an|ese|ish|ch|ist|['’]s|-\w+ed)$")  # Russian, Chinese, British, Dutch, Islamist; possessives;
-# "Kremlin-backed", "Iran-aligned"
+# a word that describes rather than names: Russian, Chinese, British, Dutch, Islamist, a possessive, "Kremlin-backed"
+DEMONYM = re.compile(r"(?:an|ese|ish|ch|ist|['’]s|-\w+ed)$")
 # nouns news puts after a name that is the thing's own name ("the Wagner group", "the Artemis program"); after a
 # person's or a company's noun a name describes ("the Hamas commander", "the U.S. company", "a Netflix show")
 NAMED_BY = _words("""group program programme initiative network battalion brigade regiment movement operation plan
@@ -346,8 +351,8 @@ NAMED_BY = _words("""group program programme initiative network battalion brigad
 
 def _modifier(text: str, start: int, end: int, span: str, focus: Focus) -> bool:
     """The span describes the slot's noun instead of naming it: "a South Korean show", "the Chinese company",
-    "a Netflix show". A name before its kind noun names it ("the Wagner group", "the Fulbright program"): a span
-    describes when it follows "a"/"an" or is a nationality or a country."""
+    "a Netflix show", "the Hamas commander". Before a noun that takes a name (`NAMED_BY`) a name names it ("the
+    Wagner group", "the Fulbright program") unless it follows "a"/"an" or is the U.S., a nationality or a country."""
     nxt = re.match(r"\s+([a-z][\w-]*)", text[end:])
     if not nxt:
         return False
@@ -357,10 +362,10 @@ def _modifier(text: str, start: int, end: int, span: str, focus: Focus) -> bool:
     base = word.removesuffix("s")
     if not (base == focus.head or (base in HEAD_KIND and HEAD_KIND[base] == focus.kind)):
         return False
-    from qa.countries import countries_named
-
     if base not in NAMED_BY:
         return True
+    from qa.countries import countries_named
+
     indefinite = re.search(r"\b(?:a|an|another|one)\s+$", text[max(0, start - 9):start], re.IGNORECASE)
     home = re.fullmatch(r"(?:the\s+)?(?:U\.?S\.?|US|USA|United States|America)", span, re.IGNORECASE)
     return bool(indefinite or home or DEMONYM.search(span.split()[-1]) or countries_named(span))
@@ -410,7 +415,7 @@ def typed_spans(focus: Focus, text: str, question: str) -> list[str]:
     allowed = KIND_OK.get("where" if where else focus.kind, set(KINDS))
     for _s, end, span in _name_spans(text):
         new = [w for w in span.split() if w.lower().strip(".,") not in TITLES and (
-            not _in_question(w, q_low) or (w.isupper() and len(w) > 1 and not re.search(rf"\b{re.escape(w)}\b", question)))]
+            not _in_question(w, q_low) or (_acronym(w) and not re.search(rf"\b{re.escape(w)}\b", question)))]
         if not new or DATE_SPAN.fullmatch(span):
             continue
         if focus.kind in ("person", "organisation", "work", "event") and _modifier(text, _s, end, span, focus):

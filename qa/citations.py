@@ -737,10 +737,9 @@ def verify(answer: str, evidence: Evidence, unsupported: str = "remove", check: 
         floor = max((supports[n].score for n in good), default=-1.0)
         margin = evidence.settings.recite_margin if good else 0.0
         # a quote holding every content word of the sentence says it; one that lacks some is only near it
-        says = {n for n, s in others.items() if s.verified and _says_all(draft.words, shown[n], s)}
         near = bool(good) and not any(_says_all(draft.words, shown[n], supports[n]) for n in good)
         ranked = sorted((s.score, n) for n, s in others.items() if s.verified and (
-            s.score >= floor + margin or (near and n in says and s.score > floor)))
+            s.score >= floor + margin or (near and s.score > floor and _says_all(draft.words, shown[n], s))))
         weak_cite: tuple[int, float] | None = None
         if ranked:
             if good:
