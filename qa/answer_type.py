@@ -341,8 +341,10 @@ def _name_spans(text: str) -> list[tuple[int, int, str]]:
     return out
 
 
-# a word that describes rather than names: Russian, Chinese, British, Dutch, Islamist, a possessive, "Kremlin-backed"
-DEMONYM = re.compile(r"(?:an|ese|ish|ch|ist|['’]s|-\w+ed)$")
+# a word that describes rather than names: Russian, European, Chinese, British, Islamist, a possessive,
+# "Kremlin-backed"; a country's own form (Afghan, Cuban, French, Dutch) is found by `countries.country_word`. Not a
+# bare "-an" or "-ch": Taliban, Truman, Reagan, Munich name what follows them ("the Taliban movement")
+DEMONYM = re.compile(r"(?:ian|ean|ican|ese|ish|ist|['’]s|-\w+ed)$")
 # nouns news puts after a name that is the thing's own name ("the Wagner group", "the Artemis program"); after a
 # person's or a company's noun a name describes ("the Hamas commander", "the U.S. company", "a Netflix show")
 NAMED_BY = _words("""group program programme initiative network battalion brigade regiment movement operation plan
@@ -364,11 +366,12 @@ def _modifier(text: str, start: int, end: int, span: str, focus: Focus) -> bool:
         return False
     if base not in NAMED_BY:
         return True
-    from qa.countries import countries_named
+    from qa.countries import countries_named, country_word
 
     indefinite = re.search(r"\b(?:a|an|another|one)\s+$", text[max(0, start - 9):start], re.IGNORECASE)
     home = re.fullmatch(r"(?:the\s+)?(?:U\.?S\.?|US|USA|United States|America)", span, re.IGNORECASE)
-    return bool(indefinite or home or DEMONYM.search(span.split()[-1]) or countries_named(span))
+    last = span.split()[-1]
+    return bool(indefinite or home or DEMONYM.search(last) or country_word(last) or countries_named(span))
 
 
 # A date question's head says how precise the answer must be: "early 2022" does not answer "on what date".
@@ -383,6 +386,23 @@ DURATION_HEADS = frozenset(["long", "old", "often", "year", "years", "day", "day
                             "hour", "hours"])
 
 
+# a place one is at: "at the Kennedy Center", "in the newly opened National Museum"; not "in a raid by the FSB"
+AT_PLACE = re.compile(r"\b(?:at|in|inside|outside|near|to)\s+(?:(?!by\b|of\b|from\b|with\b|for\b)(?-i:[a-z])[\w-]*\s+){0,3}$",
+                      re.IGNORECASE)
+
+
+def _counted(text: str, start: int, end: int, focus: Focus) -> bool:
+    """A year-like number ("2000", "1850") counts the asked noun when that noun follows it and no "in"/"since"
+    makes it a year: "2000 protesters were detained" is a count, "in 2000 protesters marched" a year."""
+    if not re.fullmatch(r"\d{4}", text[start:end]) or not focus.head:
+        return False
+    if re.search(r"\b(?:in|since|by|of|until|till|from|before|after|during|to|between|and|year)\s+$", text[:start],
+                 re.IGNORECASE):
+        return False
+    nxt = re.match(r"\s+([a-z]+)(?:\s+([a-z]+))?", text[end:])  # "2000 protesters", "1900 more troops"
+    return nxt is not None and _head_word(focus.head) in {_head_word(w) for w in nxt.groups() if w}
+
+
 def typed_spans(focus: Focus, text: str, question: str) -> list[str]:
     """The spans of `text` that can fill the question's slot: of the asked kind, not already in the question."""
     q_low = fold(question)
@@ -393,13 +413,14 @@ def typed_spans(focus: Focus, text: str, question: str) -> list[str]:
         given = {re.sub(r"\D", "", n) for n in re.findall(r"\d[\d.,]*", question)}
         out = []
         if focus.head not in ("long", "old", "year", "years"):  # "on 14 March" holds no count
-            text = DATE_SPAN.sub(lambda m: " " if re.search(r"\d", m.group()) else m.group(), text)
+            text = DATE_SPAN.sub(lambda m: m.group() if not re.search(r"\d", m.group()) or
+                                 _counted(text, m.start(), m.end(), focus) else " ", text)
         for m in NUMBER_SPAN.finditer(text):
             digits = re.sub(r"\D", "", m.group())
             if digits and digits in given:
                 continue
             if m.group().isdigit() and len(m.group()) == 4 and DATE_SPAN.fullmatch(m.group()) and \
-                    focus.head not in ("long", "old", "year", "years"):
+                    focus.head not in ("long", "old", "year", "years") and not _counted(text, m.start(), m.end(), focus):
                 continue  # a year is a date, not a count
             out.append(m.group().strip())
         if focus.head in DURATION_HEADS:  # "a week" answers "how long", never "how many people"
@@ -421,8 +442,7 @@ def typed_spans(focus: Focus, text: str, question: str) -> list[str]:
         if focus.kind in ("person", "organisation", "work", "event") and _modifier(text, _s, end, span, focus):
             continue
         kind = span_kind(span)
-        if where and kind == "organisation" and not re.search(r"\b(?:at|in|inside|outside|near|to)\s+(?:the\s+)?$",
-                                                               text[max(0, _s - 12):_s], re.IGNORECASE):
+        if where and kind == "organisation" and not AT_PLACE.search(text[max(0, _s - 60):_s]):
             continue  # "arrested by the Federal Security Service" says who, not where
         if kind and kind not in allowed and not focus.possessor:  # "Minnesota USA Expo" names the state's bid
             continue

@@ -142,6 +142,17 @@ def mentions(code: str, text: str) -> bool:
                if w[:2] == part[:2])
 
 
+def country_word(word: str) -> bool:
+    """One word is a country's name or a form of one ("Afghan", "Cuban", "French", "Iraqi"); "Taliban", "Truman",
+    "Munich" and "Marshall" (the Marshall Plan) are not."""
+    w = _folded(word).strip(".,;:")
+    if not re.fullmatch(r"[a-z][a-z'-]+", w):
+        return False
+    # a name's distinctive word alone is no country when the name has more ("Marshall" of the Marshall Islands)
+    return any(_form_of(w, part, code) and (w != part or w in map(_folded, _names()[code]))
+               for code, parts in _parts().items() for part in parts if w[:2] == part[:2])
+
+
 USUAL = {"RU": "Russia", "TR": "Turkey", "AE": "the UAE", "GB": "the UK", "CD": "the DRC"}  # names news uses
 
 

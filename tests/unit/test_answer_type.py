@@ -553,3 +553,34 @@ def test_an_acronym_that_spells_a_small_word_is_a_name(where: str) -> None:
     assert fills("Who declared the outbreak an emergency?", "The WHO declared the outbreak an emergency. [1]")[0]
     # counter-example: the same word in lower case names nothing
     assert not fills(q, f"Officials who declared the outbreak in {where} an emergency met on Monday. [1]")[0]
+
+
+@given(name=st.sampled_from(["Taliban", "Truman", "Reagan", "Munich", "Marshall"]),
+       head=st.sampled_from(["movement", "agreement", "plan", "program"]), where=place)
+def test_a_name_ending_like_a_nationality_still_names_its_noun(name: str, head: str, where: str) -> None:
+    q = f"Which {head} did {where} cite in its statement?"
+    assert fills(q, f"{where} cited the {name} {head} in its statement. [1]")[0]
+    # counter-examples: a country's own adjective, a region's and a faith's describe the noun
+    for describing in ("Afghan", "Cuban", "Kenyan", "French", "European", "Christian", "Republican"):
+        assert not fills(q, f"{where} cited the {describing} {head} in its statement. [1]")[0], describing
+
+
+@given(n=st.integers(1800, 2199), noun=st.sampled_from(["protesters", "troops", "people", "refugees"]),
+       adj=st.sampled_from(["", "more ", "additional "]), where=place)
+def test_a_year_like_number_before_the_counted_noun_is_a_count(n: int, noun: str, adj: str, where: str) -> None:
+    q = f"How many {noun} crossed into {where}?"
+    assert fills(q, f"Officials said {n} {adj}{noun} crossed into {where} on Monday. [1]")[0]
+    assert span_of(q, f"{n} {noun}", f"Officials said {n} {adj}{noun} crossed into {where}.") == str(n)
+    # counter-examples: the same number as a year, after "in" or "since", counts nothing
+    for year in (f"in {n}", f"In {n}", f"since {n}"):
+        assert not fills(q, f"{noun.capitalize()} crossed into {where} {year}. [1]")[0], year
+        assert not fills(q, f"{year[0].upper()}{year[1:]} {noun} crossed into {where}. [1]")[0], year
+
+
+@given(adj=st.sampled_from(["newly opened ", "historic ", "", "old "]), where=place, who=person)
+def test_where_takes_a_venue_after_at_with_words_between(adj: str, where: str, who: str) -> None:
+    q = f"Where did {who} speak on Monday?"
+    assert fills(q, f"On Monday, {who} spoke at the {adj}{where} Peace Institute. [1]")[0]
+    # counter-example: the institution that issued a statement is who, not where, however far the "in" before it
+    assert not fills(q, f"{who} spoke on Monday in a statement released by the {where} Security Service. [1]")[0]
+    assert not fills(q, f"{who} spoke on Monday, in a statement with the {where} Security Service. [1]")[0]
