@@ -678,8 +678,8 @@ def evaluate_question(q: Question, assistant: Assistant, k: int, depth: int, ret
     rank_s = time.perf_counter() - t0
     ranked = [p.article_id for p in ranked_passages]
     answer: dict[str, Any] | None = None
-    if retrieval_only:  # what `ask` would show: chosen from the ranking by the question's focus
-        shown = [p.article_id for p in assistant.choose(q.question, ranked_passages[:max(k, assistant.settings.shown_pool)], k)]
+    if retrieval_only:  # what `ask` shows, by the same call: the ranking to `depth` may order its top differently
+        shown = [p.article_id for p in assistant.retrieve(q.question, k, filters)]
         timings = {"retrieve_s": round(rank_s, 3), "total_s": round(rank_s, 3)}
     else:
         result = assistant.ask(q.question, k=k, filters=filters)

@@ -280,6 +280,19 @@ def test_split_filter_and_retrieval_only(tmp_path: Path, fake_env: None) -> None
     assert code != 0 and "no question has split 'test'" in output
 
 
+def test_retrieval_only_reports_the_passages_ask_shows(tmp_path: Path, fake_env: None) -> None:
+    """Shown-passage recall means the same in both modes: a retrieval-only run lists, per question, the articles a
+    full run put in front of the generator."""
+    corpus, questions = _setup(tmp_path)
+    shown = {}
+    for mode in ("--retrieval-only", "--no-retrieval-only"):
+        out = tmp_path / mode.strip("-")
+        output, code = _eval(questions, "--corpus", corpus, "--out", out, mode)
+        assert code == 0, output
+        shown[mode] = {r["id"]: r["shown"] for r in map(json.loads, (out / "results.jsonl").read_text().splitlines())}
+    assert shown["--retrieval-only"] == shown["--no-retrieval-only"] and any(shown["--retrieval-only"].values())
+
+
 def test_resume_after_a_crash_gives_the_same_summary(tmp_path: Path, fake_env: None,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     corpus, questions = _setup(tmp_path)
