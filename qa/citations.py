@@ -21,7 +21,7 @@ from typing import Any
 from qa.answer_type import fills, focus_of, slot_sentences
 from qa.config import Verification
 from qa.countries import missing_countries
-from qa.prompts import REFUSAL
+from qa.prompts import REFUSAL, source_meta
 from qa.text import (
     DAY_WORDS,
     FUTURE,
@@ -136,7 +136,8 @@ def gives_answer_type(question: str, answer: str) -> bool:
 
 # --- dates --------------------------------------------------------------------------------------------------------
 def without_publication_day(claim: str, published: str) -> str:
-    """The claim without its mentions of `published` (ISO date), the day its passage was published."""
+    """The claim without its mentions of `published` (ISO date), the day its passage was published, written out
+    ("on April 27, 2022") or as the prompt's source header gives it ("2022-04-27")."""
     try:
         day = date.fromisoformat(published[:10])
     except ValueError:
@@ -146,6 +147,7 @@ def without_publication_day(claim: str, published: str) -> str:
         month, d, year = written_day(m)
         return "" if (month, d) == (day.month, day.day) and (year is None or year == day.year) else m.group()
 
+    claim = re.sub(rf"(?<![\d-]){day.isoformat()}(?![\d-])", "", claim)
     return WRITTEN_DAY.sub(same, claim)
 
 
@@ -619,7 +621,9 @@ class Evidence:
         embed_sim = max(sims) if sims else lexical
         score = round(0.5 * embed_sim + 0.5 * lexical, 3)
         # the article's date backs a claim's aside ("authorized on March 12"), not the answer to "when"
-        own = claim if ASKS_WHEN.search(question) else without_publication_day(claim, passage.date)
+        # ... nor is the source header the prompt shows, which small models paste in ("(Reuters, 2022-04-27)")
+        own = claim if ASKS_WHEN.search(question) else \
+            without_publication_day(claim.replace(source_meta(passage.source, passage.date) or "\0", " "), passage.date)
         ctx = Claim(claim=claim, own=own, passage=passage, visible=visible, text_low=fold(visible), given=given, question=question,
                     quote=passage.text[spans[lo][0]:spans[hi][1]], score=score, embed_sim=embed_sim,
                     lexical=lexical, settings=self.settings, period_start=period_start)

@@ -67,9 +67,14 @@ def format_passage(n: int, title: str, source: str, date: str, text: str, same_a
     the title (small models copy a title they see several times)."""
     if same_as:
         return f"[{n}] (more from the article in [{same_as}])\n{text}"
-    meta = ", ".join(x for x in (source, date[:10]) if x)
-    head = " ".join(x for x in (title, f"({meta})" if meta else "") if x)
+    head = " ".join(x for x in (title, source_meta(source, date)) if x)
     return f"[{n}] {head}".rstrip() + f"\n{text}"
+
+
+def source_meta(source: str, date: str) -> str:
+    """The outlet and day after a passage's title in the prompt, "(Reuters, 2022-04-27)"; "" when neither is known."""
+    meta = ", ".join(x for x in (source, date[:10]) if x)
+    return f"({meta})" if meta else ""
 
 
 # Added only for a yes/no question (qa.answer_type): without it the 1.5B model refuses most of them. Other
