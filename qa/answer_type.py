@@ -342,9 +342,14 @@ def _name_spans(text: str) -> list[tuple[int, int, str]]:
 
 
 # a word that describes rather than names: Russian, European, Chinese, British, Islamist, a possessive,
-# "Kremlin-backed"; a country's own form (Afghan, Cuban, French, Dutch) is found by `countries.country_word`. Not a
-# bare "-an" or "-ch": Taliban, Truman, Reagan, Munich name what follows them ("the Taliban movement")
-DEMONYM = re.compile(r"(?:ian|ean|ican|ese|ish|ist|['’]s|-\w+ed)$")
+# "Kremlin-backed", "Obama-era", "Hamas-run", a pair ("U.S.-Taliban"); a country's own form (Afghan, Cuban, French,
+# Dutch) is found by `countries.country_word`. Not a bare "-an" or "-ch": Taliban, Truman, Reagan, Munich name what
+# follows them ("the Taliban movement")
+DEMONYM = re.compile(r"(?:ian|ean|ican|ese|ish|ist|['’]s|-[a-z]+ed|-era|-run|-style|-based)$|^[A-Z][\w.]*-[A-Z]")
+# peoples, faiths and regions news puts before a movement, group or plan, not its name ("the Tigrayan movement")
+PEOPLES = _words("""arab kurd kurdish tamil uyghur uighur shia shiite sunni baloch rohingya pashtun hazara druze yazidi
+    amhara oromo tigrayan catalan tibetan balkan basque azeri kosovar sikh hindu muslim catholic orthodox christian
+    jewish european african asian latin western eastern northern southern""")
 # nouns news puts after a name that is the thing's own name ("the Wagner group", "the Artemis program"); after a
 # person's or a company's noun a name describes ("the Hamas commander", "the U.S. company", "a Netflix show")
 NAMED_BY = _words("""group program programme initiative network battalion brigade regiment movement operation plan
@@ -371,7 +376,9 @@ def _modifier(text: str, start: int, end: int, span: str, focus: Focus) -> bool:
     indefinite = re.search(r"\b(?:a|an|another|one)\s+$", text[max(0, start - 9):start], re.IGNORECASE)
     home = re.fullmatch(r"(?:the\s+)?(?:U\.?S\.?|US|USA|United States|America)", span, re.IGNORECASE)
     last = span.split()[-1]
-    return bool(indefinite or home or DEMONYM.search(last) or country_word(last) or countries_named(span))
+    against = re.search(r"\b(?:pro|anti|ex|non|post)-$", text[max(0, start - 5):start], re.IGNORECASE)  # anti-Taliban
+    return bool(indefinite or home or against or DEMONYM.search(last) or _bare(last) in PEOPLES or country_word(last)
+                or countries_named(span))
 
 
 # A date question's head says how precise the answer must be: "early 2022" does not answer "on what date".
@@ -386,21 +393,26 @@ DURATION_HEADS = frozenset(["long", "old", "often", "year", "years", "day", "day
                             "hour", "hours"])
 
 
-# a place one is at: "at the Kennedy Center", "in the newly opened National Museum"; not "in a raid by the FSB"
-AT_PLACE = re.compile(r"\b(?:at|in|inside|outside|near|to)\s+(?:(?!by\b|of\b|from\b|with\b|for\b)(?-i:[a-z])[\w-]*\s+){0,3}$",
+# a place one is at: "at the Kennedy Center", "in the Interior Ministry", "at the newly opened National Museum"; not
+# "in a raid by the FSB", "according to the Health Ministry", "plans to sue the Security Service"
+AT_PLACE = re.compile(r"(?:\b(?:at|in|inside|outside|near)|(?<!according )(?<!thanks )(?<!due )(?<!owing )(?<!addition )"
+                      r"(?<!response )(?<!linked )(?<!loyal )(?<!close )\bto)\s+(?:the\s+)?$|"
+                      r"\bat\s+the\s+(?:(?!(?:by|of|from|with|for|that|which|who|and|or)\b)(?-i:[a-z])[\w-]*\s+){1,2}$",
                       re.IGNORECASE)
+# what makes a year-like number a count: a word of quantity before it ("about 2000 protesters"); edited news writes
+# other counts "2,000", and a bare "2021" before a noun is a year ("the 2021 heroes", "Observers monitored the 2022
+# elections")
+ABOUT = re.compile(r"\b(?:about|around|nearly|almost|approximately|roughly|some|over|more than|fewer than|less than|"
+                   r"at least|an estimated)\s+$", re.IGNORECASE)
 
 
 def _counted(text: str, start: int, end: int, focus: Focus) -> bool:
-    """A year-like number ("2000", "1850") counts the asked noun when that noun follows it and no "in"/"since"
-    makes it a year: "2000 protesters were detained" is a count, "in 2000 protesters marched" a year."""
-    if not re.fullmatch(r"\d{4}", text[start:end]) or not focus.head:
+    """A year-like number ("2000", "1850") counts the asked noun when a word of quantity comes before it and the
+    noun right after it: "about 2000 protesters were detained", never "in 2000 protesters marched"."""
+    if not re.fullmatch(r"\d{4}", text[start:end]) or not focus.head or not ABOUT.search(text[max(0, start - 16):start]):
         return False
-    if re.search(r"\b(?:in|since|by|of|until|till|from|before|after|during|to|between|and|year)\s+$", text[:start],
-                 re.IGNORECASE):
-        return False
-    nxt = re.match(r"\s+([a-z]+)(?:\s+([a-z]+))?", text[end:])  # "2000 protesters", "1900 more troops"
-    return nxt is not None and _head_word(focus.head) in {_head_word(w) for w in nxt.groups() if w}
+    nxt = re.match(r"\s+(?:(?:more|additional|new|other)\s+)?([a-z]+)", text[end:])  # "2000 more troops"
+    return nxt is not None and _head_word(nxt.group(1)) == _head_word(focus.head)
 
 
 def typed_spans(focus: Focus, text: str, question: str) -> list[str]:

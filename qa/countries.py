@@ -142,15 +142,35 @@ def mentions(code: str, text: str) -> bool:
                if w[:2] == part[:2])
 
 
+# How a demonym ends after its country's name, or after that name less up to three letters (Cuba-n, Iraq-i,
+# Ira-nian, German(y), Morocc-an, Chin-ese, Leban-ese, Congo-lese, Cypr-iot, Argent-ine); "-istan" and "-stan" drop
+# whole (Afghan, Uzbek, Kazakh).
+DEMONYM_ENDINGS = ("", "n", "an", "ian", "ean", "ese", "lese", "i", "ish", "ic", "ine", "iot", "nian")
+
+
+@lru_cache(maxsize=4096)
 def country_word(word: str) -> bool:
-    """One word is a country's name or a form of one ("Afghan", "Cuban", "French", "Iraqi"); "Taliban", "Truman",
-    "Munich" and "Marshall" (the Marshall Plan) are not."""
+    """One word is a country's name ("Jordan") or its demonym ("Afghan", "Cuban", "German", "French", "Iraqi");
+    "Taliban", "Truman", "Munich", "Police", "Marine", "Austin", "Green" and "Marshall" (the Marshall Plan) are not.
+    Made from the names with DEMONYM_ENDINGS, not from a shared prefix: "Police" shares four letters with Poland."""
     w = _folded(word).strip(".,;:")
     if not re.fullmatch(r"[a-z][a-z'-]+", w):
         return False
-    # a name's distinctive word alone is no country when the name has more ("Marshall" of the Marshall Islands)
-    return any(_form_of(w, part, code) and (w != part or w in map(_folded, _names()[code]))
-               for code, parts in _parts().items() for part in parts if w[:2] == part[:2])
+    for code, parts in _parts().items():  # the bare name only when it is the country's whole name: "Marshall"
+        names = {_folded(f) for f in _names()[code]}  # and "Solomon" are not the Marshall or Solomon Islands
+        if w in names:
+            return True
+        for part in parts:
+            if w[:3] != part[:3]:
+                continue
+            stems = [part[:len(part) - k] for k in range(4) if len(part) - k >= MIN_PREFIX]
+            stems += [part[:-5]] if part.endswith("istan") else [part[:-4]] if part.endswith("stan") else []
+            if w == part and part not in names:
+                continue
+            if any(w == stem + e for stem in stems for e in DEMONYM_ENDINGS
+                   if (e or stem != part or stem in names) and (e != "n" or stem.endswith("a"))):  # Cuba-n, not Gree-n
+                return True
+    return False
 
 
 USUAL = {"RU": "Russia", "TR": "Turkey", "AE": "the UAE", "GB": "the UK", "CD": "the DRC"}  # names news uses

@@ -555,32 +555,53 @@ def test_an_acronym_that_spells_a_small_word_is_a_name(where: str) -> None:
     assert not fills(q, f"Officials who declared the outbreak in {where} an emergency met on Monday. [1]")[0]
 
 
-@given(name=st.sampled_from(["Taliban", "Truman", "Reagan", "Munich", "Marshall"]),
+@given(name=st.sampled_from(["Taliban", "Truman", "Reagan", "Munich", "Marshall", "Police", "Malabar"]),
        head=st.sampled_from(["movement", "agreement", "plan", "program"]), where=place)
 def test_a_name_ending_like_a_nationality_still_names_its_noun(name: str, head: str, where: str) -> None:
     q = f"Which {head} did {where} cite in its statement?"
     assert fills(q, f"{where} cited the {name} {head} in its statement. [1]")[0]
-    # counter-examples: a country's own adjective, a region's and a faith's describe the noun
-    for describing in ("Afghan", "Cuban", "Kenyan", "French", "European", "Christian", "Republican"):
+    # counter-examples: a country's own adjective, a people's, a region's, a faith's, a pair, a side, an era describe
+    for describing in ("Afghan", "Cuban", "Kenyan", "German", "French", "European", "Christian", "Republican",
+                       "Tigrayan", "Catalan", "U.S.-Taliban", "anti-Taliban", "Obama-era", "Hamas-run"):
         assert not fills(q, f"{where} cited the {describing} {head} in its statement. [1]")[0], describing
 
 
+def test_demonyms_are_told_from_names_that_share_their_letters() -> None:
+    from qa.countries import country_word
+
+    demonyms = ["Afghan", "Cuban", "Kenyan", "Korean", "German", "Iraqi", "Iranian", "Chinese", "Lebanese", "Congolese",
+                "Uzbek", "Kazakh", "Pakistani", "Moroccan", "Chilean", "Cypriot", "Argentine", "Salvadoran", "Jordan",
+                "French", "Dutch"]
+    names = ["Taliban", "Truman", "Munich", "Police", "Marine", "Austin", "Green", "Marshall", "Solomon", "Congress",
+             "Children", "Palace", "Chinook"]
+    assert [w for w in demonyms if not country_word(w)] == []
+    assert [w for w in names if country_word(w)] == []
+
+
 @given(n=st.integers(1800, 2199), noun=st.sampled_from(["protesters", "troops", "people", "refugees"]),
-       adj=st.sampled_from(["", "more ", "additional "]), where=place)
-def test_a_year_like_number_before_the_counted_noun_is_a_count(n: int, noun: str, adj: str, where: str) -> None:
+       about=st.sampled_from(["about", "nearly", "more than", "some"]), more=st.sampled_from(["", "more "]),
+       where=place)
+def test_a_year_like_number_after_a_word_of_quantity_is_a_count(n: int, noun: str, about: str, more: str,
+                                                                 where: str) -> None:
     q = f"How many {noun} crossed into {where}?"
-    assert fills(q, f"Officials said {n} {adj}{noun} crossed into {where} on Monday. [1]")[0]
-    assert span_of(q, f"{n} {noun}", f"Officials said {n} {adj}{noun} crossed into {where}.") == str(n)
-    # counter-examples: the same number as a year, after "in" or "since", counts nothing
+    assert fills(q, f"Officials said {about} {n} {more}{noun} crossed into {where} on Monday. [1]")[0]
+    assert span_of(q, f"{about} {n} {noun}", f"Officials said {about} {n} {more}{noun} crossed into {where}.") == str(n)
+    # counter-examples: the same number as a year, after "in", "since" or "the", or bare before a noun, counts nothing
     for year in (f"in {n}", f"In {n}", f"since {n}"):
         assert not fills(q, f"{noun.capitalize()} crossed into {where} {year}. [1]")[0], year
         assert not fills(q, f"{year[0].upper()}{year[1:]} {noun} crossed into {where}. [1]")[0], year
+    assert not fills(q, f"The {n} {noun} crossed into {where}. [1]")[0]
+    assert not fills(q, f"Officials said {n} {noun} crossed into {where}. [1]")[0]
 
 
 @given(adj=st.sampled_from(["newly opened ", "historic ", "", "old "]), where=place, who=person)
 def test_where_takes_a_venue_after_at_with_words_between(adj: str, where: str, who: str) -> None:
     q = f"Where did {who} speak on Monday?"
     assert fills(q, f"On Monday, {who} spoke at the {adj}{where} Peace Institute. [1]")[0]
-    # counter-example: the institution that issued a statement is who, not where, however far the "in" before it
-    assert not fills(q, f"{who} spoke on Monday in a statement released by the {where} Security Service. [1]")[0]
-    assert not fills(q, f"{who} spoke on Monday, in a statement with the {where} Security Service. [1]")[0]
+    # counter-example: the institution that issued a statement, or is sued, is who, not where
+    for who_did in (f"in a statement released by the {where} Security Service",
+                    f"according to the {where} Security Service",
+                    f"in remarks that the {where} Security Service published",
+                    f"at the request of the {where} Security Service",
+                    f"and plans to sue the {where} Security Service"):
+        assert not fills(q, f"{who} spoke on Monday {who_did}. [1]")[0], who_did
