@@ -95,7 +95,7 @@ def test_ctrl_c_while_qa_is_still_loading_is_quiet(tmp_path: Path) -> None:
         t = time.monotonic()
         subprocess.run([sys.executable, "-c", "pass"], check=True)
         started.append(time.monotonic() - t)
-    floor = 2 * max(started)
+    floor = 3 * max(started)  # a margin for a loaded machine: the script also reads its .pth files
     for delay in (0.0, 0.02, 0.04, 0.07, 0.1, 0.15, 0.2, 0.3, 0.5, 0.8):
         p = subprocess.Popen([str(QA), "ask", "What happened?"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              text=True, env=env, preexec_fn=_ctrl_c_default)  # noqa: PLW1509 (no threads here)
