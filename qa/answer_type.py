@@ -373,7 +373,9 @@ def _modifier(text: str, start: int, end: int, span: str, focus: Focus) -> bool:
         return True
     from qa.countries import countries_named, country_word
 
-    indefinite = re.search(r"\b(?:a|an|another|one)\s+$", text[max(0, start - 9):start], re.IGNORECASE)
+    # "a Taliban plan", "a new Taliban plan", "a rival Taliban faction": one of several, not the one named
+    indefinite = re.search(r"\b(?:a|an|another|one)\s+(?:(?-i:[a-z])[\w-]*\s+)?$", text[max(0, start - 24):start],
+                           re.IGNORECASE)
     home = re.fullmatch(r"(?:the\s+)?(?:U\.?S\.?|US|USA|United States|America)", span, re.IGNORECASE)
     last = span.split()[-1]
     against = re.search(r"\b(?:pro|anti|ex|non|post)-$", text[max(0, start - 5):start], re.IGNORECASE)  # anti-Taliban

@@ -564,6 +564,9 @@ def test_a_name_ending_like_a_nationality_still_names_its_noun(name: str, head: 
     for describing in ("Afghan", "Cuban", "Kenyan", "German", "French", "European", "Christian", "Republican",
                        "Tigrayan", "Catalan", "U.S.-Taliban", "anti-Taliban", "Obama-era", "Hamas-run"):
         assert not fills(q, f"{where} cited the {describing} {head} in its statement. [1]")[0], describing
+    # ... and "a" before the name, with or without a word between, makes it one of several: a description
+    for one_of in ("a", "a new", "a rival"):
+        assert not fills(q, f"{where} cited {one_of} {name} {head} in its statement. [1]")[0], one_of
 
 
 def test_demonyms_are_told_from_names_that_share_their_letters() -> None:
