@@ -622,8 +622,9 @@ class Evidence:
         score = round(0.5 * embed_sim + 0.5 * lexical, 3)
         # the article's date backs a claim's aside ("authorized on March 12"), not the answer to "when"
         # ... nor is the source header the prompt shows, which small models paste in ("(Reuters, 2022-04-27)")
+        header = source_meta(passage.source, passage.date)
         own = claim if ASKS_WHEN.search(question) else \
-            without_publication_day(claim.replace(source_meta(passage.source, passage.date) or "\0", " "), passage.date)
+            without_publication_day(claim.replace(header, " ") if header else claim, passage.date)
         ctx = Claim(claim=claim, own=own, passage=passage, visible=visible, text_low=fold(visible), given=given, question=question,
                     quote=passage.text[spans[lo][0]:spans[hi][1]], score=score, embed_sim=embed_sim,
                     lexical=lexical, settings=self.settings, period_start=period_start)
