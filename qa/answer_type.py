@@ -344,8 +344,11 @@ def _name_spans(text: str) -> list[tuple[int, int, str]]:
 # a word that describes rather than names: Russian, European, Chinese, British, Islamist, a possessive,
 # "Kremlin-backed", "Obama-era", "Hamas-run", a pair ("U.S.-Taliban"); a country's own form (Afghan, Cuban, French,
 # Dutch) is found by `countries.country_word`. Not a bare "-an" or "-ch": Taliban, Truman, Reagan, Munich name what
-# follows them ("the Taliban movement")
-DEMONYM = re.compile(r"(?:ian|ean|ican|ese|ish|ist|['’]s|-[a-z]+ed|-era|-run|-style|-based)$|^[A-Z][\w.]*-[A-Z]")
+# follows them ("the Taliban movement"). A pair is two names ("U.S.-Taliban", "Mexico-U.S."), not one name made with a
+# combining form ("Indo-Pacific", "Euro-Atlantic", "Anglo-Saxon": a region's name, "the Indo-Pacific Strategy")
+COMBINING = r"(?:Indo|Sino|Afro|Anglo|Euro|Franco|Austro|Greco|Italo|Russo|Judeo|Ibero|Nordo|Asio|Americo)-"
+DEMONYM = re.compile(r"(?:ian|ean|ican|ese|ish|ist|['’]s|-[a-z]+ed|-era|-run|-style|-based)$|"
+                     rf"^(?!{COMBINING})[A-Z][\w.]*-[A-Z]")
 # peoples, faiths and regions news puts before a movement, group or plan, not its name ("the Tigrayan movement")
 PEOPLES = _words("""arab kurd kurdish tamil uyghur uighur shia shiite sunni baloch rohingya pashtun hazara druze yazidi
     amhara oromo tigrayan catalan tibetan balkan basque azeri kosovar sikh hindu muslim catholic orthodox christian
@@ -426,16 +429,13 @@ def typed_spans(focus: Focus, text: str, question: str) -> list[str]:
     if focus.kind == "number":
         given = {re.sub(r"\D", "", n) for n in re.findall(r"\d[\d.,]*", question)}
         out = []
-        if focus.head not in ("long", "old", "year", "years"):  # "on 14 March" holds no count
+        if focus.head not in ("long", "old", "year", "years"):  # "on 14 March", "in 2021" hold no count
             text = DATE_SPAN.sub(lambda m: m.group() if not re.search(r"\d", m.group()) or
                                  _counted(text, m.start(), m.end(), focus) else " ", text)
         for m in NUMBER_SPAN.finditer(text):
             digits = re.sub(r"\D", "", m.group())
             if digits and digits in given:
                 continue
-            if m.group().isdigit() and len(m.group()) == 4 and DATE_SPAN.fullmatch(m.group()) and \
-                    focus.head not in ("long", "old", "year", "years") and not _counted(text, m.start(), m.end(), focus):
-                continue  # a year is a date, not a count
             out.append(m.group().strip())
         if focus.head in DURATION_HEADS:  # "a week" answers "how long", never "how many people"
             out += [m.group() for m in re.finditer(r"\b(?:a|an|one) (?:day|week|month|year|decade|hour)s?\b", text,

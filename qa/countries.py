@@ -23,10 +23,11 @@ from qa.text import fold
 EXTRA = {
     "RU": ("Russia", "Russian"), "GB": ("Britain", "UK", "U.K.", "British", "England", "Scotland", "Wales"),
     "AE": ("UAE", "U.A.E.", "Emirates", "Emirati"), "TR": ("Turkey", "Turkish"), "MM": ("Burma", "Burmese"),
-    "CI": ("Ivory Coast", "Ivorian"), "CD": ("DRC", "Democratic Republic of the Congo"),
+    "CI": ("Ivory Coast", "Ivorian"), "SO": ("Somali",), "RS": ("Serb",), "HR": ("Croat",), "SK": ("Slovak",),
+    "BA": ("Bosniak",), "AZ": ("Azerbaijani",), "CD": ("DRC", "Democratic Republic of the Congo"),
     "CG": ("Republic of Congo",), "VA": ("Vatican",), "CV": ("Cape Verde",), "TL": ("East Timor",),
     "BN": ("Brunei",), "CZ": ("Czech",), "MK": ("Macedonia",), "SZ": ("Swaziland",), "FM": ("Micronesia",),
-    "PS": ("Palestinian", "West Bank", "Gaza"), "KR": ("Korea", "ROK"), "KP": ("DPRK",), "LA": ("Lao",),
+    "PS": ("Palestinian", "West Bank", "Gaza"), "KR": ("Korea", "ROK"), "KP": ("DPRK",), "LA": ("Lao", "Laotian"), "PE": ("Peruvian",), "MZ": ("Mozambican",),
     "FR": ("French",), "ES": ("Spanish",), "DK": ("Danish",), "NL": ("Dutch", "Holland"), "CH": ("Swiss",),
     "TH": ("Thai",), "PH": ("Filipino", "Philippine"), "GR": ("Greek",), "FI": ("Finnish",), "PL": ("Polish",),
     "NO": ("Norwegian",), "IE": ("Irish",), "SE": ("Swedish",), "PT": ("Portuguese",), "CN": ("PRC",),
@@ -148,6 +149,11 @@ def mentions(code: str, text: str) -> bool:
 DEMONYM_ENDINGS = ("", "n", "an", "ian", "ean", "ese", "lese", "i", "ish", "ic", "ine", "iot", "nian")
 
 
+@lru_cache(maxsize=1)
+def _folded_names() -> dict[str, frozenset[str]]:
+    return {code: frozenset(map(_folded, forms)) for code, forms in _names().items()}
+
+
 @lru_cache(maxsize=4096)
 def country_word(word: str) -> bool:
     """One word is a country's name ("Jordan") or its demonym ("Afghan", "Cuban", "German", "French", "Iraqi");
@@ -157,7 +163,7 @@ def country_word(word: str) -> bool:
     if not re.fullmatch(r"[a-z][a-z'-]+", w):
         return False
     for code, parts in _parts().items():  # the bare name only when it is the country's whole name: "Marshall"
-        names = {_folded(f) for f in _names()[code]}  # and "Solomon" are not the Marshall or Solomon Islands
+        names = _folded_names()[code]  # and "Solomon" are not the Marshall or Solomon Islands
         if w in names:
             return True
         for part in parts:
@@ -167,10 +173,32 @@ def country_word(word: str) -> bool:
             stems += [part[:-5]] if part.endswith("istan") else [part[:-4]] if part.endswith("stan") else []
             if w == part and part not in names:
                 continue
-            if any(w == stem + e for stem in stems for e in DEMONYM_ENDINGS
-                   if (e or stem != part or stem in names) and (e != "n" or stem.endswith("a"))):  # Cuba-n, not Gree-n
+            if any(w == stem + e and _joins(part, stem, e, names) for stem in stems for e in DEMONYM_ENDINGS):
                 return True
     return False
+
+
+def _joins(part: str, stem: str, ending: str, names: frozenset[str]) -> bool:
+    """`stem` + `ending` is a form of the country name word `part`: German(y), Turk(ey), Afghan(istan), Cuba-n,
+    Iraq-i, Pakistan-i, Leban(on)-ese; not a first name or surname cut from one (Roman, Chin, Dominic, Marshal, Ghani,
+    Sudani, Albanese: their countries' forms are Romanian, Chinese, Dominican, Marshallese, Ghanaian, Sudanese,
+    Albanian; Somali, Serb, Croat, Slovak are in EXTRA)."""
+    cut = part[len(stem):]
+    if not ending:
+        return (cut == "" and stem in names) or cut in ("y", "ey", "istan", "stan")
+    if ending == "n":
+        return cut == "" and stem.endswith("a")  # Cuba-n, not Gree-n, Roma-n
+    if ending == "i":
+        return cut == "" and (not part.endswith("an") or part.endswith("stan"))
+    if ending in ("ese", "lese"):
+        return not part.endswith("ia")
+    if ending == "an":
+        return cut in ("", "a", "o", "as")  # Chile-an, Americ(a)-an, Mexic(o)-an, Hondur(as)-an; not Mari(ana)-an
+    if ending == "ic":
+        return cut == ""  # Iceland-ic; not Domin(ica)-ic
+    if ending == "ine":
+        return cut == "ina"  # Argent(ina)-ine; not Germ(any)-ine
+    return True
 
 
 USUAL = {"RU": "Russia", "TR": "Turkey", "AE": "the UAE", "GB": "the UK", "CD": "the DRC"}  # names news uses

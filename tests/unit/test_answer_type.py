@@ -555,14 +555,15 @@ def test_an_acronym_that_spells_a_small_word_is_a_name(where: str) -> None:
     assert not fills(q, f"Officials who declared the outbreak in {where} an emergency met on Monday. [1]")[0]
 
 
-@given(name=st.sampled_from(["Taliban", "Truman", "Reagan", "Munich", "Marshall", "Police", "Malabar"]),
+@given(name=st.sampled_from(["Taliban", "Truman", "Reagan", "Munich", "Marshall", "Police", "Malabar", "Ghani", "Sudani",
+                             "Roman", "Indo-Pacific", "Euro-Atlantic"]),
        head=st.sampled_from(["movement", "agreement", "plan", "program"]), where=place)
 def test_a_name_ending_like_a_nationality_still_names_its_noun(name: str, head: str, where: str) -> None:
     q = f"Which {head} did {where} cite in its statement?"
     assert fills(q, f"{where} cited the {name} {head} in its statement. [1]")[0]
     # counter-examples: a country's own adjective, a people's, a region's, a faith's, a pair, a side, an era describe
     for describing in ("Afghan", "Cuban", "Kenyan", "German", "French", "European", "Christian", "Republican",
-                       "Tigrayan", "Catalan", "U.S.-Taliban", "anti-Taliban", "Obama-era", "Hamas-run"):
+                       "Tigrayan", "Catalan", "U.S.-Taliban", "Mexico-U.S.", "anti-Taliban", "Obama-era", "Hamas-run"):
         assert not fills(q, f"{where} cited the {describing} {head} in its statement. [1]")[0], describing
     # ... and "a" before the name, with or without a word between, makes it one of several: a description
     for one_of in ("a", "a new", "a rival"):
@@ -574,9 +575,12 @@ def test_demonyms_are_told_from_names_that_share_their_letters() -> None:
 
     demonyms = ["Afghan", "Cuban", "Kenyan", "Korean", "German", "Iraqi", "Iranian", "Chinese", "Lebanese", "Congolese",
                 "Uzbek", "Kazakh", "Pakistani", "Moroccan", "Chilean", "Cypriot", "Argentine", "Salvadoran", "Jordan",
-                "French", "Dutch"]
+                "French", "Dutch", "Turk", "Somali", "Serb", "Honduran", "Azerbaijani", "Icelandic", "Bosnian", "Israeli"]
     names = ["Taliban", "Truman", "Munich", "Police", "Marine", "Austin", "Green", "Marshall", "Solomon", "Congress",
-             "Children", "Palace", "Chinook"]
+             "Children", "Palace", "Chinook",
+             # surnames and first names cut from a country's name: its own forms are Ghanaian, Sudanese, Albanian,
+             # Romanian, Chinese, Dominican, Saudi, Vietnamese, Marshallese
+             "Ghani", "Sudani", "Albanese", "Roman", "Roma", "Chin", "Dominic", "Maria", "Saud", "Viet", "Marshal"]
     assert [w for w in demonyms if not country_word(w)] == []
     assert [w for w in names if country_word(w)] == []
 
