@@ -420,6 +420,30 @@ def _counted(text: str, start: int, end: int, focus: Focus) -> bool:
     return nxt is not None and _head_word(nxt.group(1)) == _head_word(focus.head)
 
 
+# the home country's forms (the news is Washington's): a qualifier of a name the question holds, unless alone
+HOME_WORD = re.compile(r"(?:the\s+)?(?:U\.S\.(?:A\.)?|US|USA|United\s+States(?:\s+of\s+America)?|United|States|"
+                       r"America|American|Americans)[.,]?", re.IGNORECASE)
+
+
+GOVERNMENT = _words("government regime administration state nation country")
+# regions news puts before a plural, as a nationality is ("Caribbean nations", "Baltic states")
+REGIONS = _words("caribbean mediterranean baltic nordic scandinavian arctic andean sahelian pacific atlantic")
+
+
+def _nation_kind(text: str, end: int, span: str) -> str:
+    """"country" for a country's name ("the U.S.", "Pakistan"); "people" for a nationality, people or region before a
+    noun ("Afghan officials", "Caribbean nations"): what they describe is not named."""
+    from qa.countries import country_word, is_country_name
+
+    if is_country_name(span):
+        return "country"
+    word = span.split()[-1]
+    if len(span.split()) == 1 and (country_word(word) or _bare(word) in PEOPLES | REGIONS) and \
+            re.match(r"\s+(?-i:[a-z])", text[end:]):
+        return "people"
+    return ""
+
+
 def typed_spans(focus: Focus, text: str, question: str) -> list[str]:
     """The spans of `text` that can fill the question's slot: of the asked kind, not already in the question."""
     q_low = fold(question)
@@ -453,9 +477,19 @@ def typed_spans(focus: Focus, text: str, question: str) -> list[str]:
             not _in_question(w, q_low) or (_acronym(w) and not re.search(rf"\b{re.escape(w)}\b", question)))]
         if not new or DATE_SPAN.fullmatch(span):
             continue
+        if HOME_WORD.match(span) and not HOME_WORD.fullmatch(span) and \
+                all(HOME_WORD.fullmatch(w) or re.fullmatch(CONNECT, w) for w in new):
+            continue  # "the U.S. Department of State" for "the State Department's ...": the home country adds nothing
         if focus.kind in ("person", "organisation", "work", "event") and _modifier(text, _s, end, span, focus):
             continue
-        kind = span_kind(span)
+        kind = span_kind(span) or _nation_kind(text, end, span)
+        if kind == "country":  # "the U.S." is no company, initiative or summit; it may be who acted, or the government
+            if not (focus.kind in ("place", "thing") or where or focus.head in GOVERNMENT
+                    or (focus.kind == "person" and focus.head in ("", "who"))):
+                continue
+            kind = ""
+        if kind == "people" and focus.kind != "thing":
+            continue  # "Caribbean nations", "Afghan officials": a description, not the name asked for
         if where and kind == "organisation" and not AT_PLACE.search(text[max(0, _s - 60):_s]):
             continue  # "arrested by the Federal Security Service" says who, not where
         if kind and kind not in allowed and not focus.possessor:  # "Minnesota USA Expo" names the state's bid

@@ -201,6 +201,12 @@ def _joins(part: str, stem: str, ending: str, names: frozenset[str]) -> bool:
     return True
 
 
+def is_country_name(span: str) -> bool:
+    """The span is one of a country's names, as a whole ("the United States", "U.S.", "Pakistan", "South Sudan")."""
+    bare = re.sub(r"^the\s+", "", _folded(span).strip(",;:"))
+    return any(bare in names or bare.rstrip(".") in names for names in _folded_names().values())
+
+
 USUAL = {"RU": "Russia", "TR": "Turkey", "AE": "the UAE", "GB": "the UK", "CD": "the DRC"}  # names news uses
 
 

@@ -612,3 +612,31 @@ def test_where_takes_a_venue_after_at_with_words_between(adj: str, where: str, w
                     f"at the request of the {where} Security Service",
                     f"and plans to sue the {where} Security Service"):
         assert not fills(q, f"{who} spoke on Monday {who_did}. [1]")[0], who_did
+
+
+@given(where=place, head=st.sampled_from(["company", "contractor", "firm"]),
+       home=st.sampled_from(["The U.S.", "The United States", "U.S."]))
+def test_the_home_country_before_a_name_the_question_holds_names_nothing_new(where: str, head: str,
+                                                                            home: str) -> None:
+    q = f"Which {head} did the State Department's {where} program hire?"
+    assert not fills(q, f"{home} Department of State's {where} program hired one {head} last year. [1]")[0]
+    # ... nor is a country a company, an initiative or a summit
+    assert not fills(q, f"The State Department's {where} program hired a {head} from the United States. [1]")[0]
+    # counter-examples: a company's own name (even "of America"); a country where a country, a government or
+    # whoever acted is asked
+    assert fills(q, f"The State Department's {where} program hired Bank of America. [1]")[0]
+    assert fills(q, f"The State Department's {where} program hired Acme Systems. [1]")[0]
+    for asked in (f"Which country sent aid to {where}?", f"Which government sent aid to {where}?",
+                  f"Who sent aid to {where}?"):
+        assert fills(asked, f"{home} sent aid to {where} on Monday. [1]")[0], asked
+
+
+@given(where=place, adj=st.sampled_from(["Caribbean", "Afghan", "Kurdish", "Baltic", "Cuban"]),
+       noun=st.sampled_from(["nations", "officials", "partners"]))
+def test_a_nationality_or_region_before_a_noun_names_nothing(where: str, adj: str, noun: str) -> None:
+    q = f"What new initiative did the U.S. launch with {where} this week?"
+    assert not fills(q, f"The U.S. and {where} launched a new partnership with {adj} {noun}. [1]")[0]
+    assert not fills(f"Who met the envoy in {where}?", f"{adj} {noun} met the envoy in {where}. [1]")[0]
+    # counter-examples: the initiative's own name, and a person's name
+    assert fills(q, f"The U.S. and {where} launched the {adj} Energy Security Initiative. [1]")[0]
+    assert fills(f"Who met the envoy in {where}?", f"Ilse Varno met the envoy in {where}. [1]")[0]
