@@ -12,6 +12,7 @@ short answer down to the span that fills the slot. Everything here is lexical an
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -662,3 +663,56 @@ def focused_order(question: str, passages: list[P]) -> list[P]:
         return list(passages)
     has = [slot_sentences(question, p.text, focus) > 0 for p in passages]
     return [p for p, h in zip(passages, has) if h] + [p for p, h in zip(passages, has) if not h]
+
+
+# Words an institution's, a programme's or an event's name is made of that do not say which one ("the Overseas Schools
+# Advisory Council" and "the Advisory Commission on Public Diplomacy" share "Advisory"): a name with one of them is
+# mentioned only when at least half of its other words are
+INSTITUTION_WORDS = _words("""department state states council office ministry committee commission agency bureau program
+    programme initiative forum summit conference partnership national international united nations assembly board
+    center centre institute foundation fund group association union organization organisation administration
+    government court parliament senate house congress republic federal embassy consulate mission service services
+    affairs security public act law bill treaty agreement accord accords strategy plan report day week award awards
+    prize new joint special annual global world regional high level dialogue meeting talks framework policy
+    fellowship exchange visa force forces task team coalition alliance network convention declaration statement""")
+SEASONS = _words("spring summer autumn fall winter")
+
+
+def _distinct_words(words: list[str]) -> list[str]:
+    """The words of a name that say which one it is: not a connector, title, institution word, month, season,
+    country or the home country ("al-" dropped: "al-Sudani" is "Sudani")."""
+    from qa.countries import country_word, is_country_name
+
+    out = []
+    for w in words:
+        bare = re.sub(r"['’]s$", "", w).strip(".,;:?!\"“”")
+        f = re.sub(r"^(?:al|el|ad|as|ash|an|ar)-", "", fold(bare))
+        if len(f) < 3 or f.isdigit() or re.fullmatch(CONNECT, f) or f in TITLES | INSTITUTION_WORDS | SEASONS or \
+                re.fullmatch(MONTH, bare) or HOME_WORD.fullmatch(bare) or country_word(bare) or is_country_name(bare):
+            continue
+        out.append(f)
+    return out
+
+
+def missing_names(question: str, text: str) -> list[str]:
+    """The names of institutions, programmes and events the question names ("the Overseas Schools Advisory Council",
+    "the Our Ocean Conference") that `text` never mentions: the whole name, its initials ("OSAC"), or at least half
+    the words that say which one it is. People and places are left to other rules (a passage says "the Secretary",
+    "the capital")."""
+    low = fold(text)
+    out = []
+    for start, _end, span in _name_spans(question):
+        words = span.split()
+        if start == 0 and re.fullmatch(r"[A-Z][a-z]+(?:ing|ed|ly)", words[0]):
+            words = words[1:]  # "Echoing the African Union, ...": the question's own first word
+        if len(words) < 2 or not any(_bare(w) in INSTITUTION_WORDS for w in words):
+            continue
+        which = _distinct_words(words)
+        if not which or name_in(fold(" ".join(words)), low):
+            continue
+        initials = "".join(w[0] for w in words if w[0].isupper())
+        if len(initials) >= 3 and re.search(rf"\b{initials}\b", text):
+            continue
+        if sum(name_in(w, low) for w in which) < math.ceil(len(which) / 2):
+            out.append(" ".join(words))
+    return out

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
-from qa.answer_type import fills, focus_of, slot_sentences
+from qa.answer_type import fills, focus_of, missing_names, slot_sentences
 from qa.config import Verification
 from qa.countries import missing_countries
 from qa.prompts import REFUSAL, source_meta
@@ -401,6 +401,18 @@ def _named_country(question: str, _answer: str, citations: list[Citation], passa
         if missing else ""
 
 
+def _named_subject(question: str, _answer: str, citations: list[Citation], passages: list[Passage]) -> str:
+    """The institutions, programmes and events the question names are mentioned by the articles the answer cites
+    (their shown passages and titles): a same-topic article about another council or conference answers another
+    question (qa.answer_type.missing_names)."""
+    if not citations or not passages:
+        return ""
+    cited = {c.article_id for c in citations}
+    missing = missing_names(question, " ".join(f"{p.title} {p.text}" for p in passages if p.article_id in cited))
+    return f"the articles it cites never mention {', '.join(missing)}: they are about something else" \
+        if missing else ""
+
+
 @dataclass(frozen=True)
 class Rule:
     """One verification rule: its name (what `checks` and `--why` call it), what it checks, when it applies, the
@@ -480,6 +492,10 @@ RULES: tuple[Rule, ...] = (
          "form of it: Honduran, Afghan): an answer from a same-topic article about another country answers "
          "another question", "questions naming a country other than the U.S.", "answer", _named_country,
          acts="refuses the answer"),
+    Rule("named_subject", "the articles the answer cites mention every institution, programme or event the "
+         "question names (the whole name, its initials, or at least half the words that say which one): an answer "
+         "about another council or conference answers another question", "questions naming an institution, "
+         "programme or event", "answer", _named_subject, acts="refuses the answer"),
 )
 RULE = {r.name: r for r in RULES}
 SENTENCE_RULES = [r for r in RULES if r.stage == "sentence"]

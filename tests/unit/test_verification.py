@@ -630,3 +630,37 @@ def test_why_prints_article_and_model_text_as_plain_text(hostile: str) -> None:
     render_checks(con, [Check(f"Orlava {hostile} said", [1], "removed", "names", f"[1] lacks {hostile}")])
     text = con.export_text()
     assert "\x1b" not in text and "\u202e" not in text and "Orlava" in text
+
+
+BODIES = ["Harbour Advisory Council", "Tidewater Schools Board", "Northern Lights Conference", "Saltmarsh Rescue Fund",
+          "Coastal Fisheries Commission"]
+
+
+@given(st.sampled_from(BODIES), st.sampled_from(BODIES), st.sampled_from(PLACES), st.sampled_from(PEOPLE))
+def test_named_subject_the_cited_article_must_mention_the_body_asked_about(asked: str, other: str, where: str,
+                                                                         person: str) -> None:
+    from qa.types import Citation
+
+    question = f"Who will chair the {asked} meeting in {where} this spring?"
+
+    def problem(text: str, title: str = "Local news") -> tuple[str, str]:
+        p = passage(1, text, title=title)
+        cite = Citation(1, p.article_id, p.title, p.source, p.date, "", text, 0, len(text), True)
+        return answer_problem(question, f"{person} will chair the meeting [1].", [cite], passages=[p])
+
+    rule, found = problem(f"{person} will chair the {other} meeting in {where} on 4 May.")
+    if other == asked:
+        assert (rule, found) == ("", "")
+    else:  # a same-topic article about another council, board or conference answers another question
+        assert rule == "named_subject" and asked in found, found
+    # counter-examples: the name in the title, by its initials, or by the words that say which one; a person or a
+    # place the passage does not repeat is left alone ("the Secretary", "the capital")
+    assert problem(f"{person} will chair the meeting on 4 May.", title=f"{asked} to meet") == ("", "")
+    initials = "".join(w[0] for w in asked.split())
+    assert problem(f"{person} will chair the {initials} meeting on 4 May.") == ("", "")
+    which = " ".join(asked.split()[:-1])
+    assert problem(f"{person} will chair the {which} meeting on 4 May.") == ("", "")
+    said = "Orlava met the Secretary in the capital."
+    assert answer_problem(f"Who did Secretary Dunmere meet in {where}?", "Orlava met him [1].",
+                          [Citation(1, "a1", "t", "Wire", "2023-05-02", "", said, 0, len(said), True)],
+                          passages=[passage(1, said, title="Local news")]) == ("", "")
