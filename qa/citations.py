@@ -702,6 +702,18 @@ def _why_not(cited: list[int], shown: dict[int, Passage], old: set[int]) -> tupl
     return "shown_passage", f"cites {markers(cited).strip()}, which was not shown"
 
 
+def without_headers(sentence: str, passages: Iterable[Passage]) -> str:
+    """The sentence without the source headers of the prompt it copied ("... on Monday (Reuters, 2022-04-27)."): the
+    citation under the answer gives the outlet and day; in the sentence they are the prompt's scaffolding."""
+    out = sentence
+    for header in {source_meta(p.source, p.date) for p in passages} - {""}:
+        out = out.replace(header, "")
+    if out == sentence:
+        return sentence
+    out = re.sub(r"\s+([.,;:!?])", r"\1", re.sub(r"\s{2,}", " ", out)).strip()
+    return out if re.search(r"\w", out) else sentence
+
+
 def verify(answer: str, evidence: Evidence, unsupported: str = "remove", check: bool = True,
            question: str = "", not_before: str = "", period_start: str = "") -> Checked:
     """Decide every sentence of the draft by the rule table (`RULES`): the sentence rules first, then the claim
@@ -791,7 +803,7 @@ def verify(answer: str, evidence: Evidence, unsupported: str = "remove", check: 
             decide(sentence, nums, "removed", "invented_lead", "follows an answer whose own number or name is in "
                    "no source shown")
             continue
-        out_text.append(sentence + markers(good))
+        out_text.append(without_headers(sentence, shown.values()) + markers(good))
         citations.extend(_citation(shown[n], supports[n]) for n in good)
         if weak_cite is not None:
             decide(sentence, nums, "recited", "better_passage", f"[{weak_cite[0]}] is near it ({weak_cite[1]:.2f}); "

@@ -252,6 +252,10 @@ def test_the_source_header_copied_into_a_sentence_is_no_invented_name_or_number(
     header = f"({outlet}, {published})" if outlet else f"({published})"
     q = "What did Orlava announce for the port?"
     assert fate(f"Orlava announced a grant {header} for the port of Kesh [1].", ev, question=q) == [("kept", "supported")]
+    # ... and the reader sees the sentence without it (the citation gives the outlet and day)
+    for pasted in (f"Orlava announced a grant {header} for the port of Kesh [1].",
+                   f"Orlava announced a grant for the port of Kesh {header}. [1]"):
+        assert verify(pasted, ev, question=q).answer == "Orlava announced a grant for the port of Kesh. [1]"
     # counter-examples: another day, or another outlet, in the same form is a number or a name the passage lacks;
     # so is the header's day when the question asks when
     other = f"2023-{month:02d}-{day % 28 + 1:02d}"
