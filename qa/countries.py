@@ -70,15 +70,18 @@ def _finder() -> tuple[re.Pattern[str], dict[str, str]]:
 
 
 def countries_named(text: str) -> list[str]:
-    """The alpha-2 codes of the countries `text` names (capitalised, as written), in order, without the home
-    country; a name followed by "-based"/"-backed" counts too ("a Malaysia-based organization")."""
+    """The alpha-2 codes of the countries `text` names (capitalised, as written) or whose demonym it uses, in order,
+    without the home country; a name followed by "-based"/"-backed" counts too ("a Malaysia-based organization")."""
     pattern, code_of = _finder()
-    found: list[str] = []
-    for m in pattern.finditer(text.replace("’", "'")):
-        code = code_of[m.group(1)]
-        if code != HOME and code not in found:
-            found.append(code)
-    return found
+    text = text.replace("’", "'")
+    names = list(pattern.finditer(text))
+    found = [(m.start(), code_of[m.group(1)]) for m in names]
+    # ... and its demonym ("Venezuelan refugees", "an Afghan national"): a capitalised word, not a sentence's first,
+    # nor a word of a name found ("the Dominican Republic")
+    found += [(m.start(), code) for m in re.finditer(r"(?<=[\w,;:] )[A-Z][a-z'-]{3,}\b", text)
+              if not any(n.start(1) <= m.start() < n.end(1) for n in names) and not is_country_name(m.group())
+              and (code := country_of_word(m.group())) is not None]
+    return list(dict.fromkeys(code for _, code in sorted(found) if code != HOME))
 
 
 # Words of long official names that say nothing about which country ("Republic of", "United", "Islamic").
@@ -159,13 +162,19 @@ def country_word(word: str) -> bool:
     """One word is a country's name ("Jordan") or its demonym ("Afghan", "Cuban", "German", "French", "Iraqi");
     "Taliban", "Truman", "Munich", "Police", "Marine", "Austin", "Green" and "Marshall" (the Marshall Plan) are not.
     Made from the names with DEMONYM_ENDINGS, not from a shared prefix: "Police" shares four letters with Poland."""
+    return country_of_word(word) is not None
+
+
+@lru_cache(maxsize=4096)
+def country_of_word(word: str) -> str | None:
+    """The alpha-2 code of the country one word names or is the demonym of (`country_word`), else None."""
     w = _folded(word).strip(".,;:")
     if not re.fullmatch(r"[a-z][a-z'-]+", w):
-        return False
+        return None
     for code, parts in _parts().items():  # the bare name only when it is the country's whole name: "Marshall"
         names = _folded_names()[code]  # and "Solomon" are not the Marshall or Solomon Islands
         if w in names:
-            return True
+            return code
         for part in parts:
             if w[:3] != part[:3]:
                 continue
@@ -174,8 +183,8 @@ def country_word(word: str) -> bool:
             if w == part and part not in names:
                 continue
             if any(w == stem + e and _joins(part, stem, e, names) for stem in stems for e in DEMONYM_ENDINGS):
-                return True
-    return False
+                return code
+    return None
 
 
 def _joins(part: str, stem: str, ending: str, names: frozenset[str]) -> bool:

@@ -326,6 +326,9 @@ def test_named_country_reads_country_names_not_words_or_the_home_country() -> No
     assert countries_named("Who won the Korea Open?") == []  # "Korea" alone does not say which
     assert countries_named("What did Chad Smith say about New Mexico and the Niger Delta?") == []  # not countries
     assert countries_named("What did Côte d’Ivoire’s president say?") == ["CI"]  # a curly apostrophe
+    # a demonym names its country too ("Venezuelan refugees"), but not as a word of a country's name
+    assert countries_named("How much did the U.S. give Venezuelan refugees and Afghan nationals?") == ["VE", "AF"]
+    assert countries_named("How many years of independence did the Dominican Republic celebrate?") == ["DO"]
 
 
 def test_named_country_another_country_holding_the_name_is_not_a_mention() -> None:
