@@ -22,6 +22,7 @@ from qa.text import (
     GENERIC_CAPS,
     OPENERS,
     SENTENCE_START,
+    SPELLED,
     STOP,
     answer_sentences,
     content_words,
@@ -97,7 +98,7 @@ TITLES = _words("""president minister secretary general commander chief director
     mayor king queen prince princess mr mr. ms ms. mrs mrs. dr dr. sir dame lord lady sheikh emir pope
     lieutenant colonel captain admiral major judge justice prime foreign defense defence deputy acting special
     assistant under spokesperson spokesman spokeswoman army chair chairman chairwoman ceo representative
-    sen. rep. gov. gen. col. lt. capt. adm. premier chancellor vice first lady""")
+    sen. rep. gov. gen. col. lt. capt. adm. premier chancellor vice first lady speaker""")
 KIND_OK = {  # asked kind -> the kinds a span may be read as (a span whose kind is unknown always fits)
     "person": {"person", "organisation"},  # "who sanctioned ...?" is answered by an agency too
     "organisation": {"organisation"},
@@ -345,11 +346,9 @@ def _name_spans(text: str) -> list[tuple[int, int, str]]:
 # a word that describes rather than names: Russian, European, Chinese, British, Islamist, a possessive,
 # "Kremlin-backed", "Obama-era", "Hamas-run", a pair ("U.S.-Taliban"); a country's own form (Afghan, Cuban, French,
 # Dutch) is found by `countries.country_word`. Not a bare "-an" or "-ch": Taliban, Truman, Reagan, Munich name what
-# follows them ("the Taliban movement"). A pair is two names ("U.S.-Taliban", "Mexico-U.S."), not one name made with a
-# combining form ("Indo-Pacific", "Euro-Atlantic", "Anglo-Saxon": a region's name, "the Indo-Pacific Strategy")
-COMBINING = r"(?:Indo|Sino|Afro|Anglo|Euro|Franco|Austro|Greco|Italo|Russo|Judeo|Ibero|Nordo|Asio|Americo)-"
-DEMONYM = re.compile(r"(?:ian|ean|ican|ese|ish|ist|['’]s|-[a-z]+ed|-era|-run|-style|-based)$|"
-                     rf"^(?!{COMBINING})[A-Z][\w.]*-[A-Z]")
+# follows them ("the Taliban movement"). A pair with a country on one side describes ("U.S.-Taliban", "Sino-German",
+# "Israel-Hamas"); a region's name does not ("the Indo-Pacific Strategy", "Asia-Pacific", "Trans-Pacific")
+DEMONYM = re.compile(r"(?:ian|ean|ican|ese|ish|ist|['’]s|-[a-z]+ed|-era|-run|-style|-based)$")
 # peoples, faiths and regions news puts before a movement, group or plan, not its name ("the Tigrayan movement")
 PEOPLES = _words("""arab kurd kurdish tamil uyghur uighur shia shiite sunni baloch rohingya pashtun hazara druze yazidi
     amhara oromo tigrayan catalan tibetan balkan basque azeri kosovar sikh hindu muslim catholic orthodox christian
@@ -383,8 +382,10 @@ def _modifier(text: str, start: int, end: int, span: str, focus: Focus) -> bool:
     home = re.fullmatch(r"(?:the\s+)?(?:U\.?S\.?|US|USA|United States|America)", span, re.IGNORECASE)
     last = span.split()[-1]
     against = re.search(r"\b(?:pro|anti|ex|non|post)-$", text[max(0, start - 5):start], re.IGNORECASE)  # anti-Taliban
-    return bool(indefinite or home or against or DEMONYM.search(last) or _bare(last) in PEOPLES or country_word(last)
-                or countries_named(span))
+    pair = re.fullmatch(r"([A-Z][\w.]*)-([A-Z][\w.]*)", last)
+    pair_of_countries = pair is not None and any(HOME_WORD.fullmatch(side) or country_word(side) for side in pair.groups())
+    return bool(indefinite or home or against or pair_of_countries or DEMONYM.search(last) or _bare(last) in PEOPLES
+                or country_word(last) or countries_named(span))
 
 
 # A date question's head says how precise the answer must be: "early 2022" does not answer "on what date".
@@ -426,7 +427,9 @@ HOME_WORD = re.compile(r"(?:the\s+)?(?:U\.S\.(?:A\.)?|US|USA|United\s+States(?:\
                        r"America|American|Americans)[.,]?", re.IGNORECASE)
 
 
-GOVERNMENT = _words("government regime administration state nation country")
+# what a country can be, beside a place: who acted, its government, a side, a team ("Argentina won the final")
+GOVERNMENT = _words("""government regime administration state nation country team side opponent party member ally
+    partner rival winner champion signatory""")
 # regions news puts before a plural, as a nationality is ("Caribbean nations", "Baltic states")
 REGIONS = _words("caribbean mediterranean baltic nordic scandinavian arctic andean sahelian pacific atlantic")
 
@@ -439,10 +442,26 @@ def _nation_kind(text: str, end: int, span: str) -> str:
     if is_country_name(span):
         return "country"
     word = span.split()[-1]
-    if len(span.split()) == 1 and (country_word(word) or _bare(word) in PEOPLES | REGIONS) and \
-            re.match(r"\s+(?-i:[a-z])", text[end:]):
-        return "people"
+    nxt = re.match(r"\s+((?-i:[a-z])[\w'-]*)", text[end:])
+    if len(span.split()) == 1 and (country_word(word) or _bare(word) in PEOPLES | REGIONS) and nxt and \
+            not re.fullmatch(rf"{AUX}|\w+ed|said|says|will|would|told|won|lost|made|took|\w+ly|first|also|then|again|"
+                             r"already|still|never|just|once", nxt.group(1)):
+        return "people"  # not "The Atlantic published", "Emirates will resume", "The Hindu reported"
     return ""
+
+
+def _name_words(span: str) -> frozenset[str]:
+    return frozenset(w for w in (_bare(x) for x in span.split()) if w and not re.fullmatch(CONNECT, w))
+
+
+def _home_before_asked(span: str, question: str) -> bool:
+    """The span is the home country before a name the question holds, in any order: "U.S. Department of State" for
+    "the State Department's Evolve program"; not "U.S. Steel" for "Nippon Steel" (one word of a longer name), nor
+    "United Airlines" for "which airline"."""
+    home = re.match(r"(?:the\s+)?(?:U\.S\.(?:A\.)?|US|USA|United\s+States|America)\s+", span)
+    rest = _name_words(span[home.end():]) if home else frozenset()
+    return bool(rest) and any(rest == _name_words(asked) or (len(rest) > 1 and rest <= _name_words(asked))
+                              for _s, _e, asked in _name_spans(question))
 
 
 def typed_spans(focus: Focus, text: str, question: str) -> list[str]:
@@ -478,19 +497,22 @@ def typed_spans(focus: Focus, text: str, question: str) -> list[str]:
             not _in_question(w, q_low) or (_acronym(w) and not re.search(rf"\b{re.escape(w)}\b", question)))]
         if not new or DATE_SPAN.fullmatch(span):
             continue
-        if HOME_WORD.match(span) and not HOME_WORD.fullmatch(span) and \
-                all(HOME_WORD.fullmatch(w) or re.fullmatch(CONNECT, w) for w in new):
+        if _home_before_asked(span, question):
             continue  # "the U.S. Department of State" for "the State Department's ...": the home country adds nothing
         if focus.kind in ("person", "organisation", "work", "event") and _modifier(text, _s, end, span, focus):
             continue
         kind = span_kind(span) or _nation_kind(text, end, span)
+        actor = focus.head in GOVERNMENT or (focus.kind == "person" and focus.head in ("", "who"))
         if kind == "country":  # "the U.S." is no company, initiative or summit; it may be who acted, or the government
-            if not (focus.kind in ("place", "thing") or where or focus.head in GOVERNMENT
-                    or (focus.kind == "person" and focus.head in ("", "who"))):
+            if not (focus.kind in ("place", "thing") or where or actor):
                 continue
             kind = ""
-        if kind == "people" and focus.kind != "thing":
-            continue  # "Caribbean nations", "Afghan officials": a description, not the name asked for
+        if kind == "people":  # "Caribbean nations", "Afghan officials": a description, not the name asked for; but
+            after = re.match(r"\s+([a-z]+)", text[end:])  # "Ukrainian drones struck it" says who did, by country
+            person = after is not None and _head_word(after.group(1)) in HEADS["person"]
+            if not (focus.kind == "thing" or (actor and not person) or focus.head in ("country", "nation")):
+                continue
+            kind = ""
         if where and kind == "organisation" and not AT_PLACE.search(text[max(0, _s - 60):_s]):
             continue  # "arrested by the Federal Security Service" says who, not where
         if kind and kind not in allowed and not focus.possessor:  # "Minnesota USA Expo" names the state's bid
@@ -674,7 +696,8 @@ INSTITUTION_WORDS = _words("""department state states council office ministry co
     government court parliament senate house congress republic federal embassy consulate mission service services
     affairs security public act law bill treaty agreement accord accords strategy plan report day week award awards
     prize new joint special annual global world regional high level dialogue meeting talks framework policy
-    fellowship exchange visa force forces task team coalition alliance network convention declaration statement""")
+    fellowship exchange visa force forces task team coalition alliance network convention declaration statement
+    advisory development cooperation economic relief works human rights bank""")
 SEASONS = _words("spring summer autumn fall winter")
 
 
@@ -694,25 +717,47 @@ def _distinct_words(words: list[str]) -> list[str]:
     return out
 
 
+def _initials(words: list[str], connectors: bool) -> str:
+    """A name's initials as news abbreviates it: "U.S. Agency for International Development" USAID, "Joint
+    Comprehensive Plan of Action" JCPOA (with its connectors), "Group of Seven" G7."""
+    out = ""
+    for w in words:
+        b = re.sub(r"['’]s$", "", w).strip(",;:")
+        if b.lower() in SPELLED or b.isdigit():
+            out += SPELLED.get(b.lower(), b)
+        elif re.fullmatch(r"(?:[A-Z]\.){2,}", b) or _acronym(b):
+            out += b.replace(".", "")
+        elif b[:1].isupper() or (connectors and re.fullmatch(CONNECT, b)):
+            out += b[0].upper()
+    return out
+
+
 def missing_names(question: str, text: str) -> list[str]:
     """The names of institutions, programmes and events the question names ("the Overseas Schools Advisory Council",
-    "the Our Ocean Conference") that `text` never mentions: the whole name, its initials ("OSAC"), or at least half
-    the words that say which one it is. People and places are left to other rules (a passage says "the Secretary",
-    "the capital")."""
+    "the Our Ocean Conference") that `text` never mentions: the whole name, its initials ("OSAC", "JCPOA", "G7"), or
+    at least half the words that say which one. A name with fewer than two such words is not read ("the Supreme
+    Court" is "the court" in its own story), nor a person's office ("House Speaker Mike Johnson"), a country ("the
+    United Kingdom"), or a place."""
     low = fold(text)
     out = []
     for start, _end, span in _name_spans(question):
         words = span.split()
         if start == 0 and re.fullmatch(r"[A-Z][a-z]+(?:ing|ed|ly)", words[0]):
             words = words[1:]  # "Echoing the African Union, ...": the question's own first word
-        if len(words) < 2 or not any(_bare(w) in INSTITUTION_WORDS for w in words):
+        name = " ".join(words)
+        if len(words) < 2 or not any(_bare(w) in INSTITUTION_WORDS for w in words) or \
+                any(_bare(w) in TITLES or _head_word(_bare(w)) in HEADS["person"] for w in words):
             continue
+        from qa.countries import is_country_name
+
         which = _distinct_words(words)
-        if not which or name_in(fold(" ".join(words)), low):
+        if len(which) < 2 or is_country_name(re.sub(r"['’]s$", "", name)) or name_in(fold(name), low):
             continue
-        initials = "".join(w[0] for w in words if w[0].isupper())
-        if len(initials) >= 3 and re.search(rf"\b{initials}\b", text):
+        bare = words[:-1] if _bare(words[-1]) in INSTITUTION_WORDS else words  # "the INF Treaty", "the G20 summit"
+        if any(len(ab) >= 3 or (len(ab) == 2 and ab[1].isdigit())
+               for ab in {_initials(ws, c) for ws in (words, bare) for c in (False, True)}
+               if re.search(rf"\b{re.escape(ab)}\b", text)):
             continue
         if sum(name_in(w, low) for w in which) < math.ceil(len(which) / 2):
-            out.append(" ".join(words))
+            out.append(name)
     return out

@@ -19,22 +19,28 @@ from functools import lru_cache
 
 from qa.text import fold
 
-# News forms and demonyms ISO 3166 does not give, by alpha-2 code (written by hand: pycountry has no demonyms).
+# News forms of names ISO 3166 does not give, by alpha-2 code (written by hand)
 EXTRA = {
-    "RU": ("Russia", "Russian"), "GB": ("Britain", "UK", "U.K.", "British", "England", "Scotland", "Wales"),
-    "AE": ("UAE", "U.A.E.", "Emirates", "Emirati"), "TR": ("Turkey", "Turkish"), "MM": ("Burma", "Burmese"),
-    "CI": ("Ivory Coast", "Ivorian"), "SO": ("Somali",), "RS": ("Serb",), "HR": ("Croat",), "SK": ("Slovak",),
-    "BA": ("Bosniak",), "AZ": ("Azerbaijani",), "CD": ("DRC", "Democratic Republic of the Congo"),
-    "CG": ("Republic of Congo",), "VA": ("Vatican",), "CV": ("Cape Verde",), "TL": ("East Timor",),
-    "BN": ("Brunei",), "CZ": ("Czech",), "MK": ("Macedonia",), "SZ": ("Swaziland",), "FM": ("Micronesia",),
-    "PS": ("Palestinian", "West Bank", "Gaza"), "KR": ("Korea", "ROK"), "KP": ("DPRK",), "LA": ("Lao", "Laotian"), "PE": ("Peruvian",), "MZ": ("Mozambican",),
-    "FR": ("French",), "ES": ("Spanish",), "DK": ("Danish",), "NL": ("Dutch", "Holland"), "CH": ("Swiss",),
+    "RU": ("Russia",), "GB": ("Britain", "UK", "U.K.", "England", "Scotland", "Wales"), "AE": ("UAE", "U.A.E.", "Emirates"),
+    "TR": ("Turkey",), "MM": ("Burma",), "CI": ("Ivory Coast",), "CD": ("DRC", "Democratic Republic of the Congo"),
+    "CG": ("Republic of Congo",), "VA": ("Vatican",), "CV": ("Cape Verde",), "TL": ("East Timor",), "BN": ("Brunei",),
+    "MK": ("Macedonia",), "SZ": ("Swaziland",), "FM": ("Micronesia",), "PS": ("West Bank", "Gaza"),
+    "KR": ("Korea", "ROK"), "KP": ("DPRK",), "LA": ("Lao",), "NL": ("Holland",), "CN": ("PRC",),
+    "US": ("U.S.", "US", "America", "USA"),
+}
+# ... and demonyms not made from a name by DEMONYM_ENDINGS (pycountry has none): they name their country in a question
+# but are not its name ("Russian officials" describe; "Russia" acted)
+DEMONYMS = {
+    "RU": ("Russian",), "GB": ("British",), "AE": ("Emirati",), "TR": ("Turkish",), "MM": ("Burmese",),
+    "CI": ("Ivorian",), "SO": ("Somali",), "SK": ("Slovak",), "BA": ("Bosniak",),
+    "AZ": ("Azerbaijani",), "CZ": ("Czech",), "PS": ("Palestinian",), "LA": ("Laotian",), "PE": ("Peruvian",),
+    "MZ": ("Mozambican",), "FR": ("French",), "ES": ("Spanish",), "DK": ("Danish",), "NL": ("Dutch",), "CH": ("Swiss",),
     "TH": ("Thai",), "PH": ("Filipino", "Philippine"), "GR": ("Greek",), "FI": ("Finnish",), "PL": ("Polish",),
-    "NO": ("Norwegian",), "IE": ("Irish",), "SE": ("Swedish",), "PT": ("Portuguese",), "CN": ("PRC",),
-    "VN": ("Vietnamese",), "IL": ("Israeli",), "PK": ("Pakistani",), "YE": ("Yemeni",), "IQ": ("Iraqi",),
-    "KW": ("Kuwaiti",), "QA": ("Qatari",), "OM": ("Omani",), "BH": ("Bahraini",), "SA": ("Saudi",),
-    "TW": ("Taiwanese",), "SY": ("Syrian",), "LB": ("Lebanese",), "SD": ("Sudanese",), "SS": ("South Sudanese",),
-    "NE": ("Nigerien",), "US": ("U.S.", "US", "America", "American", "USA"),
+    "NO": ("Norwegian",), "IE": ("Irish",), "SE": ("Swedish",), "PT": ("Portuguese",), "VN": ("Vietnamese",),
+    "IL": ("Israeli",), "PK": ("Pakistani",), "YE": ("Yemeni",), "IQ": ("Iraqi",), "KW": ("Kuwaiti",), "QA": ("Qatari",),
+    "OM": ("Omani",), "BH": ("Bahraini",), "SA": ("Saudi",), "TW": ("Taiwanese",), "SY": ("Syrian",),
+    "LB": ("Lebanese",), "SD": ("Sudanese",), "SS": ("South Sudanese",), "NE": ("Nigerien",), "US": ("American",),
+    "DO": ("Dominican",), "ME": ("Montenegrin",), "BF": ("Burkinabe",), "SI": ("Slovene",), "CR": ("Costa Rican",), "SL": ("Sierra Leonean",),
 }
 HOME = "US"  # the country a question may name as context without it being the slot's country (Washington's news)
 MIN_PREFIX = 4
@@ -49,7 +55,7 @@ def _names() -> dict[str, tuple[str, ...]]:
     for c in pycountry.countries:
         forms = {c.name, getattr(c, "common_name", ""), getattr(c, "official_name", "")}
         forms |= {f.split(",")[0] for f in list(forms) if "," in f}  # "Korea, Republic of" -> "Korea"
-        forms |= set(EXTRA.get(c.alpha_2, ()))
+        forms |= set(EXTRA.get(c.alpha_2, ())) | set(DEMONYMS.get(c.alpha_2, ()))
         out[c.alpha_2] = tuple(sorted((f for f in forms if f), key=len, reverse=True))
     return out
 
@@ -77,9 +83,12 @@ def countries_named(text: str) -> list[str]:
     names = list(pattern.finditer(text))
     found = [(m.start(), code_of[m.group(1)]) for m in names]
     # ... and its demonym ("Venezuelan refugees", "an Afghan national"): a capitalised word, not a sentence's first,
-    # nor a word of a name found ("the Dominican Republic")
-    found += [(m.start(), code) for m in re.finditer(r"(?<=[\w,;:] )[A-Z][a-z'-]{3,}\b", text)
+    # not a word of a name found ("the Dominican Republic") nor after another capitalised word ("North Korean",
+    # "Papua New Guinean", "Bosnian Serb": a compound the single word misreads)
+    found += [(m.start(), code) for m in re.finditer(r"(?<=[a-z0-9,;:] )[A-Z][a-z'-]{3,}\b"
+                                                     r"(?!\s+(?:Ocean|Sea|Gulf|Peninsula|Airlines|Airways)\b)", text)
               if not any(n.start(1) <= m.start() < n.end(1) for n in names) and not is_country_name(m.group())
+              and not re.search(r"(?:^|\s)[A-Z][\w.'-]*\s$", text[:m.start()])
               and (code := country_of_word(m.group())) is not None]
     return list(dict.fromkeys(code for _, code in sorted(found) if code != HOME))
 
@@ -162,36 +171,60 @@ def country_word(word: str) -> bool:
     """One word is a country's name ("Jordan") or its demonym ("Afghan", "Cuban", "German", "French", "Iraqi");
     "Taliban", "Truman", "Munich", "Police", "Marine", "Austin", "Green" and "Marshall" (the Marshall Plan) are not.
     Made from the names with DEMONYM_ENDINGS, not from a shared prefix: "Police" shares four letters with Poland."""
-    return country_of_word(word) is not None
+    return bool(_codes_of_word(word))
+
+
+@lru_cache(maxsize=4096)
+def _codes_of_word(word: str) -> dict[str, int]:
+    w = _folded(word).strip(".,;:")
+    if not re.fullmatch(r"[a-z][a-z'-]+", w):
+        return {}
+    return _word_codes(w) or (_word_codes(w[:-1]) if w.endswith("s") and len(w) > 4 else {})
 
 
 @lru_cache(maxsize=4096)
 def country_of_word(word: str) -> str | None:
-    """The alpha-2 code of the country one word names or is the demonym of (`country_word`), else None."""
-    w = _folded(word).strip(".,;:")
-    if not re.fullmatch(r"[a-z][a-z'-]+", w):
+    """The alpha-2 code of the country one word names or is the demonym of (`country_word`); a plural is read as its
+    singular ("Afghans"). None when it is no such word, or when two countries' forms fit it equally ("Korean": North
+    or South; "Congolese"): the longer name wins ("Nigerian" is Nigeria's, not Niger's)."""
+    found = _codes_of_word(word)
+    if not found:
         return None
+    best = max(found.values())
+    codes = [code for code, n in found.items() if n == best]
+    return codes[0] if len(codes) == 1 else None
+
+
+CONTINENTS = frozenset({"africa", "america", "asia", "europe"})  # "South Africa" is not the only African country
+
+
+def _word_codes(w: str) -> dict[str, int]:
+    """code -> how many letters of `w` come from the country's name, for every country `w` is a form of."""
+    out: dict[str, int] = {}
     for code, parts in _parts().items():  # the bare name only when it is the country's whole name: "Marshall"
         names = _folded_names()[code]  # and "Solomon" are not the Marshall or Solomon Islands
         if w in names:
-            return code
-        for part in parts:
+            out[code] = len(w) + 1
+            continue
+        for part in parts - CONTINENTS:
             if w[:3] != part[:3]:
                 continue
             stems = [part[:len(part) - k] for k in range(4) if len(part) - k >= MIN_PREFIX]
             stems += [part[:-5]] if part.endswith("istan") else [part[:-4]] if part.endswith("stan") else []
             if w == part and part not in names:
                 continue
-            if any(w == stem + e and _joins(part, stem, e, names) for stem in stems for e in DEMONYM_ENDINGS):
-                return code
-    return None
+            n = max((len(stem) for stem in stems for e in DEMONYM_ENDINGS
+                     if w == stem + e and _joins(part, stem, e, names)), default=0)
+            if n:
+                out[code] = max(out.get(code, 0), n)
+    return out
 
 
 def _joins(part: str, stem: str, ending: str, names: frozenset[str]) -> bool:
     """`stem` + `ending` is a form of the country name word `part`: German(y), Turk(ey), Afghan(istan), Cuba-n,
     Iraq-i, Pakistan-i, Leban(on)-ese; not a first name or surname cut from one (Roman, Chin, Dominic, Marshal, Ghani,
     Sudani, Albanese: their countries' forms are Romanian, Chinese, Dominican, Marshallese, Ghanaian, Sudanese,
-    Albanian; Somali, Serb, Croat, Slovak are in EXTRA)."""
+    Albanian; Somali, Slovak and the like are in DEMONYMS)."""
     cut = part[len(stem):]
     if not ending:
         return (cut == "" and stem in names) or cut in ("y", "ey", "istan", "stan")
@@ -211,9 +244,16 @@ def _joins(part: str, stem: str, ending: str, names: frozenset[str]) -> bool:
 
 
 def is_country_name(span: str) -> bool:
-    """The span is one of a country's names, as a whole ("the United States", "U.S.", "Pakistan", "South Sudan")."""
+    """The span is one of a country's names, as a whole ("the United States", "U.S.", "Pakistan", "South Sudan"), not
+    its demonym ("Russian")."""
     bare = re.sub(r"^the\s+", "", _folded(span).strip(",;:"))
-    return any(bare in names or bare.rstrip(".") in names for names in _folded_names().values())
+    return any((bare in names or bare.rstrip(".") in names) and bare not in _folded_demonyms()
+               for names in _folded_names().values())
+
+
+@lru_cache(maxsize=1)
+def _folded_demonyms() -> frozenset[str]:
+    return frozenset(_folded(d) for forms in DEMONYMS.values() for d in forms)
 
 
 USUAL = {"RU": "Russia", "TR": "Turkey", "AE": "the UAE", "GB": "the UK", "CD": "the DRC"}  # names news uses

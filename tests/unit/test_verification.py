@@ -639,7 +639,7 @@ def test_why_prints_article_and_model_text_as_plain_text(hostile: str) -> None:
     assert "\x1b" not in text and "\u202e" not in text and "Orlava" in text
 
 
-BODIES = ["Harbour Advisory Council", "Tidewater Schools Board", "Northern Lights Conference", "Saltmarsh Rescue Fund",
+BODIES = ["Harbour Pilots Council", "Tidewater Schools Board", "Northern Lights Conference", "Saltmarsh Rescue Fund",
           "Coastal Fisheries Commission"]
 
 
