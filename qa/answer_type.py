@@ -492,6 +492,7 @@ def typed_spans(focus: Focus, text: str, question: str) -> list[str]:
     out = []
     where = focus.kind == "place" and not focus.head
     allowed = KIND_OK.get("where" if where else focus.kind, set(KINDS))
+    actor = focus.head in GOVERNMENT or (focus.kind == "person" and focus.head in ("", "who"))  # a country may act
     for _s, end, span in _name_spans(text):
         new = [w for w in span.split() if w.lower().strip(".,") not in TITLES and (
             not _in_question(w, q_low) or (_acronym(w) and not re.search(rf"\b{re.escape(w)}\b", question)))]
@@ -502,7 +503,6 @@ def typed_spans(focus: Focus, text: str, question: str) -> list[str]:
         if focus.kind in ("person", "organisation", "work", "event") and _modifier(text, _s, end, span, focus):
             continue
         kind = span_kind(span) or _nation_kind(text, end, span)
-        actor = focus.head in GOVERNMENT or (focus.kind == "person" and focus.head in ("", "who"))
         if kind == "country":  # "the U.S." is no company, initiative or summit; it may be who acted, or the government
             if not (focus.kind in ("place", "thing") or where or actor):
                 continue
@@ -738,6 +738,8 @@ def missing_names(question: str, text: str) -> list[str]:
     at least half the words that say which one. A name with fewer than two such words is not read ("the Supreme
     Court" is "the court" in its own story), nor a person's office ("House Speaker Mike Johnson"), a country ("the
     United Kingdom"), or a place."""
+    from qa.countries import is_country_name
+
     low = fold(text)
     out = []
     for start, _end, span in _name_spans(question):
@@ -748,8 +750,6 @@ def missing_names(question: str, text: str) -> list[str]:
         if len(words) < 2 or not any(_bare(w) in INSTITUTION_WORDS for w in words) or \
                 any(_bare(w) in TITLES or _head_word(_bare(w)) in HEADS["person"] for w in words):
             continue
-        from qa.countries import is_country_name
-
         which = _distinct_words(words)
         if len(which) < 2 or is_country_name(re.sub(r"['’]s$", "", name)) or name_in(fold(name), low):
             continue

@@ -389,14 +389,18 @@ def _answer_slot(question: str, answer: str, citations: list[Citation], _passage
     return "" if filled else why
 
 
+def _cited_text(citations: list[Citation], passages: list[Passage]) -> str:
+    """The titles and shown passages of the articles the answer cites: what `named_country` and `named_subject` read."""
+    cited = {c.article_id for c in citations}
+    return " ".join(f"{p.title} {p.text}" for p in passages if p.article_id in cited)
+
+
 def _named_country(question: str, _answer: str, citations: list[Citation], passages: list[Passage]) -> str:
     """The countries the question names are mentioned by the articles the answer cites (their shown passages and
     titles); an answer from an article about another country answers another question (qa/countries.py)."""
     if not citations or not passages:
         return ""
-    cited = {c.article_id for c in citations}
-    text = " ".join(f"{p.title} {p.text}" for p in passages if p.article_id in cited)
-    missing = missing_countries(question, text)
+    missing = missing_countries(question, _cited_text(citations, passages))
     return f"the articles it cites never mention {', '.join(missing)}: they are about another country" \
         if missing else ""
 
@@ -407,8 +411,7 @@ def _named_subject(question: str, _answer: str, citations: list[Citation], passa
     question (qa.answer_type.missing_names)."""
     if not citations or not passages:
         return ""
-    cited = {c.article_id for c in citations}
-    missing = missing_names(question, " ".join(f"{p.title} {p.text}" for p in passages if p.article_id in cited))
+    missing = missing_names(question, _cited_text(citations, passages))
     return f"the articles it cites never mention {', '.join(missing)}: they are about something else" \
         if missing else ""
 
